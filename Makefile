@@ -1,0 +1,30 @@
+# The two commands a newcomer needs:
+#   make run    installs what is missing and runs catroom
+#   make test   installs what is missing and runs the whole test suite
+
+SWIFT ?= swift
+SETUP_STAMP := .build/.setup-done
+
+.PHONY: setup run test bench clean
+
+$(SETUP_STAMP): scripts/setup.sh Tests/requirements.txt
+	./scripts/setup.sh
+	@mkdir -p .build && touch $@
+
+setup: $(SETUP_STAMP)
+
+run: setup
+	$(SWIFT) build -c release --product catroom
+	.build/release/catroom self-check
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-xctest
+	@if [ -d Tests/python ]; then .venv/bin/python -m pytest -q Tests/python; fi
+
+bench: setup
+	$(SWIFT) build -c release --product catroom
+	.build/release/catroom bench crypto
+
+clean:
+	rm -rf .build .venv

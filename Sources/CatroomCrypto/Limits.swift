@@ -1,0 +1,33 @@
+/// Every limit of the session and fan-out protocols, named once (DESIGN §3).
+public enum Limits {
+    /// MAX_SKIP (Double Ratchet §3.2): at most this many message keys are derived
+    /// for one incoming message, counting both the old chain (up to `pn`) and the
+    /// new one (up to `n`). Checked before any key is derived.
+    public static let maxSkip = 1000
+
+    /// Skipped message keys kept per session (Double Ratchet §6.4); the oldest is evicted first.
+    public static let maxSkippedKeys = 2000
+
+    /// Earlier receiving ratchet keys remembered per session, so that a replay on
+    /// an old chain is reported as a duplicate rather than as a forgery.
+    public static let maxPreviousReceivingKeys = 8
+
+    /// Superseded session states kept per peer (after simultaneous initiation or a
+    /// re-initiation), tried in turn when the current one cannot decrypt.
+    public static let maxPreviousSessions = 4
+
+    /// X3DH base keys a responder remembers, so that a replayed initial message
+    /// whose one-time prekey is gone (or which used none) creates no second session.
+    public static let maxSeenBaseKeys = 10_000
+
+    /// One-time prekeys published in one upload (Signal-Server caps it at 100).
+    public static let maxOneTimePreKeysPerUpload = 100
+
+    /// Recipients of one fan-out message. The room server enforces its own,
+    /// smaller occupant cap; this bounds what a client will even parse.
+    public static let maxFanoutRecipients = 1024
+
+    /// Longest room address, sender id or recipient id in a fan-out context, in UTF-8 bytes.
+    public static let maxFanoutIDBytes = 255
+    public static let maxRoomBytes = 1023
+}

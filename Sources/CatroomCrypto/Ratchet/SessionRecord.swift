@@ -1,0 +1,78 @@
+/// Everything one member keeps for one peer: the current Double Ratchet session and
+/// a few superseded ones (after simultaneous initiation), as libsignal does.
+///
+/// Sending always uses the current session. Decryption tries the current one,
+/// then the others; one that decrypts becomes current, so both sides converge.
+public struct SessionRecord: Sendable {
+    var current: SessionState
+    /// Newest first, at most `Limits.maxPreviousSessions`.
+    var previous: [SessionState] = []
+
+    init(_ state: SessionState) { current = state }
+
+    init(current: SessionState, previous: [SessionState]) {
+        self.current = current
+        self.previous = previous
+    }
+
+    /// The peer's identity key (the same in every state of a record).
+    public var remoteIdentity: IdentityKey { current.remoteIdentity }
+
+    /// True until the peer has answered: messages still carry the X3DH fields.
+    public var isAwaitingReply: Bool { current.pendingPreKey != nil }
+
+    /// Skipped message keys held by the current session.
+    public var skippedKeyCount: Int { current.skipped.count }
+
+    mutating func encrypt<E: EntropySource>(_ plaintext: some RawBytes, associatedData: [UInt8], using entropy: inout E) throws -> SessionMessage {
+        try current.encrypt(plaintext, associatedData: associatedData, using: &entropy)
+    }
+
+    /// The state created by an X3DH run with this base key, if it is still kept.
+    func state(forBaseKey baseKey: X25519.PublicKey) -> SessionState? {
+        ([current] + previous).first { $0.baseKey == baseKey }
+    }
+
+    /// Decrypts without changing `self`: returns the plaintext and the record to keep on success.
+    func decrypting(_ message: SessionMessage, associatedData: [UInt8]) throws -> (SessionRecord, SecretBytes) {
+        if let preKey = message.preKey {
+            // An initial message belongs to the session its base key made.
+            guard let position = ([current] + previous).firstIndex(where: { $0.baseKey == preKey.baseKey }) else {
+                throw CryptoError.noSession
+            }
+            return try decrypting(message, associatedData: associatedData, inStateAt: position)
+        }
+        var failure = CryptoError.decryptionFailed
+        for position in 0...previous.count {
+            do {
+                return try decrypting(message, associatedData: associatedData, inStateAt: position)
+            } catch let error as CryptoError {
+                // Report the most telling failure: a duplicate, then a skip too far, then plain failure.
+                if error == .duplicateMessage || (error == .tooFarInFuture && failure != .duplicateMessage) {
+                    failure = error
+                }
+            }
+        }
+        throw failure
+    }
+
+    private func decrypting(_ message: SessionMessage, associatedData: [UInt8], inStateAt position: Int) throws -> (SessionRecord, SecretBytes) {
+        let state = position == 0 ? current : previous[position - 1]
+        let (updated, plaintext) = try state.decrypting(message, associatedData: associatedData)
+        var record = self
+        if position == 0 {
+            record.current = updated
+        } else {
+            record.previous.remove(at: position - 1)
+            record.promote(updated)
+        }
+        return (record, plaintext)
+    }
+
+    /// Makes `state` current and archives the old current one.
+    mutating func promote(_ state: SessionState) {
+        previous.insert(current, at: 0)
+        if previous.count > Limits.maxPreviousSessions { previous.removeLast() }
+        current = state
+    }
+}
