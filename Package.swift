@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "catroom", targets: ["catroom"]),
         .library(name: "CatroomCrypto", targets: ["CatroomCrypto"]),
+        .library(name: "CatroomXML", targets: ["CatroomXML"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -18,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "CatroomCrypto", dependencies: ["CSodium"]),
+        .target(name: "CatroomXML", dependencies: ["CExpat"]),
 
         .executableTarget(
             name: "catroom",
@@ -28,5 +30,6 @@ let package = Package(
         ),
 
         .testTarget(name: "CatroomCryptoTests", dependencies: ["CatroomCrypto"], exclude: ["Vectors"]),
+        .testTarget(name: "CatroomXMLTests", dependencies: ["CatroomXML"]),
     ]
 )

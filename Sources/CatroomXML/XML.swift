@@ -1,0 +1,2 @@
+/// Namespace for the XML element tree, parser and serialiser (no XMPP words here).
+public enum XML {}
