@@ -13,14 +13,17 @@ public final class SecretBytes: @unchecked Sendable {
 
     /// Allocates `count` bytes and lets `initializer` fill all of them.
     public init(count: Int, initializer: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
-        storage = .allocate(byteCount: count, alignment: 16)
+        // Filled before `storage` is set: if the initializer throws, deinit does not run
+        // and the buffer is released here, once.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
         do {
-            try initializer(storage)
+            try initializer(buffer)
         } catch {
-            Self.wipe(storage)
-            storage.deallocate()
+            Self.wipe(buffer)
+            buffer.deallocate()
             throw error
         }
+        storage = buffer
     }
 
     /// Copies `bytes`; the caller remains responsible for wiping its own copy.
