@@ -64,4 +64,23 @@ import Testing
     @Test func fanoutVectorsMatchCR0002() throws {
         try Self.check("xep/CR-0002-vectors.json", build: ProtocolVectors.fanoutVectors)
     }
+
+    /// The documents' Appendix A shows every value of the JSON files (xep/tools/render_vectors.py writes it).
+    @Test(arguments: [("xep/CR-0001-vectors.json", "xep/CR-0001-sessions.md"), ("xep/CR-0002-vectors.json", "xep/CR-0002-fanout.md")])
+    func appendixShowsEveryVectorValue(json: String, document: String) throws {
+        let text = try String(contentsOf: repositoryRoot.appending(path: document), encoding: .utf8)
+        // Hex is wrapped at 64 characters in the document: compare without layout.
+        let flat = text.split(whereSeparator: \.isWhitespace).joined()
+        func strings(_ value: Any) -> [String] {
+            switch value {
+            case let string as String: return [string]
+            case let dictionary as [String: Any]: return dictionary.values.flatMap(strings)
+            case let array as [Any]: return array.flatMap(strings)
+            default: return []
+            }
+        }
+        for value in try strings(loadJSON(json, inRepository: true)) where [UInt8](hex: value) != nil && value.count >= 32 {
+            #expect(flat.contains(value), "\(document) does not show \(value.prefix(16))...")
+        }
+    }
 }

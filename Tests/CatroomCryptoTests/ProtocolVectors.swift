@@ -115,7 +115,7 @@ enum ProtocolVectors {
                 let after = me.store.session(with: peer.id)!.current
                 var chainKey = before!.sendingChain
                 if chainKey == nil {
-                    // The deferred sending half of a DH ratchet step (CR-0001 §6.4).
+                    // The deferred sending half of a DH ratchet step (CR-0001 §5.4).
                     let dhOutput = try after.sendingRatchetKey!.privateKey.sharedSecret(with: before!.receivingRatchetKey!)
                     let (root, chain) = before!.rootKey.ratchet(with: dhOutput)
                     #expect(root.secret == after.rootKey.secret)
@@ -149,9 +149,18 @@ enum ProtocolVectors {
                 let after = me.store.session(with: peer.id)!.current
                 step["plaintext"] = plaintext.unprotectedBytes.hexString
                 if before?.receivingRatchetKey != after.receivingRatchetKey {
+                    // Receiving half of a DH step: the responder's first one uses SPK_B as DHs.
+                    let local = before?.sendingRatchetKey ?? bob.store.preKeys.signedPreKeyPair
+                    let dhOutput = try local.privateKey.sharedSecret(with: after.receivingRatchetKey!)
+                    let rootBefore = before?.rootKey ?? RootKey(secret: agreement.sharedSecret)
+                    let (root, chain) = rootBefore.ratchet(with: dhOutput)
+                    #expect(root.secret == after.rootKey.secret)
                     step["dhStep"] = [
                         "remoteRatchetPublic": after.receivingRatchetKey!.bytes.hexString,
-                        "rootKeyAfter": after.rootKey.secret.unprotectedBytes.hexString,
+                        "dhOutput": dhOutput.unprotectedBytes.hexString,
+                        "rootKeyBefore": rootBefore.secret.unprotectedBytes.hexString,
+                        "rootKeyAfter": root.secret.unprotectedBytes.hexString,
+                        "chainKey": chain.secret.unprotectedBytes.hexString,
                     ]
                 }
                 step["skippedKeysStored"] = after.skipped.count

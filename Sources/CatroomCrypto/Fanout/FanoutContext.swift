@@ -1,4 +1,4 @@
-/// What a fan-out message is bound to (CR-0002 §6.1): where it was sent, by whom,
+/// What a fan-out message is bound to (CR-0002 §5.1): where it was sent, by whom,
 /// to whom, and the commitment to its payload key.
 ///
 /// Its encoding is hashed into the digest D that authenticates both the payload
@@ -53,7 +53,7 @@ public struct FanoutContext: Hashable, Sendable {
         !id.isEmpty && id.utf8.count <= Limits.maxFanoutIDBytes
     }
 
-    /// CR-0002 §6.1:
+    /// CR-0002 §5.1:
     ///
     ///     version (0x01) || kind (u8) || len (u16) || room || len (u8) || sender
     ///     || message_id (16) || count (u16) || (len (u8) || recipient)* || commitment (32)

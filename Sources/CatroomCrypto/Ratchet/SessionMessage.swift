@@ -52,7 +52,7 @@ public struct PreKeyInfo: Hashable, Sendable {
     }
 }
 
-/// One pairwise message (CR-0001 §6.5): a ratchet message, or, until the initiator
+/// One pairwise message (CR-0001 §5.5): a ratchet message, or, until the initiator
 /// has heard back, the same with the X3DH initial-message fields in front.
 ///
 ///     version (0x01) || type (0x01 ratchet, 0x02 prekey)

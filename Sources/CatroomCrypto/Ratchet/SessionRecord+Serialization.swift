@@ -44,7 +44,7 @@ extension SessionRecord {
         writer.append(state.sendCount)
         writer.append(state.receiveCount)
         writer.append(state.previousSendCount)
-        // The X3DH fields as they appear in an initial message (CR-0001 §6.5).
+        // The X3DH fields as they appear in an initial message (CR-0001 §5.5).
         state.pendingPreKey?.write(to: &writer)
         writer.append(UInt8(state.previousReceivingKeys.count))
         for key in state.previousReceivingKeys { writer.append(key.bytes) }

@@ -1,7 +1,7 @@
 /// The X3DH key agreement (Signal, revision 1, 2016-11-04) with X25519 and SHA-256.
 ///
 /// Identity keys are Ed25519 and take part in DH in their X25519 form;
-/// `Encode(IK)` is the 32-byte Ed25519 public key (CR-0001 §6.2).
+/// `Encode(IK)` is the 32-byte Ed25519 public key (CR-0001 §5.2).
 public enum X3DH {
     /// What both parties hold after the agreement (X3DH §3.3): SK and AD.
     struct Agreement {
