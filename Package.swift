@@ -20,16 +20,19 @@ let package = Package(
 
         .target(name: "CatroomCrypto", dependencies: ["CSodium"]),
         .target(name: "CatroomXML", dependencies: ["CExpat"]),
+        .target(name: "CatroomBench", dependencies: ["CatroomCrypto", "CSodium"]),
 
         .executableTarget(
             name: "catroom",
             dependencies: [
                 "CatroomCrypto",
+                "CatroomBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "CatroomCryptoTests", dependencies: ["CatroomCrypto"], exclude: ["Vectors"]),
         .testTarget(name: "CatroomXMLTests", dependencies: ["CatroomXML"]),
+        .testTarget(name: "CatroomBenchTests", dependencies: ["CatroomBench"]),
     ]
 )

@@ -7,12 +7,15 @@ public struct SessionStore: Sendable {
     public private(set) var preKeys: PreKeyStore
     private var records: [String: SessionRecord] = [:]
 
-    public init(preKeys: PreKeyStore) { self.preKeys = preKeys }
+    /// This member's account id, derived once.
+    public let accountID: String
+
+    public init(preKeys: PreKeyStore) {
+        self.preKeys = preKeys
+        accountID = preKeys.identity.publicKey.accountID
+    }
 
     public var identity: IdentityKeyPair { preKeys.identity }
-
-    /// This member's account id.
-    public var accountID: String { identity.publicKey.accountID }
 
     public func session(with peer: String) -> SessionRecord? { records[peer] }
 

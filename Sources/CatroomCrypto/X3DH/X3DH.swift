@@ -4,14 +4,15 @@
 /// `Encode(IK)` is the 32-byte Ed25519 public key (CR-0001 §5.2).
 public enum X3DH {
     /// What both parties hold after the agreement (X3DH §3.3): SK and AD.
-    struct Agreement {
-        let sharedSecret: SecretBytes
+    public struct Agreement: Sendable {
+        /// SK: 32 bytes.
+        public let sharedSecret: SecretBytes
         /// AD = Encode(IK_A) || Encode(IK_B).
-        let associatedData: [UInt8]
+        public let associatedData: [UInt8]
     }
 
     /// X3DH §3.3, Alice's side. The prekey signature is verified before any DH.
-    static func initiate(identity: IdentityKeyPair, ephemeral: X25519.KeyPair, bundle: PreKeyBundle) throws -> Agreement {
+    public static func initiate(identity: IdentityKeyPair, ephemeral: X25519.KeyPair, bundle: PreKeyBundle) throws -> Agreement {
         // "Alice verifies the prekey signature and aborts the protocol if verification fails."
         guard bundle.signedPreKey.isSigned(by: bundle.identityKey) else { throw CryptoError.invalidSignature }
         let identityPrivate = identity.agreementKey
@@ -28,7 +29,7 @@ public enum X3DH {
     }
 
     /// X3DH §3.4, Bob's side: the same four DHs from the other ends.
-    static func respond(
+    public static func respond(
         identity: IdentityKeyPair, signedPreKey: X25519.PrivateKey, oneTimePreKey: X25519.PrivateKey?,
         initiatorIdentity: IdentityKey, baseKey: X25519.PublicKey
     ) throws -> Agreement {
