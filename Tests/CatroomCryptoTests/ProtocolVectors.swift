@@ -5,67 +5,120 @@ import Testing
 /// Builds the test vectors of CR-0001 (sessions) and CR-0002 (fan-out) from their inputs.
 ///
 /// The committed files `xep/CR-000N-vectors.json` are the source of truth: the
-/// tests read the inputs from them, run the implementation, and require every
-/// intermediate and output value to match. `CATROOM_WRITE_VECTORS=1 swift test
-/// --filter ProtocolVectorTests` rewrites them from the default inputs.
+/// tests read the inputs (`randomInputsInOrder`) from them, run the
+/// implementation, and require every intermediate and output value to match.
+/// `CATROOM_WRITE_VECTORS=1 swift test --filter ProtocolVectorTests` rewrites them
+/// from the default inputs; then run `python3 xep/tools/render_vectors.py`.
 enum ProtocolVectors {
-    /// A named 32-byte input: SHA-256 of "catroom vectors <name>".
-    static func defaultInput(_ name: String) -> [UInt8] { SHA256.hash(Array("catroom vectors \(name)".utf8)) }
+    /// Random inputs by name: read from a vector file, or made as SHA-256("catroom vectors <name>").
+    final class Inputs {
+        private let table: [String: [UInt8]]?
+        /// Every input used, in the order used, with who drew it and what for.
+        private(set) var used: [[String: String]] = []
 
-    /// Reads named inputs from a vector file, or makes the defaults.
-    struct Inputs {
-        let table: [String: [UInt8]]?
-        func callAsFunction(_ name: String) -> [UInt8] {
-            guard let table else { return ProtocolVectors.defaultInput(name) }
-            guard let value = table[name] else {
-                Issue.record("input \(name) is missing from the vector file")
-                return []
+        init(table: [String: [UInt8]]?) { self.table = table }
+
+        func callAsFunction(_ name: String, party: String, use: String, count: Int = 32) -> [UInt8] {
+            let value: [UInt8]
+            if let table {
+                guard let found = table[name] else {
+                    Issue.record("input \(name) is missing from the vector file")
+                    return [UInt8](repeating: 0, count: count)
+                }
+                value = found
+            } else {
+                value = Array(SHA256.hash(Array("catroom vectors \(name)".utf8)).prefix(count))
             }
+            used.append(["name": name, "party": party, "use": use, "value": value.hexString])
             return value
         }
     }
+
+    static func hex(_ secret: SecretBytes) -> String { secret.unprotectedBytes.hexString }
 
     // MARK: - Participants
 
     struct Party {
         var store: SessionStore
-        let name: String
         var id: String { store.accountID }
     }
 
-    /// A party whose identity seed, signed prekey and one one-time prekey come from `inputs`.
+    /// A party whose identity seed, signed prekey (id 1) and one one-time prekey (id 1) are inputs.
     static func party(_ name: String, inputs: Inputs, record: inout [String: Any]) throws -> Party {
-        let seed = inputs("\(name).identitySeed")
+        let seed = inputs("\(name).identitySeed", party: name, use: "Ed25519 identity seed")
+        let spk = inputs("\(name).signedPreKeyPrivate", party: name, use: "signed prekey 1, private")
+        let opk = inputs("\(name).oneTimePreKeyPrivate", party: name, use: "one-time prekey 1, private")
         let identity = try IdentityKeyPair(seed: SecretBytes(copying: seed))
-        var entropy = ScriptedEntropy([inputs("\(name).signedPreKeyPrivate"), inputs("\(name).oneTimePreKeyPrivate")])
+        var entropy = ScriptedEntropy([spk, opk])
         var preKeys = PreKeyStore(identity: identity, signedPreKeyID: 1, using: &entropy)
         let oneTime = preKeys.generateOneTimePreKeys(count: 1, using: &entropy)[0]
         record["\(name).identitySeed"] = seed.hexString
         record["\(name).identityPublic"] = identity.publicKey.bytes.hexString
-        record["\(name).identityX25519Private"] = identity.agreementKey.secret.unprotectedBytes.hexString
+        record["\(name).identityX25519Private"] = hex(identity.agreementKey.secret)
         record["\(name).identityX25519Public"] = identity.publicKey.agreementKey.bytes.hexString
         record["\(name).accountID"] = identity.publicKey.accountID
+        record["\(name).fingerprint"] = identity.publicKey.fingerprint
         record["\(name).signedPreKeyId"] = Int(preKeys.signedPreKey.id)
-        record["\(name).signedPreKeyPrivate"] = inputs("\(name).signedPreKeyPrivate").hexString
+        record["\(name).signedPreKeyPrivate"] = spk.hexString
         record["\(name).signedPreKeyPublic"] = preKeys.signedPreKey.publicKey.bytes.hexString
         record["\(name).signedPreKeySignature"] = preKeys.signedPreKey.signature.hexString
         record["\(name).oneTimePreKeyId"] = Int(oneTime.id)
-        record["\(name).oneTimePreKeyPrivate"] = inputs("\(name).oneTimePreKeyPrivate").hexString
+        record["\(name).oneTimePreKeyPrivate"] = opk.hexString
         record["\(name).oneTimePreKeyPublic"] = oneTime.publicKey.bytes.hexString
-        return Party(store: SessionStore(preKeys: preKeys), name: name)
+        return Party(store: SessionStore(preKeys: preKeys))
+    }
+
+    /// Everything that happened in one send: the deferred DH step if any, the
+    /// chain step, the AEAD inputs and the encoded message (CR-0001 §5.4, §5.5).
+    static func sendRecord(
+        before: SessionState, after: SessionState, message: SessionMessage, context: [UInt8], ratchetInput: [UInt8]?
+    ) throws -> [String: Any] {
+        var record: [String: Any] = [:]
+        var chainKey = before.sendingChain
+        if chainKey == nil {
+            let dhOutput = try after.sendingRatchetKey!.privateKey.sharedSecret(with: before.receivingRatchetKey!)
+            let (root, chain) = before.rootKey.ratchet(with: dhOutput)
+            #expect(root.secret == after.rootKey.secret)
+            chainKey = chain
+            record["dhStep"] = [
+                "ratchetPrivate": ratchetInput!.hexString,
+                "ratchetPublic": after.sendingRatchetKey!.publicKey.bytes.hexString,
+                "remoteRatchetPublic": before.receivingRatchetKey!.bytes.hexString,
+                "dhOutput": hex(dhOutput),
+                "rootKeyBefore": hex(before.rootKey.secret),
+                "rootKeyAfter": hex(root.secret),
+                "chainKey": hex(chain.secret),
+            ]
+        }
+        let (messageKey, next) = chainKey!.step()
+        #expect(next.secret == after.sendingChain!.secret)
+        let aead = messageKey.aeadKeyAndNonce().unprotectedBytes
+        record["chainKey"] = hex(chainKey!.secret)
+        record["messageKey"] = hex(messageKey.secret)
+        record["nextChainKey"] = hex(next.secret)
+        record["aeadKey"] = Array(aead[0..<32]).hexString
+        record["aeadNonce"] = Array(aead[32..<56]).hexString
+        record["headerBytes"] = message.authenticatedPrefix.hexString
+        record["messageAD"] = (after.associatedData + message.authenticatedPrefix + context).hexString
+        record["encoded"] = message.encoded.hexString
+        return record
     }
 
     // MARK: - CR-0001
 
-    /// The X3DH run, then a scripted conversation with DH steps and out-of-order delivery.
+    /// X3DH between alice and bob, a scripted conversation with DH steps and
+    /// out-of-order delivery, an X3DH run without a one-time prekey, and inputs
+    /// that must be rejected.
     static func sessionVectors(inputs: Inputs) throws -> [String: Any] {
         var parties: [String: Any] = [:]
         var alice = try party("alice", inputs: inputs, record: &parties)
         var bob = try party("bob", inputs: inputs, record: &parties)
+        let freshBob = bob
         let bundle = bob.store.preKeys.bundle(oneTimePreKeyID: 1)
 
         // X3DH §3.3, recomputed step by step beside SessionStore's own run.
-        let ephemeral = X25519.KeyPair(privateKey: try .init(secret: SecretBytes(copying: inputs("alice.ephemeralPrivate"))))
+        let ephemeralInput = inputs("alice.ephemeralPrivate", party: "alice", use: "EK_A for X3DH with bob")
+        let ephemeral = X25519.KeyPair(privateKey: try .init(secret: SecretBytes(copying: ephemeralInput)))
         let aliceX = alice.store.identity.agreementKey
         let dh = try [
             aliceX.sharedSecret(with: bundle.signedPreKey.publicKey),
@@ -75,18 +128,18 @@ enum ProtocolVectors {
         ]
         let agreement = try X3DH.initiate(identity: alice.store.identity, ephemeral: ephemeral, bundle: bundle)
         let x3dh: [String: Any] = [
-            "aliceEphemeralPrivate": inputs("alice.ephemeralPrivate").hexString,
+            "signedPreKeyId": 1, "oneTimePreKeyId": 1,
+            "aliceEphemeralPrivate": ephemeralInput.hexString,
             "aliceEphemeralPublic": ephemeral.publicKey.bytes.hexString,
-            "dh1": dh[0].unprotectedBytes.hexString, "dh2": dh[1].unprotectedBytes.hexString,
-            "dh3": dh[2].unprotectedBytes.hexString, "dh4": dh[3].unprotectedBytes.hexString,
+            "dh1": hex(dh[0]), "dh2": hex(dh[1]), "dh3": hex(dh[2]), "dh4": hex(dh[3]),
             "kdfInputKeyMaterial": ([UInt8](repeating: 0xff, count: 32) + dh.flatMap(\.unprotectedBytes)).hexString,
-            "sharedSecret": agreement.sharedSecret.unprotectedBytes.hexString,
-            "associatedData": agreement.associatedData.hexString,
+            "sharedSecret": hex(agreement.sharedSecret),
+            "adX3DH": agreement.associatedData.hexString,
         ]
-        var entropy = ScriptedEntropy([inputs("alice.ephemeralPrivate")])
+        var entropy = ScriptedEntropy([ephemeralInput])
         try alice.store.initiateSession(with: bundle, peer: bob.id, using: &entropy)
 
-        // The conversation: (actor, action). "send" names the message; "receive" delivers one by name.
+        // The conversation: (actor, action, message). A receive delivers the named message.
         let script: [(String, String, String)] = [
             ("alice", "send", "A1"), ("alice", "send", "A2"),
             ("bob", "receive", "A2"), ("bob", "receive", "A1"),
@@ -100,49 +153,21 @@ enum ProtocolVectors {
         ]
         var sent: [String: SessionMessage] = [:]
         var steps: [[String: Any]] = []
-        var ratchetKeyCount = 0
         for (actor, action, name) in script {
             let peer = actor == "alice" ? bob : alice
             var me = actor == "alice" ? alice : bob
             let before = me.store.session(with: peer.id)?.current
             var step: [String: Any] = ["actor": actor, "action": action, "message": name]
             if action == "send" {
-                let plaintext = "message \(name) from \(actor)"
-                let needsRatchetKey = before!.sendingChain == nil
-                let ratchetInput = needsRatchetKey ? inputs("\(actor).ratchetPrivate\(ratchetKeyCount)") : []
-                var entropy = ScriptedEntropy(needsRatchetKey ? [ratchetInput] : [])
-                let message = try me.store.encrypt(Array(plaintext.utf8), to: peer.id, using: &entropy)
-                let after = me.store.session(with: peer.id)!.current
-                var chainKey = before!.sendingChain
-                if chainKey == nil {
-                    // The deferred sending half of a DH ratchet step (CR-0001 §5.4).
-                    let dhOutput = try after.sendingRatchetKey!.privateKey.sharedSecret(with: before!.receivingRatchetKey!)
-                    let (root, chain) = before!.rootKey.ratchet(with: dhOutput)
-                    #expect(root.secret == after.rootKey.secret)
-                    chainKey = chain
-                    step["dhStep"] = [
-                        "ratchetPrivate": ratchetInput.hexString,
-                        "ratchetPublic": after.sendingRatchetKey!.publicKey.bytes.hexString,
-                        "remoteRatchetPublic": before!.receivingRatchetKey!.bytes.hexString,
-                        "dhOutput": dhOutput.unprotectedBytes.hexString,
-                        "rootKeyBefore": before!.rootKey.secret.unprotectedBytes.hexString,
-                        "rootKeyAfter": root.secret.unprotectedBytes.hexString,
-                        "chainKey": chain.secret.unprotectedBytes.hexString,
-                    ]
-                    ratchetKeyCount += 1
-                }
-                let (messageKey, next) = chainKey!.step()
-                #expect(next.secret == after.sendingChain!.secret)
-                let aead = messageKey.aeadKeyAndNonce().unprotectedBytes
-                step["plaintext"] = Array(plaintext.utf8).hexString
-                step["chainKey"] = chainKey!.secret.unprotectedBytes.hexString
-                step["messageKey"] = messageKey.secret.unprotectedBytes.hexString
-                step["nextChainKey"] = next.secret.unprotectedBytes.hexString
-                step["aeadKey"] = Array(aead[0..<32]).hexString
-                step["aeadNonce"] = Array(aead[32..<56]).hexString
-                step["header"] = message.authenticatedPrefix.hexString
-                step["associatedData"] = (after.associatedData + message.authenticatedPrefix).hexString
-                step["encoded"] = message.encoded.hexString
+                let plaintext = Array("message \(name) from \(actor)".utf8)
+                let ratchetInput = before!.sendingChain == nil
+                    ? inputs("\(actor).ratchetPrivate.\(name)", party: actor, use: "DHs generated when sending \(name)") : nil
+                var entropy = ScriptedEntropy(ratchetInput.map { [$0] } ?? [])
+                let message = try me.store.encrypt(plaintext, to: peer.id, using: &entropy)
+                step.merge(try sendRecord(
+                    before: before!, after: me.store.session(with: peer.id)!.current, message: message, context: [],
+                    ratchetInput: ratchetInput)) { $1 }
+                step["plaintext"] = plaintext.hexString
                 sent[name] = message
             } else {
                 let plaintext = try me.store.decrypt(sent[name]!, from: peer.id)
@@ -157,67 +182,210 @@ enum ProtocolVectors {
                     #expect(root.secret == after.rootKey.secret)
                     step["dhStep"] = [
                         "remoteRatchetPublic": after.receivingRatchetKey!.bytes.hexString,
-                        "dhOutput": dhOutput.unprotectedBytes.hexString,
-                        "rootKeyBefore": rootBefore.secret.unprotectedBytes.hexString,
-                        "rootKeyAfter": root.secret.unprotectedBytes.hexString,
-                        "chainKey": chain.secret.unprotectedBytes.hexString,
+                        "dhOutput": hex(dhOutput),
+                        "rootKeyBefore": hex(rootBefore.secret),
+                        "rootKeyAfter": hex(root.secret),
+                        "chainKey": hex(chain.secret),
                     ]
                 }
-                step["skippedKeysStored"] = after.skipped.count
+                step["skippedKeysInSession"] = after.skipped.count
             }
             if actor == "alice" { alice = me } else { bob = me }
             steps.append(step)
         }
         return [
             "document": "CR-0001",
-            "description": "X3DH between alice and bob with a one-time prekey, then a Double Ratchet conversation with DH steps and out-of-order delivery. All byte strings are lowercase hex.",
+            "description": "X3DH between alice and bob with one-time prekey 1, a Double Ratchet conversation with DH steps and out-of-order delivery, an X3DH run without a one-time prekey, and inputs that must be rejected. Byte strings are lowercase hex; field names are defined in CR-0001 Appendix A.",
             "parties": parties,
             "x3dh": x3dh,
             "conversation": steps,
+            "withoutOneTimePreKey": try withoutOneTimePreKey(alice: alice, bob: freshBob, inputs: inputs),
+            "invalidInputs": try invalidInputs(bob: bob, inputs: inputs),
+            "randomInputsInOrder": inputs.used,
+        ]
+    }
+
+    /// Alice starts a second session with a bob who has no one-time prekey to offer.
+    static func withoutOneTimePreKey(alice: Party, bob: Party, inputs: Inputs) throws -> [String: Any] {
+        var alice = alice, bob = bob
+        alice.store.removeSession(with: bob.id)
+        let bundle = bob.store.preKeys.bundle(oneTimePreKeyID: nil)
+        let ephemeralInput = inputs("alice.ephemeralPrivate.noOPK", party: "alice", use: "EK_A for X3DH without a one-time prekey")
+        let ratchetInput = inputs("alice.ratchetPrivate.noOPK", party: "alice", use: "DHs generated when sending the first message")
+        let ephemeral = X25519.KeyPair(privateKey: try .init(secret: SecretBytes(copying: ephemeralInput)))
+        let dh = try [
+            alice.store.identity.agreementKey.sharedSecret(with: bundle.signedPreKey.publicKey),
+            ephemeral.privateKey.sharedSecret(with: bundle.identityKey.agreementKey),
+            ephemeral.privateKey.sharedSecret(with: bundle.signedPreKey.publicKey),
+        ]
+        let agreement = try X3DH.initiate(identity: alice.store.identity, ephemeral: ephemeral, bundle: bundle)
+        var entropy = ScriptedEntropy([ephemeralInput, ratchetInput])
+        try alice.store.initiateSession(with: bundle, peer: bob.id, using: &entropy)
+        let before = alice.store.session(with: bob.id)!.current
+        let plaintext = Array("first message without a one-time prekey".utf8)
+        let message = try alice.store.encrypt(plaintext, to: bob.id, using: &entropy)
+        var record = try sendRecord(
+            before: before, after: alice.store.session(with: bob.id)!.current, message: message, context: [], ratchetInput: ratchetInput)
+        let opened = try bob.store.decrypt(message, from: alice.id)
+        #expect(opened.unprotectedBytes == plaintext)
+        record["aliceEphemeralPrivate"] = ephemeralInput.hexString
+        record["aliceEphemeralPublic"] = ephemeral.publicKey.bytes.hexString
+        record["dh1"] = hex(dh[0])
+        record["dh2"] = hex(dh[1])
+        record["dh3"] = hex(dh[2])
+        record["kdfInputKeyMaterial"] = ([UInt8](repeating: 0xff, count: 32) + dh.flatMap(\.unprotectedBytes)).hexString
+        record["sharedSecret"] = hex(agreement.sharedSecret)
+        record["plaintext"] = plaintext.hexString
+        return record
+    }
+
+    /// Keys and signatures a receiver must reject (CR-0001 §4.3), each with the outcome observed here.
+    static func invalidInputs(bob: Party, inputs: Inputs) throws -> [[String: Any]] {
+        let p = "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"
+        var local = ScriptedEntropy([inputs("invalid.localPrivate", party: "receiver", use: "the receiver's X25519 private key for the DH cases")])
+        let anyKey = X25519.KeyPair.generate(using: &local)
+        func x25519(_ name: String, _ encoded: String) -> [String: Any] {
+            let bytes = [UInt8](hex: encoded)!
+            let outcome: String
+            if let key = try? X25519.PublicKey(bytes: bytes) {
+                outcome = (try? anyKey.privateKey.sharedSecret(with: key)) == nil ? "DH fails" : "accepted"
+            } else {
+                outcome = "invalid key encoding"
+            }
+            return ["case": name, "type": "x25519PublicKey", "value": encoded, "outcome": outcome]
+        }
+        func ed25519(_ name: String, _ encoded: String) -> [String: Any] {
+            let outcome = (try? IdentityKey(bytes: [UInt8](hex: encoded)!)) == nil ? "invalid identity key" : "accepted"
+            return ["case": name, "type": "ed25519PublicKey", "value": encoded, "outcome": outcome]
+        }
+        var highBit = bob.store.preKeys.signedPreKey.publicKey.bytes
+        highBit[31] |= 0x80
+        // The signed-prekey signature with S replaced by S + L (RFC 8032 §5.1.7 requires S < L).
+        var signature = bob.store.preKeys.signedPreKey.signature
+        let order = [UInt8](hex: "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")!
+        var carry = 0
+        for i in 0..<32 {
+            let sum = Int(signature[32 + i]) + Int(order[i]) + carry
+            signature[32 + i] = UInt8(sum & 0xff)
+            carry = sum >> 8
+        }
+        let signedPreKey = bob.store.preKeys.signedPreKey
+        let signatureValid = SignedPreKey(id: signedPreKey.id, publicKey: signedPreKey.publicKey, signature: signature)
+            .isSigned(by: bob.store.identity.publicKey)
+        return [
+            x25519("signed prekey of bob with the top bit set", highBit.hexString),
+            x25519("u = p (a second encoding of 0)", p),
+            x25519("u = 2^255 - 1", "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+            x25519("u = 0 (low order)", String(repeating: "0", count: 64)),
+            x25519("u = 1 (low order)", "01" + String(repeating: "0", count: 62)),
+            x25519("a point of order 8", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+            x25519("u = p - 1 (order 2)", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+            ed25519("the neutral element", "01" + String(repeating: "0", count: 62)),
+            ed25519("a point of order 8", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+            ed25519("y = p (non-canonical)", p),
+            ed25519("not on the curve", "02" + String(repeating: "0", count: 62)),
+            [
+                "case": "bob's signed-prekey signature with S + L", "type": "signedPreKeySignature",
+                "identityPublic": bob.store.identity.publicKey.bytes.hexString,
+                "signedPreKeyPublic": bob.store.preKeys.signedPreKey.publicKey.bytes.hexString,
+                "value": signature.hexString, "outcome": signatureValid ? "accepted" : "invalid signature",
+            ],
         ]
     }
 
     // MARK: - CR-0002
 
-    /// Alice seals one room message for bob, carol and dave over fresh sessions.
+    /// Alice seals one room message for bob, carol and dave over fresh sessions; bob
+    /// opens it and answers alice with a private side-chat message.
     static func fanoutVectors(inputs: Inputs) throws -> [String: Any] {
         var parties: [String: Any] = [:]
         var alice = try party("alice", inputs: inputs, record: &parties)
+        var peers: [String: Party] = [:]
         var sessions: [[String: Any]] = []
         for name in ["bob", "carol", "dave"] {
             let peer = try party(name, inputs: inputs, record: &parties)
-            var entropy = ScriptedEntropy([inputs("alice.ephemeralPrivate.\(name)")])
+            let ephemeral = inputs("alice.ephemeralPrivate.\(name)", party: "alice", use: "EK_A for X3DH with \(name)")
+            var entropy = ScriptedEntropy([ephemeral])
             try alice.store.initiateSession(with: peer.store.preKeys.bundle(oneTimePreKeyID: 1), peer: peer.id, using: &entropy)
             sessions.append([
-                "peer": name,
-                "aliceEphemeralPrivate": inputs("alice.ephemeralPrivate.\(name)").hexString,
-                "rootKey": alice.store.session(with: peer.id)!.current.rootKey.secret.unprotectedBytes.hexString,
+                "peer": name, "aliceEphemeralPrivate": ephemeral.hexString,
+                "sharedSecret": hex(alice.store.session(with: peer.id)!.current.rootKey.secret),
             ])
+            peers[name] = peer
         }
-        let recipients = try ["bob", "carol", "dave"].map { try #require(parties["\($0).accountID"] as? String) }
-        let sortedNames = ["bob", "carol", "dave"].sorted {
-            (parties["\($0).accountID"] as! String).utf8.lexicographicallyPrecedes((parties["\($1).accountID"] as! String).utf8)
-        }
-        let plaintext = Array("Hello, room! This is catroom's fan-out vector.".utf8)
+        let name = { (id: String) in peers.first { $0.value.id == id }!.key }
         let room = "lobby@rooms.example.org"
-        var scripted = [inputs("payloadKey"), Array(inputs("messageID").prefix(16))]
-        scripted += sortedNames.map { inputs("alice.ratchetPrivate.\($0)") }
+
+        // The room message.
+        let plaintext = Array("Hello, room! This is catroom's fan-out vector.".utf8)
+        let sortedNames = peers.values.map(\.id).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map(name)
+        var scripted = [
+            inputs("payloadKey", party: "alice", use: "payload key K of the room message"),
+            inputs("messageID", party: "alice", use: "message id of the room message", count: 16),
+        ]
+        scripted += sortedNames.map { inputs("alice.ratchetPrivate.\($0)", party: "alice", use: "DHs generated for the entry to \($0)") }
+        let before = Dictionary(uniqueKeysWithValues: peers.values.map { ($0.id, alice.store.session(with: $0.id)!.current) })
         var entropy = ScriptedEntropy(scripted)
-        let message = try Fanout.seal(plaintext, kind: .room, room: room, recipients: recipients, store: &alice.store, using: &entropy)
-        let derived = HKDF.deriveKey(
-            salt: [UInt8](repeating: 0, count: 32), inputKeyMaterial: inputs("payloadKey"), info: Label.fanoutKeys, outputCount: 88
-        ).unprotectedBytes
+        let message = try Fanout.seal(plaintext, kind: .room, room: room, recipients: peers.values.map(\.id), store: &alice.store, using: &entropy)
+        var roomMessage = sealRecord(message, plaintext: plaintext, payloadKey: scripted[0])
+        roomMessage["keyEntries"] = try message.context.recipients.enumerated().map { index, id -> [String: Any] in
+            var entry = try sendRecord(
+                before: before[id]!, after: alice.store.session(with: id)!.current, message: message.keys[id]!,
+                context: message.context.digest, ratchetInput: scripted[2 + index])
+            entry["recipient"] = name(id)
+            return entry
+        }
+        var opened: [[String: Any]] = []
+        for recipient in sortedNames {
+            let text = try Fanout.open(message.payload, context: message.context, key: message.keys[peers[recipient]!.id]!, store: &peers[recipient]!.store)
+            opened.append(["recipient": recipient, "plaintext": text.hexString])
+        }
+        roomMessage["opened"] = opened
+
+        // Bob answers alice privately: a kind 0x02 message whose entry is a ratchet message.
+        let replyText = Array("Hi alice, only you can read this.".utf8)
+        let replyInputs = [
+            inputs("reply.payloadKey", party: "bob", use: "payload key K of the private reply"),
+            inputs("reply.messageID", party: "bob", use: "message id of the private reply", count: 16),
+            inputs("bob.ratchetPrivate.reply", party: "bob", use: "DHs generated for the entry to alice"),
+        ]
+        var bob = peers["bob"]!
+        let bobBefore = bob.store.session(with: alice.id)!.current
+        var replyEntropy = ScriptedEntropy(replyInputs)
+        let reply = try Fanout.seal(replyText, kind: .privateChat, room: room, recipients: [alice.id], store: &bob.store, using: &replyEntropy)
+        var privateReply = sealRecord(reply, plaintext: replyText, payloadKey: replyInputs[0])
+        var entry = try sendRecord(
+            before: bobBefore, after: bob.store.session(with: alice.id)!.current, message: reply.keys[alice.id]!,
+            context: reply.context.digest, ratchetInput: replyInputs[2])
+        entry["recipient"] = "alice"
+        privateReply["keyEntry"] = entry
+        privateReply["sender"] = "bob"
+        let replyOpened = try Fanout.open(reply.payload, context: reply.context, key: reply.keys[alice.id]!, store: &alice.store)
+        privateReply["opened"] = ["recipient": "alice", "plaintext": replyOpened.hexString]
+
         return [
             "document": "CR-0002",
-            "description": "alice seals one room message to bob, carol and dave; each session is fresh, so each key entry is an X3DH initial message (CR-0001). All byte strings are lowercase hex.",
+            "description": "alice seals one room message to bob, carol and dave over fresh sessions (each entry an X3DH initial message, CR-0001); bob opens it and answers alice with a private message (kind 0x02) whose entry is a ratchet message. Byte strings are lowercase hex; field names are defined in CR-0002 Appendix A.",
             "parties": parties,
             "sessions": sessions,
             "room": room,
-            "kind": Int(FanoutContext.Kind.room.rawValue),
+            "roomMessage": roomMessage,
+            "privateReply": privateReply,
+            "randomInputsInOrder": inputs.used,
+        ]
+    }
+
+    /// The shared part of a sealed message: payload keys, context, digest and payload.
+    static func sealRecord(_ message: Fanout.Message, plaintext: [UInt8], payloadKey: [UInt8]) -> [String: Any] {
+        let derived = HKDF.deriveKey(
+            salt: [UInt8](repeating: 0, count: 32), inputKeyMaterial: payloadKey, info: Label.fanoutKeys, outputCount: 88
+        ).unprotectedBytes
+        return [
+            "kind": Int(message.context.kind.rawValue),
+            "sender": message.context.sender,
             "plaintext": plaintext.hexString,
-            "payloadKey": inputs("payloadKey").hexString,
+            "payloadKey": payloadKey.hexString,
             "messageID": message.context.messageID.hexString,
-            "ratchetPrivateKeys": sortedNames.map { ["peer": $0, "private": inputs("alice.ratchetPrivate.\($0)").hexString] },
             "aeadKey": Array(derived[0..<32]).hexString,
             "aeadNonce": Array(derived[32..<56]).hexString,
             "commitment": message.context.commitment.hexString,
@@ -225,7 +393,6 @@ enum ProtocolVectors {
             "context": message.context.encoded.hexString,
             "digest": message.context.digest.hexString,
             "payload": message.payload.hexString,
-            "keyEntries": message.context.recipients.map { ["recipient": $0, "encoded": message.keys[$0]!.encoded.hexString] },
         ]
     }
 
@@ -237,15 +404,16 @@ enum ProtocolVectors {
         var record: [String: Any] = [:]
         var alice = try party("alice", inputs: inputs, record: &record)
         var bob = try party("bob", inputs: inputs, record: &record)
-        var entropy = ScriptedEntropy([inputs("alice.ephemeralPrivate"), inputs("alice.ratchetPrivate0")])
+        var entropy = ScriptedEntropy([
+            inputs("alice.ephemeralPrivate", party: "alice", use: ""), inputs("alice.ratchetPrivate.A1", party: "alice", use: ""),
+        ])
         try alice.store.initiateSession(with: bob.store.preKeys.bundle(oneTimePreKeyID: 1), peer: bob.id, using: &entropy)
         let skipped = try alice.store.encrypt(Array("skipped".utf8), to: bob.id, using: &entropy)
         let delivered = try alice.store.encrypt(Array("delivered".utf8), to: bob.id, using: &entropy)
         _ = try bob.store.decrypt(delivered, from: alice.id)
-        _ = skipped
         return [
             "description": "A session record saved in format version 1 (bob's side, one skipped key). It must keep loading: never regenerate it.",
-            "bobIdentitySeed": inputs("bob.identitySeed").hexString,
+            "bobIdentitySeed": inputs("bob.identitySeed", party: "bob", use: "").hexString,
             "alice": alice.id,
             "record": bob.store.session(with: alice.id)!.serialized.unprotectedBytes.hexString,
             "nextMessage": skipped.encoded.hexString,

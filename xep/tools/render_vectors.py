@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Renders CR-000N-vectors.json into the Appendix A of CR-000N-*.md, between the
+"""Renders CR-000N-vectors.json into Appendix A of CR-000N-*.md, between the
 vectors:begin/end markers, so the document and the JSON file never disagree.
 
     python3 xep/tools/render_vectors.py
@@ -9,6 +9,7 @@ import pathlib
 import re
 
 XEP = pathlib.Path(__file__).resolve().parent.parent
+SEND_FIELDS = ["plaintext", "chainKey", "messageKey", "nextChainKey", "aeadKey", "aeadNonce", "headerBytes", "messageAD", "encoded"]
 
 
 def block(rows):
@@ -16,68 +17,102 @@ def block(rows):
     lines = []
     for name, value in rows:
         value = str(value)
-        # Wrap long hex at 64 characters so the document stays readable.
+        # Hex is wrapped at 64 characters so the document stays readable.
         chunks = [value[i:i + 64] for i in range(0, len(value), 64)] or [""]
         lines.append(f"{name.ljust(width)}  {chunks[0]}")
         lines += [" " * (width + 2) + chunk for chunk in chunks[1:]]
     return "```\n" + "\n".join(lines) + "\n```\n"
 
 
+def text(hexstring):
+    return bytes.fromhex(hexstring).decode()
+
+
+def random_inputs(data):
+    rows = [(f"{i + 1}. {entry['party']}: {entry['use']}", entry["value"]) for i, entry in enumerate(data["randomInputsInOrder"])]
+    return ["### Random inputs, in the order they are drawn\n", block(rows)]
+
+
 def parties(data):
     out = ["### Parties\n"]
-    names = sorted({key.split(".")[0] for key in data["parties"]})
-    for name in names:
+    for name in sorted({key.split(".")[0] for key in data["parties"]}):
         rows = [(key.split(".", 1)[1], value) for key, value in sorted(data["parties"].items()) if key.startswith(name + ".")]
         out.append(f"**{name}**\n\n" + block(rows))
     return out
 
 
+def send_rows(record):
+    rows = [("dhStep." + key, value) for key, value in sorted(record.get("dhStep", {}).items())]
+    return rows + [(key, record[key]) for key in SEND_FIELDS if key in record]
+
+
 def session_doc(data):
-    out = parties(data)
-    out.append("### X3DH (alice initiates with bob's signed prekey and one-time prekey 1)\n")
+    out = random_inputs(data) + parties(data)
+    out.append("### X3DH: alice with bob's signed prekey 1 and one-time prekey 1\n")
     out.append(block(sorted(data["x3dh"].items())))
     out.append("### Conversation\n")
     for number, step in enumerate(data["conversation"], 1):
         title = f"{number}. {step['actor']} {step['action']}s {step['message']}"
-        rows = []
-        for key in ["plaintext", "chainKey", "messageKey", "nextChainKey", "aeadKey", "aeadNonce", "header", "associatedData", "encoded", "skippedKeysStored"]:
-            if key in step:
-                rows.append((key, step[key]))
-        if "dhStep" in step:
-            rows = [("dhStep." + key, value) for key, value in sorted(step["dhStep"].items())] + rows
-        out.append(f"**{title}** (plaintext as text: `{bytes.fromhex(step['plaintext']).decode()}`)\n\n" + block(rows))
+        if step["action"] == "send":
+            rows = send_rows(step)
+        else:
+            rows = [("dhStep." + key, value) for key, value in sorted(step.get("dhStep", {}).items())]
+            rows += [("plaintext", step["plaintext"]), ("skippedKeysInSession", step["skippedKeysInSession"])]
+        out.append(f"**{title}** (plaintext as text: `{text(step['plaintext'])}`)\n\n" + block(rows))
+    other = data["withoutOneTimePreKey"]
+    out.append("### X3DH without a one-time prekey, and the first message\n")
+    out.append(f"Alice starts a new session with bob, whose bundle has no one-time prekey (`has_opk = 0x00`, 111-byte `headerBytes`). Plaintext as text: `{text(other['plaintext'])}`.\n")
+    x3dh_keys = ["aliceEphemeralPrivate", "aliceEphemeralPublic", "dh1", "dh2", "dh3", "kdfInputKeyMaterial", "sharedSecret"]
+    out.append(block([(key, other[key]) for key in x3dh_keys] + send_rows(other)))
+    out.append("### Inputs a receiver must reject\n")
+    rows = []
+    for case in data["invalidInputs"]:
+        rows.append((f"{case['type']}: {case['case']} -> {case['outcome']}", case["value"]))
+        for extra in ("identityPublic", "signedPreKeyPublic"):
+            if extra in case:
+                rows.append((f"  with {extra}", case[extra]))
+    out.append(block(rows))
     return out
 
 
+def sealed_rows(message):
+    return [
+        ("sender", message["sender"]), ("kind", message["kind"]), ("plaintext", message["plaintext"]),
+        ("payloadKey", message["payloadKey"]), ("messageID", message["messageID"]),
+        ("aeadKey", message["aeadKey"]), ("aeadNonce", message["aeadNonce"]), ("commitment", message["commitment"]),
+        ("sortedRecipients", ", ".join(message["sortedRecipients"])),
+        ("context", message["context"]), ("digest", message["digest"]), ("payload", message["payload"]),
+    ]
+
+
 def fanout_doc(data):
-    out = parties(data)
-    out.append("### Sessions (alice's X3DH ephemeral key per recipient; resulting root key)\n")
+    out = random_inputs(data) + parties(data)
+    out.append("### Sessions: alice's X3DH with each recipient (one-time prekey 1)\n")
     for session in data["sessions"]:
-        out.append(block([("peer", session["peer"]), ("aliceEphemeralPrivate", session["aliceEphemeralPrivate"]), ("rootKey", session["rootKey"])]))
-    out.append("### Random inputs, in the order the sender consumes them\n")
-    rows = [("payloadKey", data["payloadKey"]), ("messageID", data["messageID"])]
-    rows += [(f"ratchetPrivate ({entry['peer']})", entry["private"]) for entry in data["ratchetPrivateKeys"]]
-    out.append(block(rows))
-    out.append("### Sealing\n")
-    out.append(block([
-        ("room", data["room"]), ("kind", data["kind"]), ("plaintext", data["plaintext"]),
-        ("aeadKey", data["aeadKey"]), ("aeadNonce", data["aeadNonce"]), ("commitment", data["commitment"]),
-        ("sortedRecipients", ", ".join(data["sortedRecipients"])),
-        ("context", data["context"]), ("digest", data["digest"]), ("payload", data["payload"]),
-    ]))
-    out.append("### Key entries (CR-0001 initial messages, AD = AD_x3dh || header_bytes || digest)\n")
-    for entry in data["keyEntries"]:
-        out.append(block([("recipient", entry["recipient"]), ("encoded", entry["encoded"])]))
+        out.append(block([("peer", session["peer"]), ("aliceEphemeralPrivate", session["aliceEphemeralPrivate"]), ("sharedSecret", session["sharedSecret"])]))
+    room = data["roomMessage"]
+    out.append(f"### Room message from alice in `{data['room']}`\n")
+    out.append(f"Plaintext as text: `{text(room['plaintext'])}`.\n")
+    out.append(block(sealed_rows(room)))
+    out.append("Key entries, in sorted recipient order (CR-0001 initial messages; `messageAD` = AD_x3dh || headerBytes || digest):\n")
+    for entry in room["keyEntries"]:
+        out.append(block([("recipient", entry["recipient"])] + send_rows(entry)))
+    out.append(block([(f"opened by {entry['recipient']}", entry["plaintext"]) for entry in room["opened"]]))
+    reply = data["privateReply"]
+    out.append("### Private reply from bob to alice (kind 0x02)\n")
+    out.append(f"Bob opened the room message above (creating his session with alice), then answers. His entry is a ratchet message (type 0x01) with a DH step. Plaintext as text: `{text(reply['plaintext'])}`.\n")
+    out.append(block(sealed_rows(reply)))
+    out.append(block([("recipient", reply["keyEntry"]["recipient"])] + send_rows(reply["keyEntry"])))
+    out.append(block([("opened by alice", reply["opened"]["plaintext"])]))
     return out
 
 
 def render(document, json_name, build):
     path = next(XEP.glob(f"{document}-*.md"))
     data = json.loads((XEP / json_name).read_text())
-    text = path.read_text()
     body = "\n".join(build(data))
     new = re.sub(r"<!-- vectors:begin -->.*<!-- vectors:end -->",
-                 lambda _: f"<!-- vectors:begin -->\n{body}\n<!-- vectors:end -->", text, flags=re.S)
+                 lambda _: f"<!-- vectors:begin -->\n{body}\n<!-- vectors:end -->", path.read_text(), flags=re.S)
     path.write_text(new)
 
 
