@@ -279,7 +279,7 @@ enum ProtocolVectors {
             x25519("u = 0 (low order)", String(repeating: "0", count: 64)),
             x25519("u = 1 (low order)", "01" + String(repeating: "0", count: 62)),
             x25519("a point of order 8", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
-            x25519("u = p - 1 (order 2)", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+            x25519("u = p - 1 (order 4, a point of the twist)", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
             ed25519("the neutral element", "01" + String(repeating: "0", count: 62)),
             ed25519("a point of order 8", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
             ed25519("y = p (non-canonical)", p),
@@ -359,7 +359,6 @@ enum ProtocolVectors {
             context: reply.context.digest, ratchetInput: replyInputs[2])
         entry["recipient"] = "alice"
         privateReply["keyEntry"] = entry
-        privateReply["sender"] = "bob"
         let replyOpened = try Fanout.open(reply.payload, context: reply.context, key: reply.keys[alice.id]!, store: &alice.store)
         privateReply["opened"] = ["recipient": "alice", "plaintext": replyOpened.hexString]
 

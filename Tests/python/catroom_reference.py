@@ -1,13 +1,17 @@
 """Independent reference implementation of catroom CR-0001 and CR-0002.
 
-Written from /work/main/xep/CR-0001-sessions.md and CR-0002-fanout.md only,
-using PyNaCl's libsodium bindings for the curve / signature / AEAD primitives
-and the standard library for everything else (HKDF is implemented here from
-RFC 5869).  Section numbers in comments refer to those documents.
+Written from xep/CR-0001-sessions.md and xep/CR-0002-fanout.md only, using
+PyNaCl's libsodium bindings for the curve / signature / AEAD primitives and
+the standard library for everything else (HKDF is implemented here from
+RFC 5869; a small pure-Python model of Curve25519 / Ed25519 arithmetic is
+used to cross-check the low-order and encoding rules of CR-0001 §4.2/§4.3).
+Section numbers in comments refer to those documents.
 
 Randomness is injected: every function that needs random bytes takes a
-callable ``rng(n) -> bytes`` so that tests can replay the scripted random
-inputs of the test vectors.
+callable ``rng(n, purpose, peer) -> bytes`` (``purpose`` is one of the DRAW_*
+constants, ``peer`` the account id the draw is made for, if any) so that the
+tests can replay the scripted random inputs of the test vectors and check that
+each draw is the one the script lists at that point.
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ from typing import Callable, Optional
 import nacl.bindings as sodium
 import nacl.exceptions
 
-RNG = Callable[[int], bytes]
+RNG = Callable[[int, str, Optional[str]], bytes]
+
+# What a random draw is for (the tests match these against the vectors' script).
+DRAW_IDENTITY_SEED = "identity seed"               # §5.1
+DRAW_SIGNED_PREKEY = "signed prekey private"       # §5.2 publishing
+DRAW_ONE_TIME_PREKEY = "one-time prekey private"   # §5.2 publishing
+DRAW_EPHEMERAL = "X3DH ephemeral private"          # §5.2 initiator step 3
+DRAW_RATCHET = "ratchet private"                   # §5.4 GENERATE_DH
+DRAW_PAYLOAD_KEY = "payload key"                   # CR-0002 §5.3 step 1
+DRAW_MESSAGE_ID = "message id"                     # CR-0002 §5.3 step 1
+DRAW_X25519 = "X25519 private"                     # any other X25519 key pair
 
 # ---------------------------------------------------------------------------
 # §7.1 labels, §7.2 limits (CR-0001) and CR-0002 §7.1
@@ -46,10 +60,14 @@ TYPE_RATCHET = 0x01
 TYPE_INITIAL = 0x02
 
 P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493     # RFC 8032 group order
+A_MONT = 486662                                        # RFC 7748 §4.1
+D_ED = (-121665 * pow(121666, P - 2, P)) % P          # RFC 8032 §5.1
 
 
 # ---------------------------------------------------------------------------
-# Errors (§7.3)
+# Errors (§7.3).  The test vectors' `invalidInputs` distinguish three kinds of
+# "invalid key"; they are subclasses here.
 # ---------------------------------------------------------------------------
 class CatroomError(Exception):
     pass
@@ -57,6 +75,18 @@ class CatroomError(Exception):
 
 class InvalidKey(CatroomError):
     pass
+
+
+class InvalidKeyEncoding(InvalidKey):
+    """An X25519 public key that fails §4.3 (length, top bit, >= p)."""
+
+
+class InvalidIdentityKey(InvalidKey):
+    """An Ed25519 identity key that fails §4.3."""
+
+
+class DHFailed(InvalidKey):
+    """DH(a, B) produced 32 zero bytes (§4.2): B has low order."""
 
 
 class InvalidSignature(CatroomError):
@@ -119,15 +149,126 @@ def u32(v: int) -> bytes:
 
 
 # ---------------------------------------------------------------------------
+# Pure-Python curve arithmetic (cross-checks only; the protocol uses libsodium)
+# ---------------------------------------------------------------------------
+def _inv(a: int) -> int:
+    return pow(a % P, P - 2, P)
+
+
+def x25519_rfc7748(k: bytes, u: bytes) -> bytes:
+    """RFC 7748 §5 X25519, straight from the RFC's pseudocode."""
+    kb = bytearray(k)
+    kb[0] &= 248
+    kb[31] &= 127
+    kb[31] |= 64
+    scalar = int.from_bytes(kb, "little")
+    x1 = (int.from_bytes(u, "little") & ((1 << 255) - 1)) % P
+    x2, z2, x3, z3, swap = 1, 0, x1, 1, 0
+    a24 = 121665
+    for t in reversed(range(255)):
+        kt = (scalar >> t) & 1
+        swap ^= kt
+        if swap:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = kt
+        a = (x2 + z2) % P
+        aa = a * a % P
+        b = (x2 - z2) % P
+        bb = b * b % P
+        e = (aa - bb) % P
+        c = (x3 + z3) % P
+        d = (x3 - z3) % P
+        da = d * a % P
+        cb = c * b % P
+        x3 = (da + cb) ** 2 % P
+        z3 = x1 * (da - cb) ** 2 % P
+        x2 = aa * bb % P
+        z2 = e * (aa + a24 * e) % P
+    if swap:
+        x2, z2 = x3, z3
+    return (x2 * pow(z2, P - 2, P) % P).to_bytes(32, "little")
+
+
+def montgomery_small_order(u: bytes) -> Optional[int]:
+    """Order of the point with this u-coordinate (on Curve25519 or its twist)
+    if it divides 8, else None.  Repeated x-only doubling (RFC 7748 §4.1 curve)."""
+    x, z = (int.from_bytes(u, "little") & ((1 << 255) - 1)) % P, 1
+    for order in (1, 2, 4, 8):
+        if z == 0:
+            return order
+        x, z = ((x * x - z * z) ** 2) % P, (4 * x * z * (x * x + A_MONT * x * z + z * z)) % P
+    return None
+
+
+def montgomery_on_curve(u: bytes) -> bool:
+    """Whether u is the u-coordinate of a point of Curve25519 (else of its twist)."""
+    x = int.from_bytes(u, "little") % P
+    rhs = (x * x * x + A_MONT * x * x + x) % P
+    return rhs == 0 or pow(rhs, (P - 1) // 2, P) == 1
+
+
+def ed25519_decode(data: bytes) -> Optional[tuple[int, int]]:
+    """RFC 8032 §5.1.3 point decoding; None for y >= p or a point not on the curve."""
+    if len(data) != 32:
+        return None
+    y = int.from_bytes(data, "little") & ((1 << 255) - 1)
+    sign = data[31] >> 7
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * _inv(D_ED * y * y + 1) % P
+    if x2 == 0:
+        if sign:
+            return None
+        return 0, y
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P != 0:
+        x = x * pow(2, (P - 1) // 4, P) % P
+    if (x * x - x2) % P != 0:
+        return None
+    if (x & 1) != sign:
+        x = P - x
+    return x, y
+
+
+def _ed_add(p1: tuple[int, int], p2: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = p1, p2
+    t = D_ED * x1 * x2 * y1 * y2 % P
+    return ((x1 * y2 + y1 * x2) * _inv(1 + t) % P, (y1 * y2 + x1 * x2) * _inv(1 - t) % P)
+
+
+def ed25519_mul(k: int, pt: tuple[int, int]) -> tuple[int, int]:
+    acc, addend = (0, 1), pt
+    while k:
+        if k & 1:
+            acc = _ed_add(acc, addend)
+        addend = _ed_add(addend, addend)
+        k >>= 1
+    return acc
+
+
+def ed25519_small_order(pt: tuple[int, int]) -> Optional[int]:
+    """Order of the point if it divides 8, else None."""
+    q = pt
+    for order in (1, 2, 4, 8):
+        if q == (0, 1):
+            return order
+        q = _ed_add(q, q)
+    return None
+
+
+# ---------------------------------------------------------------------------
 # §4.2 primitives
 # ---------------------------------------------------------------------------
 def x25519(k: bytes, u: bytes) -> bytes:
-    """RFC 7748 §5, scalar clamped (libsodium clamps internally)."""
+    """RFC 7748 §5 with the scalar clamped (libsodium clamps internally).
+
+    libsodium refuses to return an all-zero output (and refuses some low-order
+    inputs outright); when it refuses, the RFC 7748 function is evaluated here
+    to find out what the output would have been."""
     try:
         return sodium.crypto_scalarmult(k, u)
     except nacl.exceptions.RuntimeError:
-        # libsodium refuses an all-zero output; report it as such.
-        return zeros(32)
+        return x25519_rfc7748(k, u)
 
 
 def x25519_public(private: bytes) -> bytes:
@@ -135,10 +276,10 @@ def x25519_public(private: bytes) -> bytes:
 
 
 def dh(private: bytes, public: bytes) -> bytes:
-    """DH(a, B) = X25519(a.private, B); fails on the all-zero output."""
+    """DH(a, B) = X25519(a.private, B); fails on the all-zero output (§4.2)."""
     out = x25519(private, public)
     if hmac.compare_digest(out, zeros(32)):
-        raise InvalidKey("DH output is all zero (low-order point)")
+        raise DHFailed("DH output is all zero (low-order point)")
     return out
 
 
@@ -192,9 +333,15 @@ def ed25519_sign(secret64: bytes, msg: bytes) -> bytes:
 
 
 def ed25519_verify(public: bytes, msg: bytes, sig: bytes) -> None:
+    """§4.2 Ed25519-Verify: fails for an invalid key (§4.3), S >= L, a small-order R."""
     validate_identity_key(public)
     if len(sig) != 64:
         raise InvalidSignature("signature must be 64 bytes")
+    if int.from_bytes(sig[32:], "little") >= L:
+        raise InvalidSignature("S is not below L")
+    r = ed25519_decode(sig[:32])
+    if r is None or ed25519_small_order(r) is not None:
+        raise InvalidSignature("R is not a valid point of large order")
     try:
         sodium.crypto_sign_open(sig + msg, public)
     except nacl.exceptions.BadSignatureError:
@@ -209,7 +356,7 @@ def ed2x_public(ed_public: bytes) -> bytes:
 def ed2x_public_by_formula(ed_public: bytes) -> bytes:
     """Ed2X(IK.public) as RFC 7748 §4.1 states it: u = (1 + y) / (1 - y)."""
     y = int.from_bytes(ed_public, "little") & ((1 << 255) - 1)
-    u = (1 + y) * pow((1 - y) % P, P - 2, P) % P
+    u = (1 + y) * _inv(1 - y) % P
     return u.to_bytes(32, "little")
 
 
@@ -220,11 +367,11 @@ def ed2x_private(secret64: bytes) -> bytes:
 
 def ed2x_private_by_formula(seed: bytes) -> bytes:
     """Ed2X(IK.private) as §4.2 states it: SHA-512(seed)[0..<32], clamped per RFC 8032 §5.1.5."""
-    h = bytearray(hashlib.sha512(seed).digest()[:32])
-    h[0] &= 248
-    h[31] &= 127
-    h[31] |= 64
-    return bytes(h)
+    hb = bytearray(hashlib.sha512(seed).digest()[:32])
+    hb[0] &= 248
+    hb[31] &= 127
+    hb[31] |= 64
+    return bytes(hb)
 
 
 # ---------------------------------------------------------------------------
@@ -232,22 +379,21 @@ def ed2x_private_by_formula(seed: bytes) -> bytes:
 # ---------------------------------------------------------------------------
 def validate_x25519_public(key: bytes) -> bytes:
     if len(key) != 32:
-        raise InvalidKey("X25519 key must be 32 bytes")
+        raise InvalidKeyEncoding("X25519 key must be 32 bytes")
     if key[31] & 0x80:
-        raise InvalidKey("X25519 key has the top bit set")
+        raise InvalidKeyEncoding("X25519 key has the top bit set")
     if int.from_bytes(key, "little") >= P:
-        raise InvalidKey("X25519 key is not below p")
+        raise InvalidKeyEncoding("X25519 key is not below p")
     return key
 
 
 def validate_identity_key(key: bytes) -> bytes:
     if len(key) != 32:
-        raise InvalidKey("Ed25519 key must be 32 bytes")
+        raise InvalidIdentityKey("Ed25519 key must be 32 bytes")
     if (int.from_bytes(key, "little") & ((1 << 255) - 1)) >= P:
-        raise InvalidKey("Ed25519 key encoding is not canonical")
-    if hasattr(sodium, "crypto_core_ed25519_is_valid_point"):
-        if not sodium.crypto_core_ed25519_is_valid_point(key):
-            raise InvalidKey("Ed25519 key is not a valid prime-order point")
+        raise InvalidIdentityKey("Ed25519 key encoding is not canonical")
+    if not sodium.crypto_core_ed25519_is_valid_point(key):
+        raise InvalidIdentityKey("Ed25519 key is not a valid prime-order point")
     return key
 
 
@@ -255,13 +401,13 @@ def validate_identity_key(key: bytes) -> bytes:
 # §5.1 identity, account id, fingerprint
 # ---------------------------------------------------------------------------
 def account_id(ik_public: bytes) -> str:
-    digest = hashlib.sha256(LABEL_ID + ik_public).digest()[:20]
-    return base64.b32encode(digest).decode("ascii").lower().rstrip("=")
+    digest_ = hashlib.sha256(LABEL_ID + ik_public).digest()[:20]
+    return base64.b32encode(digest_).decode("ascii").lower().rstrip("=")
 
 
 def fingerprint(ik_public: bytes) -> str:
-    h = ik_public.hex()
-    return " ".join(h[i:i + 8] for i in range(0, 64, 8))
+    hx = ik_public.hex()
+    return " ".join(hx[i:i + 8] for i in range(0, 64, 8))
 
 
 @dataclass
@@ -278,6 +424,10 @@ class Identity:
         return account_id(self.public)
 
     @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public)
+
+    @property
     def x25519_private(self) -> bytes:
         return ed2x_private(self.secret64)
 
@@ -286,11 +436,21 @@ class Identity:
         return ed2x_public(self.public)
 
 
+def generate_dh(rng: RNG, purpose: str = DRAW_X25519, peer: Optional[str] = None) -> tuple[bytes, bytes]:
+    """GENERATE_DH() (§5.4): 32 random bytes as an X25519 private scalar."""
+    private = rng(32, purpose, peer)
+    return private, x25519_public(private)
+
+
 # ---------------------------------------------------------------------------
 # §5.2 prekeys and X3DH
 # ---------------------------------------------------------------------------
 def spk_signature(identity: Identity, spk_public: bytes) -> bytes:
     return ed25519_sign(identity.secret64, LABEL_SPK + spk_public)
+
+
+def verify_spk_signature(ik_public: bytes, spk_public: bytes, signature: bytes) -> None:
+    ed25519_verify(ik_public, LABEL_SPK + spk_public, signature)
 
 
 @dataclass
@@ -346,24 +506,27 @@ def x3dh_kdf(dh1: bytes, dh2: bytes, dh3: bytes, dh4: Optional[bytes]) -> tuple[
     return ikm, hkdf(zeros(32), ikm, LABEL_X3DH, 32)
 
 
-def x3dh_initiate(ik_a: Identity, bundle: Bundle, id_b: str, rng: RNG) -> tuple[X3DHResult, bytes]:
-    """Initiator side (§5.2 steps 1-7). Returns the result and SPK_B (the initial DHr)."""
-    validate_identity_key(bundle.identity_public)
+def x3dh_initiate(ik_a: Identity, bundle: Bundle, id_b: str, rng: RNG) -> tuple[X3DHResult, bytes, bytes]:
+    """Initiator side (§5.2 steps 1-7).
+
+    Returns the result, SPK_B (the initial DHr) and EK_A.private; the caller
+    uses the private key only to report it (test vectors) and then drops it."""
+    validate_identity_key(bundle.identity_public)                      # step 1
     validate_x25519_public(bundle.spk_public)
     if bundle.opk_public is not None:
         validate_x25519_public(bundle.opk_public)
     if account_id(bundle.identity_public) != id_b:
         raise IdentityMismatch(id_b)
-    ed25519_verify(bundle.identity_public, LABEL_SPK + bundle.spk_public, bundle.spk_signature)
-    ek_private = rng(32)
-    ek_public = x25519_public(ek_private)
-    dh1 = dh(ik_a.x25519_private, bundle.spk_public)
+    verify_spk_signature(bundle.identity_public, bundle.spk_public, bundle.spk_signature)  # step 2
+    ek_private, ek_public = generate_dh(rng, DRAW_EPHEMERAL, id_b)     # step 3
+    dh1 = dh(ik_a.x25519_private, bundle.spk_public)                   # step 4
     dh2 = dh(ek_private, ed2x_public(bundle.identity_public))
     dh3 = dh(ek_private, bundle.spk_public)
     dh4 = dh(ek_private, bundle.opk_public) if bundle.opk_public is not None else None
-    ikm, sk = x3dh_kdf(dh1, dh2, dh3, dh4)
-    ad = ik_a.public + bundle.identity_public
-    return X3DHResult(sk, ad, dh1, dh2, dh3, dh4, ikm, ek_public, bundle.spk_id, bundle.opk_id), bundle.spk_public
+    ikm, sk = x3dh_kdf(dh1, dh2, dh3, dh4)                             # step 5
+    ad = ik_a.public + bundle.identity_public                          # step 6
+    result = X3DHResult(sk, ad, dh1, dh2, dh3, dh4, ikm, ek_public, bundle.spk_id, bundle.opk_id)
+    return result, bundle.spk_public, ek_private
 
 
 def x3dh_respond(ik_b: Identity, spk: SignedPreKey, opk: Optional[OneTimePreKey],
@@ -377,6 +540,15 @@ def x3dh_respond(ik_b: Identity, spk: SignedPreKey, opk: Optional[OneTimePreKey]
     ad = ik_a_public + ik_b.public
     return X3DHResult(sk, ad, dh1, dh2, dh3, dh4, ikm, ek_a_public, spk.key_id,
                       opk.key_id if opk else None)
+
+
+def x3dh_trace(r: X3DHResult) -> dict:
+    """The X3DH values under the names of CR-0001 Appendix A."""
+    out = {"adX3DH": r.ad, "dh1": r.dh1, "dh2": r.dh2, "dh3": r.dh3,
+           "kdfInputKeyMaterial": r.ikm, "sharedSecret": r.sk}
+    if r.dh4 is not None:
+        out["dh4"] = r.dh4
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -444,6 +616,7 @@ class ParsedMessage:
 
 
 def parse_message(data: bytes) -> ParsedMessage:
+    """§5.5, with every rejection it lists made before any cryptography."""
     if len(data) < 2:
         raise Malformed("too short")
     if data[0] != VERSION:
@@ -488,6 +661,7 @@ def parse_message(data: bytes) -> ParsedMessage:
 class SessionState:
     ad: bytes                           # AD_x3dh
     peer_identity: bytes
+    peer_id: str
     base_key: bytes
     rk: bytes
     dhs_private: Optional[bytes]
@@ -509,26 +683,26 @@ class Session:
 
     # §5.3
     @classmethod
-    def initiator(cls, x3dh: X3DHResult, ik_a: Identity, peer_identity: bytes, spk_b: bytes) -> "Session":
+    def initiator(cls, x3dh: X3DHResult, ik_a: Identity, peer_identity: bytes, peer_id: str,
+                  spk_b: bytes) -> "Session":
         return cls(SessionState(
-            ad=x3dh.ad, peer_identity=peer_identity, base_key=x3dh.base_key, rk=x3dh.sk,
-            dhs_private=None, dhs_public=None, dhr=spk_b,
+            ad=x3dh.ad, peer_identity=peer_identity, peer_id=peer_id, base_key=x3dh.base_key,
+            rk=x3dh.sk, dhs_private=None, dhs_public=None, dhr=spk_b,
             pending_prekey=PrekeyFields(ik_a.public, x3dh.base_key, x3dh.spk_id, x3dh.opk_id)))
 
     @classmethod
-    def responder(cls, x3dh: X3DHResult, spk: SignedPreKey, peer_identity: bytes) -> "Session":
+    def responder(cls, x3dh: X3DHResult, spk: SignedPreKey, peer_identity: bytes, peer_id: str) -> "Session":
         return cls(SessionState(
-            ad=x3dh.ad, peer_identity=peer_identity, base_key=x3dh.base_key, rk=x3dh.sk,
-            dhs_private=spk.private, dhs_public=spk.public, dhr=None))
+            ad=x3dh.ad, peer_identity=peer_identity, peer_id=peer_id, base_key=x3dh.base_key,
+            rk=x3dh.sk, dhs_private=spk.private, dhs_public=spk.public, dhr=None))
 
     # RatchetEncrypt
     def encrypt(self, plaintext: bytes, context: bytes, rng: RNG) -> tuple[bytes, dict]:
         s = self.state
         trace: dict = {}
         if s.cks is None:
-            # sending half of a DH step
-            priv = rng(32)
-            pub = x25519_public(priv)
+            # the deferred sending half of a DH step
+            priv, pub = generate_dh(rng, DRAW_RATCHET, s.peer_id)
             dh_out = dh(priv, s.dhr)
             rk_before = s.rk
             s.rk, s.cks = kdf_rk(s.rk, dh_out)
@@ -548,8 +722,8 @@ class Session:
         encoded = header_bytes + ciphertext
         trace.update({
             "plaintext": plaintext, "chainKey": ck, "messageKey": mk, "nextChainKey": s.cks,
-            "aeadKey": key, "aeadNonce": nonce, "header": header_bytes,
-            "associatedData": ad, "encoded": encoded,
+            "aeadKey": key, "aeadNonce": nonce, "headerBytes": header_bytes,
+            "messageAD": ad, "encoded": encoded,
         })
         return encoded, trace
 
@@ -575,18 +749,18 @@ class Session:
             plaintext = decrypt(mk, msg.ciphertext, ad)
         else:
             if msg.dh != s.dhr:                                # step 2
-                if msg.dh in s.earlier_dhr:
+                if msg.dh in s.earlier_dhr:                    # 2.1
                     raise Duplicate("old ratchet key")
                 rest = msg.pn - s.nr if s.ckr is not None else 0
-                if max(rest, 0) + msg.n > MAX_SKIP:
+                if max(rest, 0) + msg.n > MAX_SKIP:            # 2.2
                     raise TooFarInFuture()
-                self._skip(s, msg.pn)
-                if s.dhs_private is None:
+                self._skip(s, msg.pn)                          # 2.3
+                if s.dhs_private is None:                      # 2.4
                     raise DecryptionFailed("new ratchet key while the sending half is due")
-                s.pn, s.ns, s.nr = s.ns, 0, 0
                 if s.dhr is not None:
                     s.earlier_dhr.append(s.dhr)
                     del s.earlier_dhr[:-MAX_EARLIER_RATCHET_KEYS]
+                s.pn, s.ns, s.nr = s.ns, 0, 0
                 s.dhr = msg.dh
                 dh_out = dh(s.dhs_private, s.dhr)
                 rk_before = s.rk
@@ -611,7 +785,7 @@ class Session:
         s.pending_prekey = None                                # step 5
         self.state = s                                         # commit
         trace["plaintext"] = plaintext
-        trace["skippedKeysStored"] = len(s.skipped)
+        trace["skippedKeysInSession"] = len(s.skipped)
         return plaintext, trace
 
 
@@ -625,15 +799,26 @@ class Member:
         self.opks = {o.key_id: o for o in opks}
         self.rng = rng
         self.sessions: dict[str, list[Session]] = {}      # current first, then earlier, newest first
-        self.used_base_keys: set[bytes] = set()
+        self.used_base_keys: "OrderedDict[bytes, None]" = OrderedDict()
+
+    @classmethod
+    def generate(cls, rng: RNG, spk_id: int, opk_ids: list[int]) -> "Member":
+        """§5.1 identity from a 32-byte seed, then the signed prekey and the
+        one-time prekeys (§5.2 publishing), each from 32 random bytes."""
+        identity = Identity(rng(32, DRAW_IDENTITY_SEED, None))
+        spk = make_signed_prekey(identity, spk_id, rng(32, DRAW_SIGNED_PREKEY, None))
+        opks = [make_one_time_prekey(i, rng(32, DRAW_ONE_TIME_PREKEY, None)) for i in opk_ids]
+        return cls(identity, spk, opks, rng)
 
     @property
     def account_id(self) -> str:
         return self.identity.account_id
 
-    def bundle(self, with_opk: Optional[int] = None) -> Bundle:
+    def bundle(self) -> Bundle:
+        """A bundle as the server hands it out: IK, the signed prekey and at most
+        one one-time prekey (the lowest unused id, if any is left)."""
         spk = next(iter(self.spks.values()))
-        opk = self.opks[with_opk] if with_opk is not None else None
+        opk = self.opks[min(self.opks)] if self.opks else None
         return Bundle(self.identity.public, spk.key_id, spk.public, spk.signature,
                       opk.key_id if opk else None, opk.public if opk else None)
 
@@ -641,11 +826,16 @@ class Member:
         lst = [x for x in self.sessions.get(peer, []) if x is not session]
         self.sessions[peer] = [session] + lst[:MAX_EARLIER_SESSIONS]
 
-    def initiate(self, peer_id: str, bundle: Bundle) -> tuple[Session, X3DHResult]:
-        result, spk_b = x3dh_initiate(self.identity, bundle, peer_id, self.rng)
-        session = Session.initiator(result, self.identity, bundle.identity_public, spk_b)
+    def initiate(self, peer_id: str, bundle: Bundle) -> tuple[Session, X3DHResult, dict]:
+        result, spk_b, ek_private = x3dh_initiate(self.identity, bundle, peer_id, self.rng)
+        session = Session.initiator(result, self.identity, bundle.identity_public, peer_id, spk_b)
         self._install(peer_id, session)
-        return session, result
+        trace = x3dh_trace(result)
+        trace.update({"aliceEphemeralPrivate": ek_private, "aliceEphemeralPublic": result.base_key,
+                      "signedPreKeyId": result.spk_id})
+        if result.opk_id is not None:
+            trace["oneTimePreKeyId"] = result.opk_id
+        return session, result, trace
 
     def send(self, peer_id: str, plaintext: bytes, context: bytes = b"") -> tuple[bytes, dict]:
         return self.sessions[peer_id][0].encrypt(plaintext, context, self.rng)
@@ -673,11 +863,13 @@ class Member:
                 if opk is None:
                     raise UnknownPrekey(pk.opk_id)
             result = x3dh_respond(self.identity, spk, opk, pk.ik_a, pk.ek_a)
-            session = Session.responder(result, spk, pk.ik_a)
+            session = Session.responder(result, spk, pk.ik_a, peer_id)
             plaintext, trace = session.decrypt(msg, context)      # raises before any commit
             if opk is not None:
                 del self.opks[opk.key_id]
-            self.used_base_keys.add(pk.ek_a)
+            self.used_base_keys[pk.ek_a] = None
+            while len(self.used_base_keys) > 10_000:
+                self.used_base_keys.popitem(last=False)
             self._install(peer_id, session)
             trace["x3dh"] = result
             return plaintext, trace
@@ -750,6 +942,7 @@ def digest(context: bytes) -> bytes:
 class SealedMessage:
     kind: int
     room: str
+    sender: str
     message_id: bytes
     recipients: list
     commitment: bytes
@@ -761,40 +954,41 @@ class SealedMessage:
     aead_nonce: bytes = b""
     context: bytes = b""
     digest: bytes = b""
+    entry_traces: dict = field(default_factory=dict)
 
 
 def seal(sender: Member, kind: int, room: str, recipients: list[str], plaintext: bytes) -> SealedMessage:
     """CR-0002 §5.3."""
-    k = sender.rng(32)
-    message_id = sender.rng(16)
+    k = sender.rng(32, DRAW_PAYLOAD_KEY, None)                      # step 1
+    message_id = sender.rng(16, DRAW_MESSAGE_ID, None)
     aead_key, aead_nonce, commitment = payload_keys(k)
-    rcpts = sort_recipients(recipients)
+    rcpts = sort_recipients(recipients)                             # step 2
     context = build_context(kind, room, sender.account_id, message_id, rcpts, commitment)
     d = digest(context)
-    payload = aead_seal(aead_key, aead_nonce, d, plaintext)
-    entries = {}
-    for r in rcpts:
-        entries[r], _ = sender.send(r, k, context=d)
-    return SealedMessage(kind, room, message_id, rcpts, commitment, payload, entries,
-                         k, aead_key, aead_nonce, context, d)
+    payload = aead_seal(aead_key, aead_nonce, d, plaintext)         # step 3
+    entries, traces = {}, {}
+    for r in rcpts:                                                 # step 4, sorted order
+        entries[r], traces[r] = sender.send(r, k, context=d)
+    return SealedMessage(kind, room, sender.account_id, message_id, rcpts, commitment, payload,
+                         entries, k, aead_key, aead_nonce, context, d, traces)
 
 
 def open_message(me: Member, sender_id: str, kind: int, room: str, message_id: bytes,
                  recipients: list[str], commitment: bytes, payload: bytes, entry: bytes) -> bytes:
     """CR-0002 §5.4."""
-    context = build_context(kind, room, sender_id, message_id, recipients, commitment)
+    context = build_context(kind, room, sender_id, message_id, recipients, commitment)   # step 1
     if me.account_id not in recipients:
         raise Malformed("not a recipient")
     d = digest(context)
     saved = copy.deepcopy((me.sessions, me.opks, me.used_base_keys))
     try:
-        k, _ = me.receive(sender_id, entry, context=d)
+        k, _ = me.receive(sender_id, entry, context=d)                                   # step 2
         if len(k) != 32:
             raise Malformed("payload key must be 32 bytes")
-        aead_key, aead_nonce, derived_commitment = payload_keys(k)
+        aead_key, aead_nonce, derived_commitment = payload_keys(k)                       # step 3
         if not hmac.compare_digest(derived_commitment, commitment):
             raise DecryptionFailed("commitment mismatch")
-        return aead_open(aead_key, aead_nonce, d, payload)
+        return aead_open(aead_key, aead_nonce, d, payload)                               # step 4
     except Exception:
-        me.sessions, me.opks, me.used_base_keys = saved        # keep nothing on failure
+        me.sessions, me.opks, me.used_base_keys = saved        # step 5: keep nothing on failure
         raise

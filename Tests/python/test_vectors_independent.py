@@ -1,17 +1,28 @@
 """Recompute every derived value of CR-0001-vectors.json and CR-0002-vectors.json.
 
-Only *inputs* are taken from the JSON files (identity seeds, prekey ids and
-private keys, ephemeral / ratchet private keys and other random inputs,
-plaintexts, room / kind, the scripted order of actions).  Everything else is
-recomputed by ``catroom_reference`` (written from the two documents alone)
-and compared byte for byte.  Every key of every JSON object must be either a
-declared input or a value that the test recomputes: an unknown key fails.
+Only *inputs* are taken from the JSON files:
+
+* the random values, from ``randomInputsInOrder`` only: each party draws from
+  its own scripted source, in order; a draw whose purpose, length or occasion
+  does not match the script fails, and so does a scripted value left unused;
+* the fixed script: prekey ids, plaintexts, room, kind, who sends what to whom
+  and in which order, and the keys / signature that ``invalidInputs`` presents.
+
+Everything else (including the copies of drawn values that the vectors list
+elsewhere, e.g. ``parties.*.identitySeed`` or ``dhStep.ratchetPrivate``) is
+recomputed by ``catroom_reference`` (written from the two documents alone) and
+compared byte for byte.  Every key of every JSON object must be either a
+declared input or a recomputed value: an unknown key fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import re
+import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,28 +40,21 @@ def load(name: str) -> dict:
 V1 = load("CR-0001-vectors.json")
 V2 = load("CR-0002-vectors.json")
 
-
-class ScriptedRandom:
-    """Replays random inputs in order; every draw must have the scripted length."""
-
-    def __init__(self, values: list[bytes]):
-        self.values = list(values)
-        self.drawn = 0
-
-    def __call__(self, n: int) -> bytes:
-        assert self.values, "implementation drew more random bytes than the vectors script"
-        v = self.values.pop(0)
-        assert len(v) == n, f"draw {self.drawn}: implementation wants {n} bytes, script has {len(v)}"
-        self.drawn += 1
-        return v
-
-    def assert_exhausted(self) -> None:
-        assert not self.values, f"{len(self.values)} scripted random inputs were not consumed"
+# The fixed script, as the documents' Appendix A state it: alice is the
+# initiator of every X3DH (CR-0001 "X3DH: alice with bob's ...", CR-0002
+# "Alice's sessions with bob, carol and dave") and the sender of the room message.
+INITIATOR = "alice"
+RESPONDER = "bob"
 
 
+# ---------------------------------------------------------------------------
+# Generic helpers: every JSON key is an input or is recomputed
+# ---------------------------------------------------------------------------
 def hexify(value):
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex()
+    if isinstance(value, list):
+        return [hexify(v) for v in value]
     return value
 
 
@@ -64,138 +68,340 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def check_object(where: str, obj: dict, inputs=(), recomputed=None, elsewhere=()) -> None:
+    """Every (flattened) key of ``obj`` is a declared input, a recomputed value,
+    or a sub-list checked by another test (``elsewhere``); every recomputed
+    key present is compared byte for byte."""
+    recomputed = flatten(recomputed or {})
+    flat = flatten({k: v for k, v in obj.items() if k not in elsewhere})
+    unknown = set(flat) - set(inputs) - set(recomputed)
+    assert not unknown, f"{where}: keys neither input nor recomputed: {sorted(unknown)}"
+    missing_inputs = set(inputs) - set(flat)
+    assert not missing_inputs, f"{where}: declared inputs absent: {sorted(missing_inputs)}"
+    for key in sorted(set(flat) & set(recomputed)):
+        assert flat[key] == recomputed[key], f"{where}.{key}: vectors {flat[key]!r} != recomputed {recomputed[key]!r}"
+
+
 # ---------------------------------------------------------------------------
-# Parties (both files)
+# The random script (randomInputsInOrder)
 # ---------------------------------------------------------------------------
-PARTY_INPUTS = {"identitySeed", "signedPreKeyId", "signedPreKeyPrivate",
-                "oneTimePreKeyId", "oneTimePreKeyPrivate"}
-PARTY_DERIVED = {"accountID", "identityPublic", "identityX25519Private", "identityX25519Public",
-                 "signedPreKeyPublic", "signedPreKeySignature", "oneTimePreKeyPublic"}
+SCRIPT_ENTRY_KEYS = {"name", "party", "use", "value"}
+# what each scripted name says the value is for (the `use` text says the same in words)
+FIELD_PURPOSE = {
+    "identitySeed": cr.DRAW_IDENTITY_SEED,
+    "signedPreKeyPrivate": cr.DRAW_SIGNED_PREKEY,
+    "oneTimePreKeyPrivate": cr.DRAW_ONE_TIME_PREKEY,
+    "ephemeralPrivate": cr.DRAW_EPHEMERAL,
+    "ratchetPrivate": cr.DRAW_RATCHET,
+    "payloadKey": cr.DRAW_PAYLOAD_KEY,
+    "messageID": cr.DRAW_MESSAGE_ID,
+    "localPrivate": cr.DRAW_X25519,
+}
+
+
+def parse_draw_name(name: str, party: str) -> tuple[str, str | None]:
+    """'alice.ratchetPrivate.A1' -> (ratchet, 'A1'); 'reply.payloadKey' -> (payload key, 'reply')."""
+    parts = name.split(".")
+    at = [i for i, p in enumerate(parts) if p in FIELD_PURPOSE]
+    assert len(at) == 1, f"cannot tell what scripted draw {name!r} is for"
+    rest = parts[:at[0]] + parts[at[0] + 1:]
+    if rest and rest[0] == party:
+        rest = rest[1:]
+    assert len(rest) <= 1, f"cannot parse scripted draw {name!r}"
+    return FIELD_PURPOSE[parts[at[0]]], (rest[0] if rest else None)
+
+
+class ScriptedRandom:
+    """One party's random source: replays that party's scripted draws in order.
+
+    A draw must have the scripted purpose and length; a draw the script tags
+    with a party name must be made for that party (the peer of the X3DH run or
+    session), and one tagged with an occasion ('A1', 'noOPK', 'reply', ...)
+    must happen while the test is running that occasion (``phase``)."""
+
+    def __init__(self, party: str, entries: list[dict], party_ids: dict[str, str]):
+        self.party = party
+        self.entries = list(entries)
+        self.party_ids = party_ids      # name -> account id, filled in once the parties exist
+        self.phase: str | None = None
+        self.drawn: list[tuple[str, bytes]] = []
+
+    def __call__(self, n: int, purpose: str, peer: str | None = None) -> bytes:
+        assert self.entries, f"{self.party} drew {purpose!r} but the script has no draw left"
+        e = self.entries.pop(0)
+        want_purpose, tag = parse_draw_name(e["name"], self.party)
+        assert purpose == want_purpose, f"{self.party}: draws {purpose!r}, script has {e['name']!r}"
+        value = h(e["value"])
+        assert len(value) == n, f"{e['name']}: implementation wants {n} bytes, script has {len(value)}"
+        if tag is not None:
+            if tag in self.party_ids:
+                assert peer == self.party_ids[tag], f"{e['name']}: drawn for another peer"
+            else:
+                assert self.phase == tag, f"{e['name']}: drawn during {self.phase!r}"
+        self.drawn.append((e["name"], value))
+        return value
+
+    def assert_exhausted(self) -> None:
+        assert not self.entries, f"{self.party}: scripted draws never made: {[e['name'] for e in self.entries]}"
+
+
+def make_rngs(vectors: dict, party_ids: dict) -> dict[str, ScriptedRandom]:
+    per_party: dict[str, list] = {}
+    for e in vectors["randomInputsInOrder"]:
+        per_party.setdefault(e["party"], []).append(e)
+    return {p: ScriptedRandom(p, es, party_ids) for p, es in per_party.items()}
+
+
+def snapshot(sessions: list) -> str:
+    """The full state of a member's sessions with one peer (for "changes nothing")."""
+    return repr([x.state for x in sessions])
+
+
+def set_phase(rngs: dict, phase) -> None:
+    for r in rngs.values():
+        r.phase = phase
+
+
+# ---------------------------------------------------------------------------
+# Parties
+# ---------------------------------------------------------------------------
+PARTY_INPUTS = {"signedPreKeyId", "oneTimePreKeyId"}     # "Prekey ids are 1": the fixed script
 
 
 def party_names(parties: dict) -> list[str]:
     return sorted({k.split(".", 1)[0] for k in parties})
 
 
-def party_inputs(parties: dict, name: str) -> dict:
-    return {k.split(".", 1)[1]: v for k, v in parties.items()
-            if k.startswith(name + ".") and k.split(".", 1)[1] in PARTY_INPUTS}
+def party_fields(parties: dict, name: str) -> dict:
+    return {k.split(".", 1)[1]: v for k, v in parties.items() if k.startswith(name + ".")}
 
 
-def make_member(parties: dict, name: str, rng) -> cr.Member:
-    i = party_inputs(parties, name)
-    ident = cr.Identity(h(i["identitySeed"]))
-    spk = cr.make_signed_prekey(ident, i["signedPreKeyId"], h(i["signedPreKeyPrivate"]))
-    opk = cr.make_one_time_prekey(i["oneTimePreKeyId"], h(i["oneTimePreKeyPrivate"]))
-    return cr.Member(ident, spk, [opk], rng)
+def generate_members(vectors: dict, rngs: dict) -> dict[str, cr.Member]:
+    members = {}
+    for name in party_names(vectors["parties"]):
+        f = party_fields(vectors["parties"], name)
+        members[name] = cr.Member.generate(rngs[name], f["signedPreKeyId"], [f["oneTimePreKeyId"]])
+    return members
 
 
-def derive_party(inputs: dict) -> dict:
-    ident = cr.Identity(h(inputs["identitySeed"]))
-    spk = cr.make_signed_prekey(ident, inputs["signedPreKeyId"], h(inputs["signedPreKeyPrivate"]))
-    opk = cr.make_one_time_prekey(inputs["oneTimePreKeyId"], h(inputs["oneTimePreKeyPrivate"]))
-    # the signature must verify with the identity key (§5.2 initiator step 2)
-    cr.ed25519_verify(ident.public, cr.LABEL_SPK + spk.public, spk.signature)
-    # the two descriptions of Ed2X in §4.2 agree with libsodium
+def party_record(m: cr.Member) -> dict:
+    ident = m.identity
+    spk = next(iter(m.spks.values()))
+    opk = next(iter(m.opks.values()))
+    # cross-checks of §4.2 / §5.1 / §5.2 on the generated keys
+    cr.verify_spk_signature(ident.public, spk.public, spk.signature)
     assert cr.ed2x_private_by_formula(ident.seed) == ident.x25519_private
     assert cr.ed2x_public_by_formula(ident.public) == ident.x25519_public
-    # X25519 of the converted private key gives the converted public key
     assert cr.x25519_public(ident.x25519_private) == ident.x25519_public
+    pt = cr.ed25519_decode(ident.public)
+    assert pt is not None and cr.ed25519_mul(cr.L, pt) == (0, 1)      # prime-order subgroup
     acct = ident.account_id
     assert len(acct) == 32 and set(acct) <= set("abcdefghijklmnopqrstuvwxyz234567")
     return {
-        "accountID": acct,
-        "identityPublic": ident.public.hex(),
-        "identityX25519Private": ident.x25519_private.hex(),
-        "identityX25519Public": ident.x25519_public.hex(),
-        "signedPreKeyPublic": spk.public.hex(),
-        "signedPreKeySignature": spk.signature.hex(),
-        "oneTimePreKeyPublic": opk.public.hex(),
+        "accountID": acct, "fingerprint": ident.fingerprint,
+        "identitySeed": ident.seed, "identityPublic": ident.public,
+        "identityX25519Private": ident.x25519_private, "identityX25519Public": ident.x25519_public,
+        "signedPreKeyPrivate": spk.private, "signedPreKeyPublic": spk.public,
+        "signedPreKeySignature": spk.signature,
+        "oneTimePreKeyPrivate": opk.private, "oneTimePreKeyPublic": opk.public,
     }
 
 
-PARTY_CASES = [(doc, name) for doc, v in (("CR-0001", V1), ("CR-0002", V2))
-               for name in party_names(v["parties"])]
+# ---------------------------------------------------------------------------
+# CR-0001 invalid inputs
+# ---------------------------------------------------------------------------
+# outcome strings of CR-0001 Appendix A (field `invalidInputs`)
+OUTCOME_OF = {
+    cr.InvalidKeyEncoding: "invalid key encoding",
+    cr.DHFailed: "DH fails",
+    cr.InvalidIdentityKey: "invalid identity key",
+    cr.InvalidSignature: "invalid signature",
+}
+ERROR_FOR = {v: k for k, v in OUTCOME_OF.items()}
+INVALID_INPUTS = {"type", "case", "value"}
 
 
-@pytest.mark.parametrize("doc,name", PARTY_CASES, ids=[f"{d}-{n}" for d, n in PARTY_CASES])
-def test_party(doc, name):
-    parties = (V1 if doc == "CR-0001" else V2)["parties"]
-    fields = {k.split(".", 1)[1]: v for k, v in parties.items() if k.startswith(name + ".")}
-    unknown = set(fields) - PARTY_INPUTS - PARTY_DERIVED
-    assert not unknown, f"unclassified party fields: {unknown}"
-    derived = derive_party(party_inputs(parties, name))
-    expected = {k: v for k, v in fields.items() if k in PARTY_DERIVED}
-    assert derived == expected
+def signature_owner(case: dict) -> str:
+    m = re.match(r"(\w+)'s signed-prekey signature", case["case"])
+    assert m, f"signature case names no owner: {case['case']!r}"
+    return m.group(1)
 
 
-def test_party_ids_in_conversation_match():
-    """The same seeds appear in both files; they must give the same identities."""
+def run_invalid_input(case: dict, receiver_private: bytes, members: dict) -> tuple[str, dict]:
+    """Present one value to this implementation as a receiver would; return the
+    outcome and the values recomputed for the case's other fields."""
+    value = h(case["value"])
+    extra = {}
+    try:
+        if case["type"] == "x25519PublicKey":
+            cr.validate_x25519_public(value)            # §4.3 on arrival
+            cr.dh(receiver_private, value)              # §4.2 on first use
+        elif case["type"] == "ed25519PublicKey":
+            cr.validate_identity_key(value)             # §4.3
+        elif case["type"] == "signedPreKeySignature":
+            owner = members[signature_owner(case)]
+            spk = next(iter(owner.spks.values()))
+            extra = {"identityPublic": owner.identity.public, "signedPreKeyPublic": spk.public}
+            cr.verify_spk_signature(owner.identity.public, spk.public, value)   # §5.2 step 2
+        else:
+            raise AssertionError(f"unknown invalid-input type {case['type']!r}")
+    except cr.CatroomError as e:
+        return OUTCOME_OF.get(type(e), f"other error {type(e).__name__}"), extra
+    return "accepted", extra
+
+
+# ---------------------------------------------------------------------------
+# CR-0001 world: parties, X3DH, conversation, X3DH without OPK, invalid inputs
+# ---------------------------------------------------------------------------
+@dataclass
+class World1:
+    members: dict
+    rngs: dict
+    ids: dict
+    records: dict = field(default_factory=dict)
+    x3dh: dict = field(default_factory=dict)
+    responder_x3dh: cr.X3DHResult | None = None
+    steps: list = field(default_factory=list)
+    wire: dict = field(default_factory=dict)
+    received: dict = field(default_factory=dict)
+    no_opk: dict = field(default_factory=dict)
+    no_opk_received: tuple | None = None
+    invalid: list = field(default_factory=list)
+
+
+def start_cr0001() -> World1:
+    ids: dict[str, str] = {}
+    rngs = make_rngs(V1, ids)
+    members = generate_members(V1, rngs)
+    ids.update({n: m.account_id for n, m in members.items()})
+    w = World1(members, rngs, ids, {n: party_record(m) for n, m in members.items()})
+    set_phase(rngs, None)
+    # "X3DH: alice with bob's signed prekey 1 and one-time prekey 1": bob's bundle
+    # as fetched carries his only one-time prekey
+    bundle = members[RESPONDER].bundle()
+    assert bundle.opk_id is not None
+    _, _, w.x3dh = members[INITIATOR].initiate(ids[RESPONDER], bundle)
+    return w
+
+
+def play_conversation(w: World1, json_wire: bool = False) -> None:
+    for step in V1["conversation"]:
+        actor = w.members[step["actor"]]
+        peer = RESPONDER if step["actor"] == INITIATOR else INITIATOR
+        set_phase(w.rngs, step["message"])
+        if step["action"] == "send":
+            encoded, trace = actor.send(w.ids[peer], h(step["plaintext"]))
+            w.wire[step["message"]] = (step["actor"], h(step["encoded"]) if json_wire else encoded)
+        elif step["action"] == "receive":
+            sender, encoded = w.wire[step["message"]]
+            assert sender == peer
+            plaintext, trace = actor.receive(w.ids[peer], encoded)
+            w.received[step["message"]] = plaintext
+            if "x3dh" in trace:
+                assert w.responder_x3dh is None
+                w.responder_x3dh = trace.pop("x3dh")
+        else:
+            raise AssertionError(f"unknown action {step['action']!r}")
+        w.steps.append(trace)
+
+
+def run_cr0001(json_wire: bool = False) -> World1:
+    w = start_cr0001()
+    play_conversation(w, json_wire)
+    alice, bob = w.members[INITIATOR], w.members[RESPONDER]
+    # "X3DH without a one-time prekey, and the first message": alice starts over;
+    # bob's bundle has no one-time prekey left (his only one went to the first X3DH)
+    set_phase(w.rngs, "noOPK")
+    bundle = bob.bundle()
+    assert bundle.opk_id is None
+    _, _, x3dh_trace = alice.initiate(w.ids[RESPONDER], bundle)
+    v = V1["withoutOneTimePreKey"]
+    encoded, send_trace = alice.send(w.ids[RESPONDER], h(v["plaintext"]))
+    assert not set(x3dh_trace) & set(send_trace)
+    w.no_opk = {**x3dh_trace, **send_trace}
+    plaintext, trace = bob.receive(w.ids[INITIATOR], h(v["encoded"]) if json_wire else encoded)
+    w.no_opk_received = (plaintext, trace.pop("x3dh"), trace)
+    # invalid inputs: the receiver's own X25519 key pair for the DH cases
+    set_phase(w.rngs, "invalid")
+    receiver_private, _ = cr.generate_dh(w.rngs["receiver"])
+    w.invalid = [run_invalid_input(c, receiver_private, w.members) for c in V1["invalidInputs"]]
+    for r in w.rngs.values():
+        r.assert_exhausted()
+    return w
+
+
+@pytest.fixture(scope="module")
+def world1() -> World1:
+    return run_cr0001()
+
+
+# ---------------------------------------------------------------------------
+# Shape of the files
+# ---------------------------------------------------------------------------
+def test_top_level_sections_are_known():
+    # every top-level key is metadata, an input, or a section a test below recomputes
+    assert set(V1) == {"description", "document", "parties", "randomInputsInOrder", "x3dh",
+                       "conversation", "withoutOneTimePreKey", "invalidInputs"}
+    assert set(V2) == {"description", "document", "parties", "randomInputsInOrder", "room",
+                       "sessions", "roomMessage", "privateReply"}
+    assert V1["document"] == "CR-0001" and V2["document"] == "CR-0002"
+
+
+@pytest.mark.parametrize("vectors", [V1, V2], ids=["CR-0001", "CR-0002"])
+def test_random_script_shape(vectors):
+    names = set()
+    for e in vectors["randomInputsInOrder"]:
+        check_object("randomInputsInOrder[]", e, inputs=SCRIPT_ENTRY_KEYS)
+        parse_draw_name(e["name"], e["party"])            # every draw is of a known kind
+        assert e["name"] not in names
+        names.add(e["name"])
+
+
+# ---------------------------------------------------------------------------
+# Parties (both files)
+# ---------------------------------------------------------------------------
+def test_cr0001_parties(world1):
     for name in party_names(V1["parties"]):
-        a = derive_party(party_inputs(V1["parties"], name))
-        b = derive_party(party_inputs(V2["parties"], name))
-        assert a == b
+        check_object(f"CR-0001 parties.{name}", party_fields(V1["parties"], name),
+                     inputs=PARTY_INPUTS, recomputed=world1.records[name])
+
+
+def test_parties_agree_across_files(world1, world2):
+    for name in party_names(V1["parties"]):
+        assert hexify(world1.records[name]) == hexify(world2.records[name])
 
 
 # ---------------------------------------------------------------------------
 # CR-0001 X3DH
 # ---------------------------------------------------------------------------
-X3DH_INPUTS = {"aliceEphemeralPrivate"}
+def test_cr0001_x3dh_initiator(world1):
+    check_object("x3dh", V1["x3dh"], recomputed=world1.x3dh)
+    assert set(V1["x3dh"]) == set(world1.x3dh)
 
 
-def cr0001_members():
-    """alice (initiator) and bob (responder) with their scripted random streams."""
-    alice_random = [h(V1["x3dh"]["aliceEphemeralPrivate"])]
-    bob_random = []
-    for step in V1["conversation"]:
-        if step["action"] == "send" and "dhStep" in step:
-            (alice_random if step["actor"] == "alice" else bob_random).append(
-                h(step["dhStep"]["ratchetPrivate"]))
-    parties = V1["parties"]
-    alice = make_member(parties, "alice", ScriptedRandom(alice_random))
-    bob = make_member(parties, "bob", ScriptedRandom(bob_random))
-    return alice, bob
-
-
-def x3dh_dict(r: cr.X3DHResult) -> dict:
-    out = {"associatedData": r.ad, "dh1": r.dh1, "dh2": r.dh2, "dh3": r.dh3,
-           "kdfInputKeyMaterial": r.ikm, "sharedSecret": r.sk}
-    if r.dh4 is not None:
-        out["dh4"] = r.dh4
-    return {k: v.hex() for k, v in out.items()}
-
-
-def test_cr0001_x3dh_initiator():
-    alice, bob = cr0001_members()
-    # the bundle in the vectors carries the one-time prekey (heading of Appendix A "X3DH")
-    bundle = bob.bundle(with_opk=party_inputs(V1["parties"], "bob")["oneTimePreKeyId"])
-    _, result = alice.initiate(bob.account_id, bundle)
-    mine = x3dh_dict(result)
-    mine["aliceEphemeralPublic"] = result.base_key.hex()
-    mine["aliceEphemeralPrivate"] = V1["x3dh"]["aliceEphemeralPrivate"]
-    assert set(V1["x3dh"]) == set(mine), "unclassified x3dh fields"
-    assert mine == V1["x3dh"]
-    assert cr.x25519_public(h(V1["x3dh"]["aliceEphemeralPrivate"])) == result.base_key
-
-
-def test_cr0001_x3dh_responder_agrees():
-    _, bob = cr0001_members()
-    alice_id = cr.Identity(h(V1["parties"]["alice.identitySeed"]))
-    ek = h(V1["x3dh"]["aliceEphemeralPrivate"])
-    spk = bob.spks[1]
-    opk = next(iter(bob.opks.values()))
-    r = cr.x3dh_respond(bob.identity, spk, opk, alice_id.public, cr.x25519_public(ek))
-    expected = {k: v for k, v in V1["x3dh"].items() if k not in ("aliceEphemeralPrivate", "aliceEphemeralPublic")}
-    assert x3dh_dict(r) == expected
+def test_cr0001_x3dh_responder_agrees(world1):
+    """Bob's side, computed when A2 (the first message he received) created his session."""
+    r = world1.responder_x3dh
+    mine = cr.x3dh_trace(r)
+    mine.update({"aliceEphemeralPublic": r.base_key, "signedPreKeyId": r.spk_id,
+                 "oneTimePreKeyId": r.opk_id})
+    check_object("x3dh (responder)", {k: v for k, v in V1["x3dh"].items() if k != "aliceEphemeralPrivate"},
+                 recomputed=mine)
+    assert 1 not in world1.members[RESPONDER].opks          # §5.2 responder step 5
 
 
 def test_cr0001_bad_spk_signature_aborts_before_dh():
-    alice, bob = cr0001_members()
-    bundle = bob.bundle(with_opk=1)
+    ids: dict[str, str] = {}
+    rngs = make_rngs(V1, ids)
+    members = generate_members(V1, rngs)
+    ids.update({n: m.account_id for n, m in members.items()})
+    alice, bob = members[INITIATOR], members[RESPONDER]
+    bundle = bob.bundle()
     bundle.spk_signature = bytes([bundle.spk_signature[0] ^ 1]) + bundle.spk_signature[1:]
+    drawn = len(alice.rng.drawn)
     with pytest.raises(cr.InvalidSignature):
-        alice.initiate(bob.account_id, bundle)
-    assert alice.rng.drawn == 0        # no ephemeral key drawn, so no DH was done
+        alice.initiate(ids[RESPONDER], bundle)
+    assert len(alice.rng.drawn) == drawn          # no ephemeral key drawn: no DH done
 
 
 # ---------------------------------------------------------------------------
@@ -204,305 +410,820 @@ def test_cr0001_bad_spk_signature_aborts_before_dh():
 STEP_META = {"action", "actor", "message"}
 
 
-@pytest.fixture(scope="module")
-def conversation():
-    """Run the scripted conversation once; return (per-step traces, members)."""
-    alice, bob = cr0001_members()
-    members = {"alice": alice, "bob": bob}
-    ids = {n: m.account_id for n, m in members.items()}
-    bundle = bob.bundle(with_opk=party_inputs(V1["parties"], "bob")["oneTimePreKeyId"])
-    alice.initiate(ids["bob"], bundle)
-    wire: dict[str, tuple[str, bytes]] = {}
-    traces = []
-    for step in V1["conversation"]:
-        actor = members[step["actor"]]
-        peer = "bob" if step["actor"] == "alice" else "alice"
-        if step["action"] == "send":
-            encoded, trace = actor.send(ids[peer], h(step["plaintext"]))
-            wire[step["message"]] = (step["actor"], encoded)
-        elif step["action"] == "receive":
-            sender, encoded = wire[step["message"]]     # bytes this implementation produced
-            assert sender == peer
-            _, trace = actor.receive(ids[peer], encoded)
-            trace.pop("x3dh", None)
-        else:
-            raise AssertionError(f"unknown action {step['action']}")
-        traces.append(flatten(trace))
-    for m in members.values():
-        m.rng.assert_exhausted()
-    return traces, members, wire
-
-
 @pytest.mark.parametrize("index", range(len(V1["conversation"])),
                          ids=[f"{i + 1}-{s['actor']}-{s['action']}-{s['message']}"
                               for i, s in enumerate(V1["conversation"])])
-def test_cr0001_conversation_step(conversation, index):
-    traces, _, _ = conversation
+def test_cr0001_conversation_step(world1, index):
     step = V1["conversation"][index]
-    expected = flatten({k: v for k, v in step.items() if k not in STEP_META})
-    mine = traces[index]
-    assert set(expected) == set(mine), (
-        f"fields differ: only in vectors {set(expected) - set(mine)}, only here {set(mine) - set(expected)}")
-    for key in sorted(expected):
-        assert mine[key] == expected[key], key
+    inputs = STEP_META | ({"plaintext"} if step["action"] == "send" else set())
+    mine = world1.steps[index]
+    check_object(f"conversation[{index}]", step, inputs=inputs, recomputed=mine)
+    # and nothing this step computes is missing from the vectors
+    assert set(flatten(mine)) == set(flatten(step)) - STEP_META
 
 
-def test_cr0001_vectors_wire_bytes_decrypt(conversation):
-    """The receivers also accept the JSON's own encoded bytes (fresh run, JSON wire input)."""
-    alice, bob = cr0001_members()
-    members = {"alice": alice, "bob": bob}
-    ids = {n: m.account_id for n, m in members.items()}
-    alice.initiate(ids["bob"], bob.bundle(with_opk=1))
-    sent = {}
+def test_cr0001_receivers_decrypt_what_was_sent(world1):
     for step in V1["conversation"]:
-        actor = members[step["actor"]]
-        peer = "bob" if step["actor"] == "alice" else "alice"
-        if step["action"] == "send":
-            actor.send(ids[peer], h(step["plaintext"]))
-            sent[step["message"]] = h(step["encoded"])
-        else:
-            pt, _ = actor.receive(ids[peer], sent[step["message"]])
-            assert pt.hex() == step["plaintext"]
+        if step["action"] == "receive":
+            sent = next(s for s in V1["conversation"] if s["action"] == "send" and s["message"] == step["message"])
+            assert world1.received[step["message"]] == h(sent["plaintext"])
+
+
+def test_cr0001_vectors_wire_bytes_decrypt():
+    """A second full run whose receivers get the JSON's own encoded bytes."""
+    w = run_cr0001(json_wire=True)
+    for step in V1["conversation"]:
+        if step["action"] == "receive":
+            assert w.received[step["message"]].hex() == step["plaintext"]
+    assert w.no_opk_received[0].hex() == V1["withoutOneTimePreKey"]["plaintext"]
 
 
 def test_cr0001_replays_are_duplicates():
     """Use case 5: every message delivered again is a duplicate and changes nothing."""
-    alice, bob = cr0001_members()
-    ids = {"alice": alice.account_id, "bob": bob.account_id}
-    alice.initiate(ids["bob"], bob.bundle(with_opk=1))
-    members = {"alice": alice, "bob": bob}
-    delivered = []
-    wire = {}
+    w = start_cr0001()
+    play_conversation(w)
     for step in V1["conversation"]:
-        actor = members[step["actor"]]
-        peer = "bob" if step["actor"] == "alice" else "alice"
-        if step["action"] == "send":
-            wire[step["message"]] = actor.send(ids[peer], h(step["plaintext"]))[0]
-        else:
-            actor.receive(ids[peer], wire[step["message"]])
-            delivered.append((step["actor"], peer, wire[step["message"]]))
-    for receiver, peer, data in delivered:
-        before = repr(members[receiver].sessions[ids[peer]][0].state)
+        if step["action"] != "receive":
+            continue
+        receiver = w.members[step["actor"]]
+        peer_id = w.ids[RESPONDER if step["actor"] == INITIATOR else INITIATOR]
+        before = snapshot(receiver.sessions[peer_id])
         with pytest.raises(cr.Duplicate):
-            members[receiver].receive(ids[peer], data)
-        assert repr(members[receiver].sessions[ids[peer]][0].state) == before
+            receiver.receive(peer_id, w.wire[step["message"]][1])
+        assert snapshot(receiver.sessions[peer_id]) == before
+    # an initial message replayed after its session is gone creates nothing
+    bob = w.members[RESPONDER]
+    bob.sessions.clear()
+    with pytest.raises(cr.Duplicate):
+        bob.receive(w.ids[INITIATOR], w.wire["A1"][1])
+    assert bob.sessions == {}
 
 
 def test_cr0001_tampering_changes_nothing():
-    """Use case 6 on the first message: any flipped byte fails and creates no session."""
-    alice, bob = cr0001_members()
-    alice.initiate(bob.account_id, bob.bundle(with_opk=1))
-    a1, _ = alice.send(bob.account_id, h(V1["conversation"][0]["plaintext"]))
-    for pos in (1 + 1 + 32 + 32 + 9 + 3, len(a1) - 20, len(a1) - 1):   # header dh, ciphertext, tag
-        bad = bytearray(a1)
+    """Use case 6: a flipped bit anywhere in A1 (an initial message) or B1 (a
+    ratchet message), a forged ratchet key or a changed context fails and
+    leaves the receiver exactly as it was."""
+    w = start_cr0001()
+    alice, bob = w.members[INITIATOR], w.members[RESPONDER]
+    set_phase(w.rngs, "A1")
+    a1, _ = alice.send(w.ids[RESPONDER], h(V1["conversation"][0]["plaintext"]))
+    for pos in range(len(a1)):
+        for bit in (0x01, 0x80):
+            bad = bytearray(a1)
+            bad[pos] ^= bit
+            with pytest.raises(cr.CatroomError):
+                bob.receive(w.ids[INITIATOR], bytes(bad))
+            assert bob.sessions.get(w.ids[INITIATOR], []) == [] and 1 in bob.opks and not bob.used_base_keys
+    with pytest.raises(cr.DecryptionFailed):
+        bob.receive(w.ids[INITIATOR], a1, context=b"\x00" * 32)
+    assert bob.sessions.get(w.ids[INITIATOR], []) == [] and 1 in bob.opks
+    pt, _ = bob.receive(w.ids[INITIATOR], a1)
+    assert pt == h(V1["conversation"][0]["plaintext"])
+    set_phase(w.rngs, "B1")
+    b1, _ = bob.send(w.ids[INITIATOR], b"reply")
+    before = snapshot(alice.sessions[w.ids[RESPONDER]])
+    for pos in range(len(b1)):
+        bad = bytearray(b1)
         bad[pos] ^= 0x01
         with pytest.raises(cr.CatroomError):
-            bob.receive(alice.account_id, bytes(bad))
-        assert bob.sessions.get(alice.account_id, []) == [] and 1 in bob.opks
+            alice.receive(w.ids[RESPONDER], bytes(bad))
+        assert snapshot(alice.sessions[w.ids[RESPONDER]]) == before
+    forged = b1[:2] + cr.x25519_public(b"\x42" * 32) + b1[34:]        # forged ratchet key
     with pytest.raises(cr.DecryptionFailed):
-        bob.receive(alice.account_id, a1, context=b"\x00" * 32)
-    pt, _ = bob.receive(alice.account_id, a1)
-    assert pt == h(V1["conversation"][0]["plaintext"])
+        alice.receive(w.ids[RESPONDER], forged)
+    assert snapshot(alice.sessions[w.ids[RESPONDER]]) == before
+    assert alice.receive(w.ids[RESPONDER], b1)[0] == b"reply"
 
 
 # ---------------------------------------------------------------------------
-# CR-0002 fan-out
+# CR-0001 X3DH without a one-time prekey
 # ---------------------------------------------------------------------------
-CR0002_INPUTS = {"description", "document", "parties", "sessions", "payloadKey", "messageID",
-                 "ratchetPrivateKeys", "room", "kind", "plaintext"}
-CR0002_DERIVED = {"aeadKey", "aeadNonce", "commitment", "sortedRecipients", "context", "digest",
-                  "payload", "keyEntries"}
+def test_cr0001_without_one_time_prekey(world1):
+    v = V1["withoutOneTimePreKey"]
+    check_object("withoutOneTimePreKey", v, inputs={"plaintext"}, recomputed=world1.no_opk)
+    # the JSON omits only what repeats the first X3DH (adX3DH) or the script (signedPreKeyId)
+    assert set(flatten(world1.no_opk)) - set(flatten(v)) == {"adX3DH", "signedPreKeyId"}
+    assert world1.no_opk["adX3DH"].hex() == V1["x3dh"]["adX3DH"]
+    msg = cr.parse_message(h(v["encoded"]))
+    assert msg.msg_type == cr.TYPE_INITIAL and msg.prekey.opk_id is None
+    assert len(msg.header_bytes) == 111                       # §5.5
 
 
-def test_cr0002_fields_classified():
-    assert set(V2) == CR0002_INPUTS | CR0002_DERIVED
+def test_cr0001_without_one_time_prekey_received(world1):
+    """Bob decrypts the first message of the new session, which becomes current (§5.6)."""
+    v = V1["withoutOneTimePreKey"]
+    plaintext, r, trace = world1.no_opk_received
+    assert plaintext.hex() == v["plaintext"]
+    mine = {**cr.x3dh_trace(r), "aliceEphemeralPublic": r.base_key}
+    for key in ("dh1", "dh2", "dh3", "kdfInputKeyMaterial", "sharedSecret", "aliceEphemeralPublic"):
+        assert mine[key].hex() == v[key], key
+    assert r.dh4 is None and r.opk_id is None
+    # bob's receiving half of the DH step mirrors alice's sending half
+    step = trace["dhStep"]
+    assert step["remoteRatchetPublic"].hex() == v["dhStep"]["ratchetPublic"]
+    for key in ("dhOutput", "rootKeyBefore", "rootKeyAfter", "chainKey"):
+        assert step[key].hex() == v["dhStep"][key], key
+    bob = world1.members[RESPONDER]
+    assert bob.sessions[world1.ids[INITIATOR]][0].state.base_key.hex() == v["aliceEphemeralPublic"]
+    assert len(bob.sessions[world1.ids[INITIATOR]]) == 2
+
+
+# ---------------------------------------------------------------------------
+# CR-0001 invalid inputs
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("index", range(len(V1["invalidInputs"])),
+                         ids=[f"{c['type']}-{c['case']}" for c in V1["invalidInputs"]])
+def test_cr0001_invalid_input(world1, index):
+    case = V1["invalidInputs"][index]
+    outcome, extra = world1.invalid[index]
+    check_object(f"invalidInputs[{index}]", case, inputs=INVALID_INPUTS,
+                 recomputed={"outcome": outcome, **extra})
+    assert outcome != "accepted"
+
+
+def _fresh_alice_a1():
+    w = start_cr0001()
+    set_phase(w.rngs, "A1")
+    a1, _ = w.members[INITIATOR].send(w.ids[RESPONDER], h(V1["conversation"][0]["plaintext"]))
+    return w, a1
+
+
+@pytest.mark.parametrize("index", range(len(V1["invalidInputs"])),
+                         ids=[f"{c['type']}-{c['case']}" for c in V1["invalidInputs"]])
+def test_cr0001_invalid_input_in_protocol(index):
+    """The same values where the protocol meets them: in an initial message, a
+    ratchet message header or a bundle.  Each is rejected with the expected
+    outcome and changes nothing."""
+    case = V1["invalidInputs"][index]
+    value = h(case["value"])
+    error = ERROR_FOR[case["outcome"]]
+    w, a1 = _fresh_alice_a1()
+    alice, bob = w.members[INITIATOR], w.members[RESPONDER]
+    alice_id, bob_id = w.ids[INITIATOR], w.ids[RESPONDER]
+
+    def bob_untouched():
+        return bob.sessions.get(alice_id, []) == [] and 1 in bob.opks and not bob.used_base_keys
+
+    if case["type"] == "x25519PublicKey":
+        # as EK_A in alice's initial message (§5.5 / §5.2 responder step 4, DH2)
+        with pytest.raises(error):
+            bob.receive(alice_id, a1[:34] + value + a1[66:])
+        assert bob_untouched()
+        # as a new ratchet key in a ratchet message to bob, who holds a DHs (§5.4 step 2.4)
+        bob.receive(alice_id, a1)
+        set_phase(w.rngs, "B1")
+        bob.send(alice_id, b"B1")
+        before = snapshot(bob.sessions[alice_id])
+        forged = bytes([1, 1]) + value + cr.u32(0) + cr.u32(0) + bytes(16)
+        with pytest.raises(error):
+            bob.receive(alice_id, forged)
+        assert snapshot(bob.sessions[alice_id]) == before
+    elif case["type"] == "ed25519PublicKey":
+        # as IK_A in alice's initial message: rejected before any cryptography (§5.5)
+        with pytest.raises(error):
+            bob.receive(alice_id, a1[:2] + value + a1[34:])
+        assert bob_untouched()
+        # as IK_B in a bundle: rejected at step 1, before the signature and any draw
+        fresh = start_cr0001()
+        a2 = fresh.members[INITIATOR]
+        bundle = fresh.members[RESPONDER].bundle()
+        bundle.identity_public = value
+        drawn = len(a2.rng.drawn)
+        with pytest.raises(error):
+            a2.initiate(bob_id, bundle)
+        assert len(a2.rng.drawn) == drawn
+    elif case["type"] == "signedPreKeySignature":
+        ids: dict[str, str] = {}
+        rngs = make_rngs(V1, ids)
+        members = generate_members(V1, rngs)
+        ids.update({n: m.account_id for n, m in members.items()})
+        owner = members[signature_owner(case)]
+        bundle = owner.bundle()
+        bundle.spk_signature = value
+        initiator = members[INITIATOR]
+        with pytest.raises(error):
+            initiator.initiate(ids[signature_owner(case)], bundle)
+        assert len(initiator.rng.drawn) == 3 and initiator.sessions == {}   # nothing beyond its own keys
+    else:
+        raise AssertionError(case["type"])
+
+
+def _x25519_int(value: bytes) -> int:
+    return int.from_bytes(value, "little")
+
+
+def test_cr0001_invalid_input_values_are_what_they_say(world1):
+    """Independent arithmetic: each value is what its `case` says, and fails for
+    the stated reason only."""
+    bob = world1.members[RESPONDER]
+    receiver_private = next(v for n, v in world1.rngs["receiver"].drawn)
+    known_u = {"u = p (a second encoding of 0)": cr.P, "u = 2^255 - 1": 2**255 - 1,
+               "u = 0 (low order)": 0, "u = 1 (low order)": 1, "u = p - 1 (order 4, a point of the twist)": cr.P - 1}
+    for case in V1["invalidInputs"]:
+        value, text = h(case["value"]), case["case"]
+        if case["type"] == "x25519PublicKey":
+            if text in known_u:
+                assert _x25519_int(value) == known_u[text], text
+            elif text == "signed prekey of bob with the top bit set":
+                spk = next(iter(bob.spks.values())).public
+                assert value == spk[:31] + bytes([spk[31] | 0x80])
+            elif text == "a point of order 8":
+                assert cr.montgomery_small_order(value) == 8
+            else:
+                raise AssertionError(f"unrecognised case {text!r}")
+            if case["outcome"] == "DH fails":
+                # RFC 7748 arithmetic: a low-order point, so the output is 32 zero bytes
+                assert cr.montgomery_small_order(value) in (1, 2, 4, 8)
+                assert cr.x25519_rfc7748(receiver_private, value) == bytes(32)
+        elif case["type"] == "ed25519PublicKey":
+            y = _x25519_int(value) & ((1 << 255) - 1)
+            if text == "the neutral element":
+                assert cr.ed25519_decode(value) == (0, 1)
+            elif text == "a point of order 8":
+                pt = cr.ed25519_decode(value)
+                assert pt is not None and cr.ed25519_small_order(pt) == 8
+            elif text == "y = p (non-canonical)":
+                assert y == cr.P and cr.ed25519_decode(value) is None
+            elif text == "not on the curve":
+                assert y < cr.P and cr.ed25519_decode(value) is None
+            else:
+                raise AssertionError(f"unrecognised case {text!r}")
+        elif case["type"] == "signedPreKeySignature":
+            assert text.endswith("with S + L"), text
+            owner = world1.members[signature_owner(case)]
+            genuine = next(iter(owner.spks.values())).signature
+            s = int.from_bytes(value[32:], "little")
+            assert value[:32] == genuine[:32] and s == int.from_bytes(genuine[32:], "little") + cr.L
+            # reduced mod L it is the genuine signature, which verifies: S >= L is the only fault
+            reduced = value[:32] + (s % cr.L).to_bytes(32, "little")
+            cr.verify_spk_signature(owner.identity.public, next(iter(owner.spks.values())).public, reduced)
+
+
+def test_cr0001_invalid_input_stated_orders():
+    for case in V1["invalidInputs"]:
+        m = re.search(r"order (\d+)", case["case"])
+        if case["type"] == "x25519PublicKey" and m:
+            assert cr.montgomery_small_order(h(case["value"])) == int(m.group(1)), case["case"]
+
+
+# ---------------------------------------------------------------------------
+# CR-0002 world: parties, sessions, room message, private reply
+# ---------------------------------------------------------------------------
+@dataclass
+class World2:
+    members: dict
+    rngs: dict
+    ids: dict
+    records: dict = field(default_factory=dict)
+    x3dh: dict = field(default_factory=dict)
+    room: cr.SealedMessage | None = None
+    opened: list = field(default_factory=list)
+    reply: cr.SealedMessage | None = None
+    reply_opened: dict = field(default_factory=dict)
+    bob_session_from_room: object = None
+
+
+def start_cr0002():
+    ids: dict[str, str] = {}
+    rngs = make_rngs(V2, ids)
+    members = generate_members(V2, rngs)
+    ids.update({n: m.account_id for n, m in members.items()})
+    w = World2(members, rngs, ids, {n: party_record(m) for n, m in members.items()})
+    set_phase(rngs, None)
+    for s in V2["sessions"]:                  # alice's X3DH with each, in the listed order
+        peer = members[s["peer"]]
+        bundle = peer.bundle()
+        assert bundle.opk_id is not None      # "each with the one-time prekey of id 1"
+        _, _, w.x3dh[s["peer"]] = members[INITIATOR].initiate(ids[s["peer"]], bundle)
+    return w
+
+
+def seal_room_message(w: World2) -> None:
+    rm = V2["roomMessage"]
+    recipients = [w.ids[s["peer"]] for s in V2["sessions"]]
+    random.Random(7).shuffle(recipients)       # the caller's order must not matter
+    set_phase(w.rngs, "room")
+    w.room = cr.seal(w.members[INITIATOR], rm["kind"], V2["room"], recipients, h(rm["plaintext"]))
+
+
+def run_cr0002(json_wire: bool = False) -> World2:
+    w = start_cr0002()
+    seal_room_message(w)
+    rm, pr = V2["roomMessage"], V2["privateReply"]
+    name_of = {i: n for n, i in w.ids.items()}
+    room = w.room
+    if json_wire:
+        wire = dict(message_id=h(rm["messageID"]), commitment=h(rm["commitment"]), payload=h(rm["payload"]),
+                    entries={w.ids[e["recipient"]]: h(e["encoded"]) for e in rm["keyEntries"]})
+    else:
+        wire = dict(message_id=room.message_id, commitment=room.commitment, payload=room.payload,
+                    entries=room.entries)
+    # every recipient opens the payload and its own entry (§5.4); the relay
+    # presents the recipient list in some other order
+    presented = list(reversed(room.recipients))
+    for rid in room.recipients:
+        pt = cr.open_message(w.members[name_of[rid]], w.ids[INITIATOR], rm["kind"], V2["room"],
+                             wire["message_id"], presented, wire["commitment"], wire["payload"],
+                             wire["entries"][rid])
+        w.opened.append({"recipient": name_of[rid], "plaintext": pt})
+    # the private reply: bob answers the room message's sender through the
+    # session that opening the room message created
+    replier = w.members[name_of[pr["sender"]]]
+    reply_to = name_of[room.sender]
+    w.bob_session_from_room = replier.sessions[w.ids[reply_to]][0]
+    set_phase(w.rngs, "reply")
+    w.reply = cr.seal(replier, pr["kind"], V2["room"], [w.ids[reply_to]], h(pr["plaintext"]))
+    assert replier.sessions[w.ids[reply_to]][0] is w.bob_session_from_room
+    entry = w.reply.entries[w.ids[reply_to]]
+    rwire = (h(pr["messageID"]), h(pr["commitment"]), h(pr["payload"]), h(pr["keyEntry"]["encoded"])) if json_wire \
+        else (w.reply.message_id, w.reply.commitment, w.reply.payload, entry)
+    pt = cr.open_message(w.members[reply_to], pr["sender"], pr["kind"], V2["room"], rwire[0],
+                         [w.ids[reply_to]], rwire[1], rwire[2], rwire[3])
+    w.reply_opened = {"recipient": reply_to, "plaintext": pt}
+    for r in w.rngs.values():
+        r.assert_exhausted()
+    return w
 
 
 @pytest.fixture(scope="module")
-def fanout():
-    parties = V2["parties"]
-    sessions = V2["sessions"]
-    # alice's random stream: one X3DH ephemeral per session (in the order the
-    # sessions are listed), then the seal's inputs in the order listed.
-    stream = [h(s["aliceEphemeralPrivate"]) for s in sessions]
-    stream += [h(V2["payloadKey"]), h(V2["messageID"])]
-    stream += [h(r["private"]) for r in V2["ratchetPrivateKeys"]]
-    alice = make_member(parties, "alice", ScriptedRandom(stream))
-    peers = {}
-    x3dh = {}
-    for s in sessions:
-        peer = make_member(parties, s["peer"], ScriptedRandom([]))
-        peers[s["peer"]] = peer
-        opk_id = party_inputs(parties, s["peer"])["oneTimePreKeyId"]
-        _, result = alice.initiate(peer.account_id, peer.bundle(with_opk=opk_id))
-        x3dh[s["peer"]] = result
-    recipients = [p.account_id for p in peers.values()]
-    random.Random(7).shuffle(recipients)       # the caller's order must not matter
-    sealed = cr.seal(alice, V2["kind"], V2["room"], recipients, h(V2["plaintext"]))
-    alice.rng.assert_exhausted()
-    return alice, peers, x3dh, sealed
+def world2() -> World2:
+    return run_cr0002()
 
 
-def test_cr0002_session_root_keys(fanout):
-    _, _, x3dh, _ = fanout
-    for s in V2["sessions"]:
-        assert set(s) == {"peer", "aliceEphemeralPrivate", "rootKey"}
-        assert x3dh[s["peer"]].sk.hex() == s["rootKey"], s["peer"]
+def test_cr0002_parties(world2):
+    for name in party_names(V2["parties"]):
+        check_object(f"CR-0002 parties.{name}", party_fields(V2["parties"], name),
+                     inputs=PARTY_INPUTS, recomputed=world2.records[name])
 
 
-def test_cr0002_payload_keys(fanout):
-    *_, sealed = fanout
-    assert sealed.payload_key.hex() == V2["payloadKey"]
-    aead_key, aead_nonce, commitment = cr.payload_keys(h(V2["payloadKey"]))
-    assert aead_key.hex() == V2["aeadKey"] == sealed.aead_key.hex()
-    assert aead_nonce.hex() == V2["aeadNonce"] == sealed.aead_nonce.hex()
-    assert commitment.hex() == V2["commitment"] == sealed.commitment.hex()
+@pytest.mark.parametrize("index", range(len(V2["sessions"])), ids=[s["peer"] for s in V2["sessions"]])
+def test_cr0002_session(world2, index):
+    s = V2["sessions"][index]
+    t = world2.x3dh[s["peer"]]
+    check_object(f"sessions[{index}]", s, inputs={"peer"},
+                 recomputed={"aliceEphemeralPrivate": t["aliceEphemeralPrivate"], "sharedSecret": t["sharedSecret"]})
 
 
-def test_cr0002_sorted_recipients(fanout):
-    *_, sealed = fanout
-    assert sealed.recipients == V2["sortedRecipients"]
+def _message_fields(sealed: cr.SealedMessage, name_of: dict) -> dict:
+    return {"aeadKey": sealed.aead_key, "aeadNonce": sealed.aead_nonce, "commitment": sealed.commitment,
+            "context": sealed.context, "digest": sealed.digest, "messageID": sealed.message_id,
+            "payload": sealed.payload, "payloadKey": sealed.payload_key,
+            "sortedRecipients": sealed.recipients}
 
 
-def test_cr0002_context_and_digest(fanout):
-    *_, sealed = fanout
-    assert sealed.context.hex() == V2["context"]
-    assert sealed.digest.hex() == V2["digest"]
-    assert cr.digest(sealed.context).hex() == V2["digest"]
+def test_cr0002_room_message(world2):
+    rm = V2["roomMessage"]
+    room = world2.room
+    name_of = {i: n for n, i in world2.ids.items()}
+    mine = _message_fields(room, name_of)
+    mine["sender"] = room.sender             # the sender's account id, as the context binds it
+    check_object("roomMessage", rm, inputs={"kind", "plaintext"}, recomputed=mine,
+                 elsewhere={"keyEntries", "opened"})
+    assert set(rm) - {"kind", "plaintext", "keyEntries", "opened"} == set(mine)
+    assert cr.digest(room.context) == room.digest
+    # the payload opens under the recomputed keys and digest
+    assert cr.aead_open(room.aead_key, room.aead_nonce, room.digest, room.payload) == h(rm["plaintext"])
 
 
-def test_cr0002_context_independent_of_presented_order(fanout):
-    alice, _, _, sealed = fanout
+def test_cr0002_context_independent_of_presented_order(world2):
+    room = world2.room
     for seed in range(5):
-        shuffled = list(sealed.recipients)
+        shuffled = list(room.recipients)
         random.Random(seed).shuffle(shuffled)
-        ctx = cr.build_context(V2["kind"], V2["room"], alice.account_id, h(V2["messageID"]),
-                               shuffled, h(V2["commitment"]))
-        assert ctx == sealed.context
+        assert cr.build_context(room.kind, room.room, room.sender, room.message_id, shuffled,
+                                room.commitment) == room.context
 
 
-def test_cr0002_payload(fanout):
-    *_, sealed = fanout
-    assert sealed.payload.hex() == V2["payload"]
+def test_cr0002_context_rules(world2):
+    """CR-0002 §5.1: a context that breaks a rule is rejected."""
+    room, ids = world2.room, world2.ids
+    ok = dict(kind=cr.KIND_ROOM, room=V2["room"], sender=ids["alice"], message_id=room.message_id,
+              recipients=[ids["bob"], ids["carol"]], commitment=room.commitment)
+    cr.build_context(**ok)
+    for bad in [dict(recipients=[ids["bob"], ids["alice"]]),                 # sender is a recipient
+                dict(recipients=[ids["bob"], ids["bob"]]),                   # duplicate
+                dict(recipients=[]),                                         # nobody
+                dict(recipients=[f"m{i}" for i in range(1025)]),             # too many
+                dict(kind=cr.KIND_PRIVATE),                                  # private, two recipients
+                dict(kind=3),
+                dict(room=""), dict(room="r" * 1024),
+                dict(sender=""), dict(sender="s" * 256),
+                dict(recipients=[ids["bob"], "i" * 256])]:
+        with pytest.raises(cr.Malformed):
+            cr.build_context(**{**ok, **bad})
+    cr.build_context(**{**ok, "room": "r" * 1023, "recipients": [f"m{i}" for i in range(1024)]})
+    with pytest.raises(cr.Malformed):               # CR-0002 §5.4 step 1: `me` must be a recipient
+        cr.open_message(world2.members["dave"], ids["alice"], cr.KIND_ROOM, V2["room"], room.message_id,
+                        [ids["bob"], ids["carol"]], room.commitment, room.payload, room.entries[ids["dave"]])
 
 
-@pytest.mark.parametrize("index", range(len(V2["keyEntries"])),
-                         ids=[e["recipient"] for e in V2["keyEntries"]])
-def test_cr0002_key_entry(fanout, index):
-    alice, peers, x3dh, sealed = fanout
-    entry = V2["keyEntries"][index]
-    assert set(entry) == {"recipient", "encoded"}
-    # entries are listed in sorted recipient order
-    assert entry["recipient"] == sealed.recipients[index]
-    mine = sealed.entries[entry["recipient"]]
-    assert mine.hex() == entry["encoded"]
-    # structure: an initial message (§5.5) from alice with the X3DH prekey fields,
-    # carrying the 32-byte payload key, AD = AD_x3dh || header_bytes || digest
-    msg = cr.parse_message(mine)
-    peer_name = next(n for n, p in peers.items() if p.account_id == entry["recipient"])
-    r = x3dh[peer_name]
-    assert msg.msg_type == cr.TYPE_INITIAL
-    assert msg.prekey == cr.PrekeyFields(alice.identity.public, r.base_key, r.spk_id, r.opk_id)
-    assert (msg.pn, msg.n) == (0, 0)
-    assert len(mine) == 115 + 32 + 16       # CR-0002 §7.3: 163 bytes with a one-time prekey
-    # recompute the entry by hand from the session's first sending step
-    rk, ck = cr.kdf_rk(r.sk, cr.dh(next(h(x["private"]) for x in V2["ratchetPrivateKeys"]
-                                        if x["peer"] == peer_name), peers[peer_name].spks[r.spk_id].public))
-    _, mk = cr.kdf_ck(ck)
-    ad = r.ad + msg.header_bytes + h(V2["digest"])
-    assert cr.decrypt(mk, msg.ciphertext, ad) == h(V2["payloadKey"])
+@pytest.mark.parametrize("index", range(len(V2["roomMessage"]["keyEntries"])),
+                         ids=[e["recipient"] for e in V2["roomMessage"]["keyEntries"]])
+def test_cr0002_room_key_entry(world2, index):
+    entry = V2["roomMessage"]["keyEntries"][index]
+    room = world2.room
+    rid = room.recipients[index]                          # entries in sorted recipient order
+    name = {i: n for n, i in world2.ids.items()}[rid]
+    trace = dict(world2.room.entry_traces[rid])
+    assert trace.pop("plaintext") == room.payload_key     # the entry carries K
+    check_object(f"roomMessage.keyEntries[{index}]", entry, recomputed={**trace, "recipient": name})
+    assert set(flatten(entry)) == set(flatten(trace)) | {"recipient"}
+    msg = cr.parse_message(h(entry["encoded"]))
+    x = world2.x3dh[name]
+    assert msg.msg_type == cr.TYPE_INITIAL                # the session awaits a reply
+    assert msg.prekey == cr.PrekeyFields(world2.members[INITIATOR].identity.public,
+                                         x["aliceEphemeralPublic"], x["signedPreKeyId"], x["oneTimePreKeyId"])
+    assert len(msg.header_bytes) == 115 and len(h(entry["encoded"])) == 163     # CR-0002 §7.3
+    assert trace["messageAD"] == x["adX3DH"] + msg.header_bytes + room.digest
+
+
+def test_cr0002_room_opened(world2):
+    opened = V2["roomMessage"]["opened"]
+    assert len(opened) == len(world2.opened)
+    for i, (o, mine) in enumerate(zip(opened, world2.opened)):
+        check_object(f"roomMessage.opened[{i}]", o, recomputed=mine)
+
+
+def test_cr0002_private_reply(world2):
+    pr = V2["privateReply"]
+    reply = world2.reply
+    name_of = {i: n for n, i in world2.ids.items()}
+    # the replier is known by its account id, as the context binds it
+    check_object("privateReply", pr, inputs={"kind", "plaintext"},
+                 recomputed={**_message_fields(reply, name_of), "sender": reply.sender}, elsewhere={"keyEntry", "opened"})
+    assert reply.sender == pr["sender"] and reply.kind == cr.KIND_PRIVATE
+    assert cr.aead_open(reply.aead_key, reply.aead_nonce, reply.digest, reply.payload) == h(pr["plaintext"])
+
+
+def test_cr0002_private_reply_entry(world2):
+    pr = V2["privateReply"]
+    entry = pr["keyEntry"]
+    reply = world2.reply
+    (rid,) = reply.recipients
+    name = {i: n for n, i in world2.ids.items()}[rid]
+    trace = dict(reply.entry_traces[rid])
+    assert trace.pop("plaintext") == reply.payload_key
+    check_object("privateReply.keyEntry", entry, recomputed={**trace, "recipient": name})
+    assert set(flatten(entry)) == set(flatten(trace)) | {"recipient"}
+    msg = cr.parse_message(h(entry["encoded"]))
+    assert msg.msg_type == cr.TYPE_RATCHET and len(h(entry["encoded"])) == 90    # CR-0002 §7.3
+    # the DH step continues the session alice's room-message entry to bob started
+    name = {i: n for n, i in world2.ids.items()}
+    bob_entry = next(e for e in V2["roomMessage"]["keyEntries"] if e["recipient"] == name[pr["sender"]])
+    assert entry["dhStep"]["remoteRatchetPublic"] == bob_entry["dhStep"]["ratchetPublic"]
+    assert entry["dhStep"]["rootKeyBefore"] == bob_entry["dhStep"]["rootKeyAfter"]
+    assert world2.bob_session_from_room.state.base_key.hex() == world2.x3dh[name[pr["sender"]]]["aliceEphemeralPublic"].hex()
+
+
+def test_cr0002_private_reply_opened(world2):
+    check_object("privateReply.opened", V2["privateReply"]["opened"], recomputed=world2.reply_opened)
+    # alice has heard from bob: she stops sending initial messages on that session
+    alice = world2.members[INITIATOR]
+    assert alice.sessions[world2.ids[RESPONDER]][0].state.pending_prekey is None
+    assert alice.sessions[world2.ids["carol"]][0].state.pending_prekey is not None
+
+
+def test_cr0002_vectors_wire_bytes_open():
+    """A second full run whose recipients open the JSON's own wire values."""
+    w = run_cr0002(json_wire=True)
+    for o in w.opened:
+        assert o["plaintext"].hex() == V2["roomMessage"]["plaintext"]
+    assert w.reply_opened["plaintext"].hex() == V2["privateReply"]["plaintext"]
 
 
 @pytest.mark.parametrize("name", [s["peer"] for s in V2["sessions"]])
-def test_cr0002_recipient_opens(name):
-    """Each recipient opens the JSON's wire values (its own entry only) per §5.4."""
-    parties = V2["parties"]
-    alice_id = cr.Identity(h(parties["alice.identitySeed"])).account_id
-    me = make_member(parties, name, ScriptedRandom([]))
-    entry = next(e for e in V2["keyEntries"] if e["recipient"] == me.account_id)
-    presented = list(V2["sortedRecipients"])[::-1]      # a relay may present any order
-    args = (alice_id, V2["kind"], V2["room"], h(V2["messageID"]), presented,
-            h(V2["commitment"]), h(V2["payload"]), h(entry["encoded"]))
-    # negative cases first: each must fail and keep no state
-    other = next(e for e in V2["keyEntries"] if e["recipient"] != me.account_id)
+def test_cr0002_room_message_tampering(name):
+    """Each recipient rejects a relabelled, moved, split, swapped or altered room
+    message and keeps no state; then opens the genuine one once (a replay is a duplicate)."""
+    w = start_cr0002()
+    seal_room_message(w)
+    rm = V2["roomMessage"]
+    me = w.members[name]
+    alice_id = w.ids[INITIATOR]
+    room = w.room
+    presented = list(room.recipients)[::-1]
+    args = (alice_id, rm["kind"], V2["room"], room.message_id, presented, room.commitment,
+            room.payload, room.entries[me.account_id])
+    other = next(r for r in room.recipients if r != me.account_id)
+    flip = lambda b: b[:-1] + bytes([b[-1] ^ 1])   # noqa: E731
     bad_cases = [
-        (alice_id, 2 if V2["kind"] == 1 else 1) + args[2:],                        # kind changed
-        args[:2] + ("other@rooms.example.org",) + args[3:],                         # moved
-        args[:4] + ([r for r in presented if r == me.account_id],) + args[5:],      # recipients dropped
-        args[:7] + (h(other["encoded"]),),                                          # another's entry
-        args[:6] + (h(V2["payload"])[:-1] + bytes([h(V2["payload"])[-1] ^ 1]),) + args[7:],  # payload
+        args[:1] + (cr.KIND_PRIVATE,) + args[2:],                                     # kind changed
+        args[:2] + ("other@rooms.example.org",) + args[3:],                           # moved
+        (w.ids["bob"] if name != "bob" else w.ids["carol"],) + args[1:],              # relabelled sender
+        args[:3] + (flip(room.message_id),) + args[4:],                               # other message id
+        args[:4] + ([r for r in presented if r != other],) + args[5:],                # a recipient dropped
+        args[:5] + (flip(room.commitment),) + args[6:],                               # commitment
+        args[:6] + (flip(room.payload),) + args[7:],                                  # payload
+        args[:7] + (room.entries[other],),                                            # another's entry
+        args[:7] + (flip(room.entries[me.account_id]),),                              # entry tag
     ]
     for bad in bad_cases:
         with pytest.raises(cr.CatroomError):
             cr.open_message(me, *bad)
-        assert me.sessions.get(alice_id, []) == [] and 1 in me.opks
-    plaintext = cr.open_message(me, *args)
-    assert plaintext.hex() == V2["plaintext"]
+        assert me.sessions.get(alice_id, []) == [] and 1 in me.opks and not me.used_base_keys
+    assert cr.open_message(me, *args) == h(rm["plaintext"])
     assert len(me.sessions[alice_id]) == 1 and 1 not in me.opks
-    with pytest.raises(cr.Duplicate):                   # replay
+    with pytest.raises(cr.Duplicate):
         cr.open_message(me, *args)
 
 
-def test_cr0002_recipients_open_sealed(fanout):
-    """And each recipient opens what this implementation sealed (same bytes, separate path)."""
-    alice, _, _, sealed = fanout
-    parties = V2["parties"]
-    for s in V2["sessions"]:
-        me = make_member(parties, s["peer"], ScriptedRandom([]))
-        pt = cr.open_message(me, alice.account_id, sealed.kind, sealed.room, sealed.message_id,
-                             sealed.recipients, sealed.commitment, sealed.payload,
-                             sealed.entries[me.account_id])
-        assert pt == h(V2["plaintext"])
+def test_cr0002_wrong_payload_key_rejected_by_commitment():
+    """Use case 5: an entry carrying another K under the same context fails step 3."""
+    w = start_cr0002()
+    seal_room_message(w)
+    room, rm = w.room, V2["roomMessage"]
+    carol = w.members["carol"]
+    alice = w.members[INITIATOR]
+    # alice's session with carol was advanced by the seal; make a second entry on it with another K
+    entry2, _ = alice.send(carol.account_id, b"\x01" * 32, context=room.digest)
+    args = (alice.account_id, rm["kind"], V2["room"], room.message_id, room.recipients,
+            room.commitment, room.payload)
+    with pytest.raises(cr.DecryptionFailed):
+        cr.open_message(carol, *args, entry2)
+    assert carol.sessions.get(alice.account_id, []) == [] and 1 in carol.opks
+    assert cr.open_message(carol, *args, room.entries[carol.account_id]) == h(rm["plaintext"])
+
+
+# --- a payload valid under two payload keys (Dodis et al.; Len et al. "partitioning
+# oracles"), to show that only the commitment check (CR-0002 §5.4 step 3) stops it
+def _chacha_block(key: bytes, counter: int, nonce12: bytes, rounds_only: bool = False):
+    def rotl(v, n):
+        return ((v << n) & 0xFFFFFFFF) | (v >> (32 - n))
+
+    def qr(x, a, b, c, d):
+        x[a] = (x[a] + x[b]) & 0xFFFFFFFF; x[d] = rotl(x[d] ^ x[a], 16)     # noqa: E702
+        x[c] = (x[c] + x[d]) & 0xFFFFFFFF; x[b] = rotl(x[b] ^ x[c], 12)     # noqa: E702
+        x[a] = (x[a] + x[b]) & 0xFFFFFFFF; x[d] = rotl(x[d] ^ x[a], 8)      # noqa: E702
+        x[c] = (x[c] + x[d]) & 0xFFFFFFFF; x[b] = rotl(x[b] ^ x[c], 7)      # noqa: E702
+
+    const = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574]
+    state = const + list(struct.unpack("<8I", key)) + [counter] + list(struct.unpack("<3I", nonce12))
+    x = list(state)
+    for _ in range(10):
+        qr(x, 0, 4, 8, 12); qr(x, 1, 5, 9, 13); qr(x, 2, 6, 10, 14); qr(x, 3, 7, 11, 15)     # noqa: E702
+        qr(x, 0, 5, 10, 15); qr(x, 1, 6, 11, 12); qr(x, 2, 7, 8, 13); qr(x, 3, 4, 9, 14)     # noqa: E702
+    if rounds_only:
+        return x
+    return b"".join(((a + b) & 0xFFFFFFFF).to_bytes(4, "little") for a, b in zip(x, state))
+
+
+def _xchacha_poly_key(key: bytes, nonce24: bytes) -> tuple[int, int]:
+    """draft-irtf-cfrg-xchacha-03 §2.2/§2.3 + RFC 8439 §2.6: the Poly1305 (r, s)."""
+    x = _chacha_block(key, int.from_bytes(nonce24[:4], "little"), nonce24[4:16], rounds_only=True)
+    subkey = b"".join(v.to_bytes(4, "little") for v in x[0:4] + x[12:16])      # HChaCha20
+    block0 = _chacha_block(subkey, 0, bytes(4) + nonce24[16:24])
+    r = int.from_bytes(block0[:16], "little") & 0x0FFFFFFC0FFFFFFC0FFFFFFC0FFFFFFF
+    return r, int.from_bytes(block0[16:32], "little")
+
+
+def _poly_blocks(ad: bytes, ct: bytes) -> list[int]:
+    pad = lambda b: b + bytes(-len(b) % 16)   # noqa: E731
+    data = pad(ad) + pad(ct) + len(ad).to_bytes(8, "little") + len(ct).to_bytes(8, "little")
+    return [int.from_bytes(data[i:i + 16], "little") + (1 << 128) for i in range(0, len(data), 16)]
+
+
+def _poly_acc(r: int, blocks: list[int]) -> int:
+    acc = 0
+    for n in blocks:
+        acc = (acc + n) * r % PRIME_1305
+    return acc
+
+
+PRIME_1305 = 2**130 - 5
+
+
+def _two_key_payload(k1: tuple[bytes, bytes], k2: tuple[bytes, bytes], ad: bytes) -> bytes:
+    """A ciphertext || tag that authenticates under both (key, nonce) pairs."""
+    (r1, s1), (r2, s2) = _xchacha_poly_key(*k1), _xchacha_poly_key(*k2)
+    for attempt in range(1000):
+        ct = bytearray(hashlib.sha256(attempt.to_bytes(4, "big")).digest() * 2)   # 4 blocks; block 1 is solved for
+        free = (len(ad) + 15) // 16 + 1                          # index of ct block 1 among all MAC blocks
+        ct[16:32] = bytes(16)
+        blocks = _poly_blocks(ad, bytes(ct))
+        e = len(blocks) - free                                   # power of r that block carries
+        a1, a2 = _poly_acc(r1, blocks), _poly_acc(r2, blocks)    # with the free block's value 0
+        c1, c2 = pow(r1, e, PRIME_1305), pow(r2, e, PRIME_1305)
+        if c1 == c2:
+            continue
+        # want acc1 - acc2 = s2 - s1 (mod p), acc_i = a_i + x * c_i
+        x = ((s2 - s1) - (a1 - a2)) * pow(c1 - c2, -1, PRIME_1305) % PRIME_1305
+        if x >= 1 << 128:
+            continue
+        ct[16:32] = x.to_bytes(16, "little")
+        blocks = _poly_blocks(ad, bytes(ct))
+        t1 = (_poly_acc(r1, blocks) + s1) % (1 << 128)
+        t2 = (_poly_acc(r2, blocks) + s2) % (1 << 128)
+        if t1 == t2:
+            return bytes(ct) + t1.to_bytes(16, "little")
+    raise AssertionError("no two-key payload found")
+
+
+def test_cr0002_two_payload_keys_one_payload():
+    """Use case 5 with a payload that opens under both keys: without the
+    commitment check bob would accept a plaintext carol never saw."""
+    w = start_cr0002()
+    alice = w.members[INITIATOR]
+    counter = iter(range(1000))
+    # this malicious sender's further draws are not part of the vectors: a fixed generator
+    alice.rng = lambda n, purpose, peer=None: hashlib.sha256(b"extra" + bytes([next(counter)])).digest()[:n]
+    carol, bob = w.members["carol"], w.members[RESPONDER]
+    k1, k2 = b"\x11" * 32, b"\x22" * 32
+    key1, nonce1, commitment1 = cr.payload_keys(k1)
+    key2, nonce2, _ = cr.payload_keys(k2)
+    message_id = b"\x33" * 16
+    recipients = cr.sort_recipients([carol.account_id, bob.account_id])
+    context = cr.build_context(cr.KIND_ROOM, V2["room"], alice.account_id, message_id, recipients, commitment1)
+    d = cr.digest(context)
+    payload = _two_key_payload((key1, nonce1), (key2, nonce2), d)
+    p1 = cr.aead_open(key1, nonce1, d, payload)           # libsodium agrees: valid under both keys
+    p2 = cr.aead_open(key2, nonce2, d, payload)
+    assert p1 != p2
+    entry_carol, _ = alice.send(carol.account_id, k1, context=d)
+    entry_bob, _ = alice.send(bob.account_id, k2, context=d)
+    args = (alice.account_id, cr.KIND_ROOM, V2["room"], message_id, recipients, commitment1, payload)
+    assert cr.open_message(carol, *args, entry_carol) == p1
+    with pytest.raises(cr.DecryptionFailed, match="commitment"):
+        cr.open_message(bob, *args, entry_bob)
+    assert bob.sessions.get(alice.account_id, []) == [] and 1 in bob.opks
+
+
+def test_cr0002_private_reply_tampering():
+    """Alice rejects the reply moved to a room message, to another room, with a
+    changed id or payload; and a replay of it is a duplicate."""
+    w = start_cr0002()
+    seal_room_message(w)
+    rm, pr = V2["roomMessage"], V2["privateReply"]
+    bob, alice = w.members[RESPONDER], w.members[INITIATOR]
+    room = w.room
+    cr.open_message(bob, alice.account_id, rm["kind"], V2["room"], room.message_id, room.recipients,
+                    room.commitment, room.payload, room.entries[bob.account_id])
+    set_phase(w.rngs, "reply")
+    reply = cr.seal(bob, pr["kind"], V2["room"], [alice.account_id], h(pr["plaintext"]))
+    assert reply.entries[alice.account_id] == h(pr["keyEntry"]["encoded"])
+    args = (bob.account_id, pr["kind"], V2["room"], reply.message_id, [alice.account_id],
+            reply.commitment, reply.payload, reply.entries[alice.account_id])
+    before = snapshot(alice.sessions[bob.account_id])
+    flip = lambda b: b[:-1] + bytes([b[-1] ^ 1])   # noqa: E731
+    for bad in [args[:1] + (cr.KIND_ROOM,) + args[2:],
+                args[:2] + ("other@rooms.example.org",) + args[3:],
+                args[:3] + (flip(reply.message_id),) + args[4:],
+                args[:6] + (flip(reply.payload),) + args[7:],
+                args[:7] + (flip(args[7]),)]:
+        with pytest.raises(cr.CatroomError):
+            cr.open_message(alice, *bad)
+        assert snapshot(alice.sessions[bob.account_id]) == before
+    assert cr.open_message(alice, *args) == h(pr["plaintext"])
+    with pytest.raises(cr.Duplicate):
+        cr.open_message(alice, *args)
 
 
 # ---------------------------------------------------------------------------
 # The documents' Appendix A and the JSON files hold the same values
 # ---------------------------------------------------------------------------
-def _appendix_values(md_name: str) -> tuple[list[str], str]:
-    import re
+def _parse_block(lines: list[str]) -> list[list]:
+    """'key  value' lines (key and value separated by two or more spaces);
+    an indented line continues the previous value, or, if it has a key of its
+    own, is a sub-entry ('  with identityPublic  ...')."""
+    records: list[list] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            key, value = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+            records.append([key, value, []])
+            continue
+        parts = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        if len(parts) == 2:
+            records[-1][2].append([parts[0], parts[1]])
+        else:
+            target = records[-1][2][-1] if records[-1][2] else records[-1]
+            target[1] += parts[0]
+    return records
+
+
+def _appendix(md_name: str) -> dict[str, list]:
     text = (XEP / md_name).read_text()
     body = text.split("<!-- vectors:begin -->")[1].split("<!-- vectors:end -->")[0]
-    values = []
-    for block in re.findall(r"```\n(.*?)```", body, re.S):
-        current = None
-        for line in block.splitlines():
-            if not line.strip():
-                continue
-            if line[0] != " ":
-                if current:
-                    values.append(current)
-                m = re.match(r"(\S+(?: \([a-z]+\))?)\s+(.*)$", line)
-                current = [m.group(1), m.group(2).strip()]
-            else:
-                current[1] += line.strip()          # continuation of a wrapped value
-        if current:
-            values.append(current)
-    out = []
-    for key, value in values:
-        out += [x.strip() for x in value.split(",")] if key == "sortedRecipients" else [value]
-        if key.endswith(")"):                      # "ratchetPrivate (carol)": the JSON's "peer"
-            out.append(key.split("(")[1].rstrip(")"))
-    return out, body
+    sections = {}
+    for chunk in re.split(r"^### ", body, flags=re.M)[1:]:
+        title, rest = chunk.split("\n", 1)
+        items, lines, in_block = [], [], False
+        for line in rest.splitlines():
+            if line.startswith("```"):
+                if in_block:
+                    items.append(("block", _parse_block(lines)))
+                    lines = []
+                in_block = not in_block
+            elif in_block:
+                lines.append(line)
+            elif line.strip():
+                items.append(("text", line.strip()))
+        sections[title.strip()] = items
+    return sections
 
 
-def _json_scalars(obj, skip=("description", "document", "action", "actor", "message")):
-    out = []
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj)
-    for k, v in items:
-        if k in skip:
-            continue
-        out += _json_scalars(v, skip) if isinstance(v, (dict, list)) else [str(v)]
-    return out
+def _blocks(items):
+    return [b for kind, b in items if kind == "block"]
 
 
-@pytest.mark.parametrize("md_name,vectors", [("CR-0001-sessions.md", V1), ("CR-0002-fanout.md", V2)],
-                         ids=["CR-0001", "CR-0002"])
-def test_appendix_matches_json(md_name, vectors):
-    import re
-    from collections import Counter
-    md_vals, body = _appendix_values(md_name)
-    assert Counter(md_vals) == Counter(_json_scalars(vectors))
-    if "conversation" in vectors:
-        headings = re.findall(r"\*\*\d+\. (\w+) (sends|receives) (\w+)\*\*", body)
-        script = [(s["actor"], s["action"] + "s", s["message"]) for s in vectors["conversation"]]
-        assert headings == script
+def _as_dict(records) -> dict:
+    assert all(not subs for _, _, subs in records)
+    return {k: v for k, v, _ in records}
+
+
+def _as_text(obj: dict) -> dict:
+    return {k: (", ".join(v) if isinstance(v, list) else str(v)) for k, v in flatten(obj).items()}
+
+
+def _plaintext_text(items) -> str:
+    m = [re.search(r"[Pp]laintext as text: `(.*)`", t) for kind, t in items if kind == "text"]
+    (found,) = [x.group(1) for x in m if x]
+    return found
+
+
+def _check_random_inputs(items, vectors):
+    (records,) = _blocks(items)
+    assert len(records) == len(vectors["randomInputsInOrder"])
+    for i, ((key, value, subs), e) in enumerate(zip(records, vectors["randomInputsInOrder"])):
+        m = re.fullmatch(r"(\d+)\. (\w+): (.+)", key)
+        assert m and int(m.group(1)) == i + 1 and not subs, key
+        assert (m.group(2), m.group(3), value) == (e["party"], e["use"], e["value"])
+
+
+def _check_parties(items, vectors):
+    names = [re.fullmatch(r"\*\*(\w+)\*\*", t).group(1) for kind, t in items if kind == "text"]
+    blocks = _blocks(items)
+    assert names == party_names(vectors["parties"]) and len(blocks) == len(names)
+    for name, block in zip(names, blocks):
+        assert _as_dict(block) == _as_text(party_fields(vectors["parties"], name)), name
+
+
+def test_appendix_cr0001_matches_json():
+    sec = _appendix("CR-0001-sessions.md")
+    assert list(sec) == ["Random inputs, in the order they are drawn", "Parties",
+                         "X3DH: alice with bob's signed prekey 1 and one-time prekey 1", "Conversation",
+                         "X3DH without a one-time prekey, and the first message", "Inputs a receiver must reject"]
+    _check_random_inputs(sec["Random inputs, in the order they are drawn"], V1)
+    _check_parties(sec["Parties"], V1)
+    (x3dh,) = _blocks(sec["X3DH: alice with bob's signed prekey 1 and one-time prekey 1"])
+    assert _as_dict(x3dh) == _as_text(V1["x3dh"])
+    conv = sec["Conversation"]
+    headings = [t for kind, t in conv if kind == "text"]
+    blocks = _blocks(conv)
+    assert len(headings) == len(blocks) == len(V1["conversation"])
+    for i, (head, block, step) in enumerate(zip(headings, blocks, V1["conversation"])):
+        m = re.fullmatch(r"\*\*(\d+)\. (\w+) (sends|receives) (\w+)\*\* \(plaintext as text: `(.*)`\)", head)
+        assert m, head
+        assert (int(m.group(1)), m.group(2), m.group(3), m.group(4)) == (
+            i + 1, step["actor"], step["action"] + "s", step["message"])
+        assert h(step["plaintext"]).decode() == m.group(5)
+        assert _as_dict(block) == _as_text({k: v for k, v in step.items() if k not in STEP_META})
+    no_opk = sec["X3DH without a one-time prekey, and the first message"]
+    (block,) = _blocks(no_opk)
+    assert _as_dict(block) == _as_text(V1["withoutOneTimePreKey"])
+    assert h(V1["withoutOneTimePreKey"]["plaintext"]).decode() == _plaintext_text(no_opk)
+    (invalid,) = _blocks(sec["Inputs a receiver must reject"])
+    assert len(invalid) == len(V1["invalidInputs"])
+    for (key, value, subs), case in zip(invalid, V1["invalidInputs"]):
+        m = re.fullmatch(r"(\w+): (.+) -> (.+)", key)
+        md_case = {"type": m.group(1), "case": m.group(2), "outcome": m.group(3), "value": value}
+        for sk, sv in subs:
+            md_case[re.fullmatch(r"with (\w+)", sk).group(1)] = sv
+        assert md_case == case
+
+
+def test_appendix_cr0002_matches_json():
+    sec = _appendix("CR-0002-fanout.md")
+    room_title = f"Room message from alice in `{V2['room']}`"
+    assert list(sec) == ["Random inputs, in the order they are drawn", "Parties",
+                         "Sessions: alice's X3DH with each recipient (one-time prekey 1)", room_title,
+                         "Private reply from bob to alice (kind 0x02)"]
+    _check_random_inputs(sec["Random inputs, in the order they are drawn"], V2)
+    _check_parties(sec["Parties"], V2)
+    sessions = _blocks(sec["Sessions: alice's X3DH with each recipient (one-time prekey 1)"])
+    assert [_as_dict(b) for b in sessions] == [_as_text(s) for s in V2["sessions"]]
+
+    def opened(block):
+        out = []
+        for key, value, subs in block:
+            m = re.fullmatch(r"opened by (\w+)", key)
+            assert m and not subs
+            out.append({"recipient": m.group(1), "plaintext": value})
+        return out
+
+    rm = V2["roomMessage"]
+    items = sec[room_title]
+    blocks = _blocks(items)
+    assert len(blocks) == 1 + len(rm["keyEntries"]) + 1
+    assert _as_dict(blocks[0]) == _as_text({k: v for k, v in rm.items() if k not in ("keyEntries", "opened")})
+    assert [_as_dict(b) for b in blocks[1:-1]] == [_as_text(e) for e in rm["keyEntries"]]
+    assert opened(blocks[-1]) == rm["opened"]
+    assert h(rm["plaintext"]).decode() == _plaintext_text(items)
+    pr = V2["privateReply"]
+    items = sec["Private reply from bob to alice (kind 0x02)"]
+    blocks = _blocks(items)
+    assert len(blocks) == 3
+    assert _as_dict(blocks[0]) == _as_text({k: v for k, v in pr.items() if k not in ("keyEntry", "opened")})
+    assert _as_dict(blocks[1]) == _as_text(pr["keyEntry"])
+    assert opened(blocks[2]) == [pr["opened"]]
+    assert h(pr["plaintext"]).decode() == _plaintext_text(items)
