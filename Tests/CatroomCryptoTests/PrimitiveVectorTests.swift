@@ -94,3 +94,13 @@ import Testing
         #expect(SHA256.hash(Array("abc".utf8)).hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
+
+/// PBKDF2-HMAC-SHA-256 known answers (RFC 7914 §11).
+@Suite struct PBKDF2Tests {
+    @Test func matchesRFC7914() {
+        let one = PBKDF2.deriveKey(password: Array("passwd".utf8), salt: Array("salt".utf8), iterations: 1, outputCount: 64)
+        #expect(one.unprotectedBytes.hexString == "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783")
+        let many = PBKDF2.deriveKey(password: Array("Password".utf8), salt: Array("NaCl".utf8), iterations: 80000, outputCount: 64)
+        #expect(many.unprotectedBytes.hexString == "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d")
+    }
+}

@@ -3,8 +3,8 @@ import CSodium
 /// HMAC-SHA-256 (RFC 2104) on libsodium's incremental API, which takes keys of any length.
 ///
 /// A value type holding the running state; the state is wiped when finalised.
-struct HMACSHA256 {
-    static let byteCount = 32
+public struct HMACSHA256 {
+    public static let byteCount = 32
 
     private var state = crypto_auth_hmacsha256_state()
 
@@ -42,7 +42,7 @@ struct HMACSHA256 {
     }
 
     /// One-shot HMAC of `message` under `key`.
-    static func authenticate(key: some RawBytes, message: some RawBytes) -> [UInt8] {
+    public static func authenticate(key: some RawBytes, message: some RawBytes) -> [UInt8] {
         var tag = [UInt8](repeating: 0, count: byteCount)
         key.withUnsafeBytes { key in
             var mac = HMACSHA256(key: key)

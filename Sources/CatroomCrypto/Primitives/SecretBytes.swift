@@ -84,7 +84,7 @@ extension SecretBytes: CustomStringConvertible {
 }
 
 /// Constant-time equality of two byte strings (`sodium_memcmp`); lengths are not secret.
-func constantTimeEqual(_ a: some RawBytes, _ b: some RawBytes) -> Bool {
+public func constantTimeEqual(_ a: some RawBytes, _ b: some RawBytes) -> Bool {
     a.withUnsafeBytes { a in
         b.withUnsafeBytes { b in
             guard a.count == b.count else { return false }

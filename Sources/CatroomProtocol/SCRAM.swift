@@ -1,0 +1,69 @@
+import CatroomCrypto
+
+/// SASL SCRAM-SHA-256 (RFC 5802, RFC 7677) without channel binding, server side,
+/// plus the stored credentials it checks against. PLAIN checks the same credentials.
+public enum SCRAM {
+    public static let mechanism = "SCRAM-SHA-256"
+    /// RFC 7677 §4: at least 4096.
+    public static let iterations = 4096
+
+    /// What the server keeps instead of a password (RFC 5802 §3): salt, iteration count, StoredKey, ServerKey.
+    public struct Credentials: Sendable {
+        public let salt: [UInt8]
+        public let iterations: Int
+        public let storedKey: [UInt8]
+        public let serverKey: [UInt8]
+
+        /// SaltedPassword = Hi(password, salt, i); ClientKey = HMAC(SaltedPassword, "Client Key");
+        /// StoredKey = H(ClientKey); ServerKey = HMAC(SaltedPassword, "Server Key").
+        public init(password: [UInt8], salt: [UInt8], iterations: Int = SCRAM.iterations) {
+            let salted = PBKDF2.deriveKey(password: password, salt: salt, iterations: iterations, outputCount: 32)
+            self.salt = salt
+            self.iterations = iterations
+            storedKey = SHA256.hash(HMACSHA256.authenticate(key: salted, message: Array("Client Key".utf8)))
+            serverKey = HMACSHA256.authenticate(key: salted, message: Array("Server Key".utf8))
+        }
+
+        /// Credentials that match no password: a decoy with only its salt and count meaningful.
+        init(salt: [UInt8], iterations: Int) {
+            self.salt = salt
+            self.iterations = iterations
+            storedKey = [UInt8](repeating: 0, count: 32)
+            serverKey = storedKey
+        }
+
+        /// Checks a plaintext password (SASL PLAIN, RFC 4616) against these credentials.
+        public func matches(password: [UInt8]) -> Bool {
+            let other = Credentials(password: password, salt: salt, iterations: iterations)
+            return SecretBytes(copying: other.storedKey) == SecretBytes(copying: storedKey)
+        }
+    }
+
+    /// Decodes a SCRAM `saslname` (RFC 5802 §5.1: `=2C` is `,` and `=3D` is `=`).
+    static func decodeName(_ name: Substring) -> String? {
+        guard !name.contains(",") else { return nil }
+        var result = ""
+        var rest = name[...]
+        while let equals = rest.firstIndex(of: "=") {
+            result += rest[..<equals]
+            let code = rest[equals...].prefix(3)
+            switch code {
+            case "=2C": result += ","
+            case "=3D": result += "="
+            default: return nil
+            }
+            rest = rest[rest.index(equals, offsetBy: 3)...]
+        }
+        return result + rest
+    }
+
+    /// Splits `a=1,b=2` into attributes in order.
+    static func attributes(_ message: Substring) -> [(Character, Substring)]? {
+        var result: [(Character, Substring)] = []
+        for part in message.split(separator: ",", omittingEmptySubsequences: false) {
+            guard part.count >= 2, let key = part.first, part[part.index(after: part.startIndex)] == "=" else { return nil }
+            result.append((key, part.dropFirst(2)))
+        }
+        return result
+    }
+}

@@ -1,0 +1,185 @@
+import CatroomCrypto
+import CatroomProtocol
+import CatroomXML
+import Logging
+import NIOCore
+import NIOSSL
+
+/// One client-to-server connection (RFC 6120): stream negotiation, then stanzas to the router.
+///
+/// Bound to its channel's event loop. Everything shared goes through the `Hub`;
+/// stanzas for other connections go out through their `ConnectionHandle`s.
+final class ClientConnection: ChannelInboundHandler {
+    typealias InboundIn = XML.StreamEvent
+
+    enum Phase {
+        /// Waiting for `<stream:stream>` (first, or after a restart).
+        case awaitingHeader
+        /// Before authentication: STARTTLS, SASL, registration.
+        case negotiating
+        /// Authenticated as this account, not yet bound.
+        case authenticated(String)
+        /// Bound: stanzas are routed.
+        case established(Session)
+        /// A stream error or close was sent; everything else is ignored.
+        case closing
+    }
+
+    let hub: Hub
+    let tls: NIOSSLContext?
+    let decoder: XMLStreamHandler
+    let logger: Logger
+    let handle: ConnectionHandle
+    var phase = Phase.awaitingHeader
+    var streamID = ""
+    var headerSent = false
+    var isSecure: Bool
+    /// The account SASL authenticated this connection as.
+    var authenticatedAs: String?
+    /// The SCRAM exchange in progress, if any.
+    var scram: SCRAMServer?
+    /// The registration challenge issued on this stream (CR-0003 §5.1), and when.
+    var challenge: (nonce: [UInt8], issued: NIODeadline)?
+    var failedAttempts = 0
+    var rate: TokenBucket
+    private var readsPaused = false
+    private var preAuthenticationTimer: Scheduled<Void>?
+    private var keepalive: RepeatedTask?
+    weak var context: ChannelHandlerContext?
+
+    init(hub: Hub, tls: NIOSSLContext?, decoder: XMLStreamHandler, handle: ConnectionHandle, secure: Bool, logger: Logger) {
+        self.hub = hub
+        self.tls = tls
+        self.decoder = decoder
+        self.handle = handle
+        self.isSecure = secure
+        self.logger = logger
+        let limits = hub.configuration.limits
+        rate = TokenBucket(rate: limits.stanzasPerSecond, burst: limits.stanzaBurst)
+    }
+
+    var configuration: ServerConfiguration { hub.configuration }
+
+    /// The session, once bound.
+    var session: Session? {
+        if case .established(let session) = phase { session } else { nil }
+    }
+
+    // MARK: - Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let seconds = configuration.limits.preAuthenticationSeconds
+        preAuthenticationTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(seconds)) { [weak self] in
+            self?.streamError(StreamError(.connectionTimeout, text: "not authenticated within \(seconds) s"))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        preAuthenticationTimer?.cancel()
+        keepalive?.cancel()
+        let deliveries = hub.connectionClosed(handle, session: session?.jid)
+        deliver(deliveries)
+        phase = .closing
+        logger.debug("connection closed", metadata: ["connection": "\(handle.id)"])
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .streamOpened(let root):
+            streamOpened(root)
+        case .element(let element):
+            throttle()
+            received(element)
+        case .streamClosed:
+            // RFC 6120 §4.4: answer the closing tag with ours, then close.
+            closeStream(with: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? XML.StreamError {
+            streamError(StreamError(error))
+        } else {
+            logger.debug("connection error", metadata: ["connection": "\(handle.id)", "error": "\(type(of: error))"])
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event as? ConnectionEvent {
+        case .slowReader: streamError(StreamError(.policyViolation, text: "too slow a reader"))
+        case .replaced: streamError(StreamError(.conflict, text: "the identity was registered on another stream"))
+        case .shutdown: streamError(StreamError(.systemShutdown))
+        case nil: context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // MARK: - Sending
+
+    /// Writes on this connection directly (stream-level elements, replies).
+    func send(_ element: XML.Element) {
+        handle.send(element)
+    }
+
+    func send(raw bytes: [UInt8]) {
+        handle.send(bytes: bytes)
+    }
+
+    func deliver(_ deliveries: [Delivery]) {
+        for delivery in deliveries { delivery.to.connection.send(delivery.element) }
+    }
+
+    /// RFC 6120 §4.9: send the error (after a header if none was sent yet), the closing tag, and close.
+    func streamError(_ error: StreamError) {
+        if case .closing = phase { return }
+        logger.debug("stream error", metadata: ["connection": "\(handle.id)", "condition": "\(error.condition.rawValue)"])
+        if !headerSent { sendHeader() }
+        closeStream(with: error)
+    }
+
+    private func closeStream(with error: StreamError?) {
+        guard let context else { return }
+        if case .closing = phase { return }
+        phase = .closing
+        preAuthenticationTimer?.cancel()
+        var bytes = error.map { $0.element.serialized(inheritedNamespace: Namespace.client) } ?? []
+        bytes += Array("</stream:stream>".utf8)
+        let buffer = context.channel.allocator.buffer(bytes: bytes)
+        context.writeAndFlush(wrapOutbound(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func wrapOutbound(_ buffer: ByteBuffer) -> NIOAny { NIOAny(buffer) }
+
+    // MARK: - Rate limit (SECURITY-CASES SR-03)
+
+    /// Takes a token for one stanza; when none is left, stops reading until one is.
+    /// The stanza in hand was already read and is handled; the pause applies to what follows.
+    private func throttle() {
+        guard !rate.take(), let context, !readsPaused else { return }
+        readsPaused = true
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenSuccess { }
+        let wait = rate.wait()
+        context.eventLoop.assumeIsolated().scheduleTask(in: wait) { [weak self] in
+            guard let self, let context = self.context else { return }
+            self.readsPaused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { }
+            context.read()
+        }
+    }
+
+    // MARK: - Timers
+
+    /// Authentication done: no deadline any more; whitespace keepalives instead (RFC 6120 §4.6.1).
+    func startKeepalive() {
+        preAuthenticationTimer?.cancel()
+        preAuthenticationTimer = nil
+        guard let context, keepalive == nil else { return }
+        let interval = TimeAmount.seconds(configuration.limits.keepaliveSeconds)
+        let handle = handle
+        keepalive = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            handle.send(bytes: [0x20])
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import CatroomCrypto
+import CatroomProtocol
+import CatroomXML
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// All state the connections share: accounts, bound sessions, rooms, per-address
+/// limits. One lock guards it; every operation is short and returns the stanzas
+/// to deliver, which the caller sends after the lock is released.
+final class Hub: @unchecked Sendable {
+    let configuration: ServerConfiguration
+    let domain: JID
+    let roomDomain: JID
+    private let lock = NIOLock()
+    private var accounts: [String: Account] = [:]
+    private var sessions: [JID: Session] = [:]
+    private var rooms: [JID: Room] = [:]
+    private var addresses: AddressLimiter
+    private var connections: [Int: ConnectionHandle] = [:]
+
+    init(configuration: ServerConfiguration) {
+        self.configuration = configuration
+        domain = try! JID(localpart: nil, domain: configuration.domain)
+        roomDomain = try! JID(localpart: nil, domain: configuration.roomDomain)
+        addresses = AddressLimiter(limits: configuration.limits)
+    }
+
+    private func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: - Connections (SECURITY-CASES SR-02)
+
+    func admit(address: String) -> Bool {
+        locked { addresses.admit(address) }
+    }
+
+    /// Tracks an admitted connection until it closes (for shutdown and counts).
+    func register(_ connection: ConnectionHandle) {
+        locked { connections[connection.id] = connection }
+    }
+
+    var allConnections: [ConnectionHandle] { locked { Array(connections.values) } }
+
+    /// A connection closed: unbind its session, leave its rooms, and end ephemeral
+    /// accounts it kept alive (CR-0003 §5.4). Returns the presences to send.
+    func connectionClosed(_ connection: ConnectionHandle, session: JID?) -> [Delivery] {
+        locked {
+            addresses.release(connection.address)
+            connections[connection.id] = nil
+            var deliveries: [Delivery] = []
+            if let session { deliveries += unbindLocked(session) }
+            for localpart in accounts.keys where accounts[localpart]!.connections.contains(connection) {
+                accounts[localpart]!.connections.remove(connection)
+                if accounts[localpart]!.connections.isEmpty, case .ephemeral = accounts[localpart]!.kind {
+                    accounts[localpart] = nil
+                }
+            }
+            return deliveries
+        }
+    }
+
+    var openConnections: Int { locked { connections.count } }
+
+    var accountCount: Int { locked { accounts.count } }
+
+    var roomCount: Int { locked { rooms.count } }
+
+    // MARK: - Registration (CR-0003)
+
+    func allowRegistration(from address: String) -> Bool {
+        locked { addresses.allowRegistration(from: address) }
+    }
+
+    /// Creates the ephemeral account of `identityKey`, kept alive by `connection`. An
+    /// existing account of the same key is replaced and its streams closed (AR-05).
+    func registerEphemeral(identityKey: IdentityKey, credentials: SCRAM.Credentials, connection: ConnectionHandle) -> [ConnectionHandle] {
+        locked {
+            let localpart = identityKey.accountID
+            var replaced: [ConnectionHandle] = []
+            if let existing = accounts[localpart] {
+                replaced = existing.connections.filter { $0 != connection }
+            }
+            accounts[localpart] = Account(
+                localpart: localpart, kind: .ephemeral(identityKey), credentials: credentials, connections: [connection],
+                limits: configuration.limits)
+            return replaced
+        }
+    }
+
+    /// Creates a plain account (XEP-0077), or throws `conflict` if the name is taken.
+    func registerPlain(localpart: String, credentials: SCRAM.Credentials) throws(StanzaError) {
+        try locked { () throws(StanzaError) in
+            guard accounts[localpart] == nil else { throw StanzaError(.conflict, text: "username taken") }
+            accounts[localpart] = Account(localpart: localpart, kind: .plain, credentials: credentials, limits: configuration.limits)
+        }
+    }
+
+    func credentials(for localpart: String) -> SCRAM.Credentials? {
+        locked { accounts[localpart]?.credentials }
+    }
+
+    /// Ties `connection` to the account it authenticated as, so the account lives while it does.
+    func attach(_ connection: ConnectionHandle, to localpart: String) -> Bool {
+        locked {
+            guard accounts[localpart] != nil else { return false }
+            accounts[localpart]!.connections.insert(connection)
+            return true
+        }
+    }
+
+    // MARK: - Sessions (RFC 6120 §7)
+
+    /// Binds `jid` for `connection`; `conflict` if that resource is taken, `resource-constraint`
+    /// past the per-account stream cap.
+    func bind(_ jid: JID, connection: ConnectionHandle) throws(StanzaError) {
+        try locked { () throws(StanzaError) in
+            guard sessions[jid] == nil else { throw StanzaError(.conflict) }
+            let streams = sessions.values.filter { $0.jid.bare == jid.bare }.count
+            guard streams < configuration.limits.maxStreamsPerAccount else { throw StanzaError(.resourceConstraint, type: .cancel) }
+            sessions[jid] = Session(jid: jid, connection: connection)
+        }
+    }
+
+    private func unbindLocked(_ jid: JID) -> [Delivery] {
+        guard sessions.removeValue(forKey: jid) != nil else { return [] }
+        var deliveries: [Delivery] = []
+        for roomJID in rooms.keys where rooms[roomJID]!.occupant(session: jid) != nil {
+            deliveries += leaveLocked(room: roomJID, session: jid).filter { $0.to.jid != jid }
+        }
+        return deliveries
+    }
+
+    func session(_ jid: JID) -> Session? { locked { sessions[jid] } }
+
+    /// The sessions of a bare JID.
+    func sessions(of bare: JID) -> [Session] {
+        locked { sessions.values.filter { $0.jid.bare == bare } }
+    }
+
+    var allSessions: [Session] { locked { Array(sessions.values) } }
+
+    // MARK: - Rooms (CR-0005)
+
+    func join(room: JID, nick: String, session: Session, password: String?) -> Result<[Delivery], StanzaError> {
+        locked {
+            let isNew = rooms[room] == nil
+            var target = rooms[room] ?? Room(jid: room, password: password, maxOccupants: configuration.limits.maxOccupants)
+            let result = target.join(nick: nick, session: session, password: password, isNew: isNew)
+            if case .success = result { rooms[room] = target }
+            return result
+        }
+    }
+
+    func leave(room: JID, session: JID) -> [Delivery] {
+        locked { leaveLocked(room: room, session: session) }
+    }
+
+    private func leaveLocked(room: JID, session: JID) -> [Delivery] {
+        guard var target = rooms[room] else { return [] }
+        let deliveries = target.leave(session: session)
+        // A room exists while someone is in it.
+        rooms[room] = target.isEmpty ? nil : target
+        return deliveries
+    }
+
+    /// The occupant `session` is in `room`, if it is.
+    func occupant(of room: JID, session: JID) -> Room.Occupant? {
+        locked { rooms[room]?.occupant(session: session) }
+    }
+
+    func groupchat(_ stanza: Stanza, room: JID, from sender: Room.Occupant) -> [Delivery] {
+        locked { rooms[room]?.groupchat(stanza, from: sender) ?? [] }
+    }
+
+    func privateMessage(_ stanza: Stanza, room: JID, from sender: Room.Occupant, to nick: String) -> Delivery? {
+        locked { rooms[room]?.privateMessage(stanza, from: sender, to: nick) }
+    }
+
+    func roomExists(_ room: JID) -> Bool { locked { rooms[room] != nil } }
+
+    func roomInfo(_ room: JID) -> (occupants: Int, passwordProtected: Bool)? {
+        locked { rooms[room].map { ($0.occupants.count, $0.passwordDigest != nil) } }
+    }
+
+    // MARK: - Bundles (CR-0004)
+
+    /// Stores or extends `localpart`'s bundle. The identity key must be the account's
+    /// own (for an ephemeral account) and the signed prekey signed by it.
+    func publish(_ bundle: BundleElement, by localpart: String) throws(StanzaError) {
+        try locked { () throws(StanzaError) in
+            guard var account = accounts[localpart] else { throw StanzaError(.notAuthorized) }
+            if let key = account.identityKey, key != bundle.identityKey {
+                throw StanzaError(.notAcceptable, text: "not your identity key")
+            }
+            guard bundle.signedPreKey.isSigned(by: bundle.identityKey) else {
+                throw StanzaError(.notAcceptable, text: "signed prekey signature does not verify")
+            }
+            guard account.publications.take() else {
+                throw StanzaError(.resourceConstraint, text: "too many bundle publications, try later")
+            }
+            if account.bundle == nil {
+                guard bundle.oneTimePreKeys.count <= StoredBundle.capacity else {
+                    throw StanzaError(.resourceConstraint, text: "at most \(StoredBundle.capacity) one-time prekeys")
+                }
+                account.bundle = StoredBundle(identityKey: bundle.identityKey, signedPreKey: bundle.signedPreKey, oneTimePreKeys: bundle.oneTimePreKeys)
+            } else {
+                try account.bundle!.publish(bundle)
+            }
+            accounts[localpart] = account
+        }
+    }
+
+    /// Hands out `localpart`'s bundle with at most one one-time prekey, which is deleted;
+    /// the second value is the owner's sessions to notify when the stock ran low.
+    func fetchBundle(of localpart: String) -> (BundleElement, lowStock: [Session])? {
+        locked {
+            guard var bundle = accounts[localpart]?.bundle else { return nil }
+            let handed = bundle.take()
+            let notify = bundle.needsLowStockNotice()
+            accounts[localpart]!.bundle = bundle
+            let owners = notify ? sessions.values.filter { $0.account == localpart } : []
+            return (handed, owners)
+        }
+    }
+
+    func allowBundleFetch(by localpart: String) -> Bool {
+        locked { accounts[localpart]?.fetches.take() ?? false }
+    }
+
+    func remainingOneTimePreKeys(of localpart: String) -> Int? {
+        locked { accounts[localpart]?.bundle?.oneTimePreKeys.count }
+    }
+}

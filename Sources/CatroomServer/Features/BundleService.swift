@@ -1,0 +1,53 @@
+import CatroomProtocol
+import CatroomXML
+
+/// Prekey bundles (xep/CR-0004): publication by the owner, fetches by anyone
+/// authenticated, one one-time prekey per fetch, a notice to the owner on low stock.
+struct BundleService {
+    let hub: Hub
+
+    /// `<iq type='set'><bundle xmlns='urn:catroom:bundles:0'>…</bundle></iq>` to the server.
+    func publish(_ stanza: Stanza, _ payload: XML.Element, from session: Session) -> [Delivery] {
+        let router = StanzaRouter(hub: hub)
+        do throws(StanzaError) {
+            let bundle = try BundleElement(payload)
+            guard bundle.oneTimePreKeys.count <= StoredBundle.capacity else {
+                throw StanzaError(.resourceConstraint, text: "at most \(StoredBundle.capacity) one-time prekeys")
+            }
+            try hub.publish(bundle, by: session.account)
+            return [Delivery(to: session, element: stanza.result())]
+        } catch {
+            return router.reply(stanza, session, error)
+        }
+    }
+
+    /// `<iq type='get' to='id@domain'><bundle xmlns='urn:catroom:bundles:0'/></iq>`.
+    func fetch(_ stanza: Stanza, of owner: JID, from session: Session) -> [Delivery] {
+        let router = StanzaRouter(hub: hub)
+        guard stanza.type == "get", let payload = stanza.payload, payload.name == "bundle", payload.namespace == Namespace.bundles else {
+            return stanza.isResponse ? [] : router.reply(stanza, session, StanzaError(.serviceUnavailable))
+        }
+        guard hub.allowBundleFetch(by: session.account) else {
+            return router.reply(stanza, session, StanzaError(.resourceConstraint, text: "too many bundle fetches"))
+        }
+        guard let (bundle, owners) = hub.fetchBundle(of: owner.localpart!) else {
+            return router.reply(stanza, session, StanzaError(.itemNotFound))
+        }
+        var deliveries = [Delivery(to: session, element: stanza.result(bundle.element))]
+        let remaining = hub.remainingOneTimePreKeys(of: owner.localpart!) ?? 0
+        for owner in owners {
+            deliveries.append(Delivery(to: owner, element: Self.lowStockNotice(to: owner.jid, remaining: remaining, from: hub.domain)))
+        }
+        return deliveries
+    }
+
+    /// `<message type='headline'><low-stock xmlns='urn:catroom:bundles:0' remaining='n'/></message>`
+    static func lowStockNotice(to owner: JID, remaining: Int, from domain: JID) -> XML.Element {
+        var message = XML.Element("message", namespace: Namespace.client, attributes: [
+            XML.Attribute("from", value: domain.description), XML.Attribute("to", value: owner.description),
+            XML.Attribute("type", value: "headline"),
+        ])
+        message.append(XML.Element("low-stock", namespace: Namespace.bundles, attributes: [XML.Attribute("remaining", value: String(remaining))]))
+        return message
+    }
+}

@@ -1,0 +1,60 @@
+/// Everything `catroom serve` can be told, with the defaults a self-hoster can trust (DESIGN §5).
+public struct ServerConfiguration: Sendable {
+    /// The XMPP domain; rooms live on `rooms.<domain>`.
+    public var domain: String
+    public var host = "::"
+    /// Client-to-server port with STARTTLS (RFC 6120).
+    public var port = 5222
+    /// Direct-TLS port (XEP-0368); nil for none.
+    public var directTLSPort: Int? = 5223
+    /// Where the generated certificate and key live.
+    public var dataDirectory: String
+    /// The operator's own certificate chain and key (PEM); generated when nil.
+    public var certificatePath: String?
+    public var keyPath: String?
+    /// Plaintext streams, for loopback tests only: refused on any other address.
+    public var allowPlaintext = false
+    /// Plain XEP-0077 registration (username and password), off unless the operator wants it.
+    public var allowPlainRegistration = false
+    public var limits = Limits()
+
+    public var roomDomain: String { "rooms.\(domain)" }
+
+    public init(domain: String, dataDirectory: String) {
+        self.domain = domain
+        self.dataDirectory = dataDirectory
+    }
+
+    /// Every limit in one place.
+    public struct Limits: Sendable {
+        /// Largest stanza accepted, in bytes (RFC 6120 §13.12 requires at least 10,000).
+        public var maxStanzaBytes = 256 * 1024
+        /// Seconds a connection may stay unauthenticated (SECURITY-CASES SR-01).
+        public var preAuthenticationSeconds: Int64 = 30
+        /// Stanzas per second a connection may send on average, and in a burst; beyond that reading pauses.
+        public var stanzasPerSecond = 200.0
+        public var stanzaBurst = 400.0
+        /// Concurrent connections from one IP address, loopback included.
+        public var connectionsPerAddress = 32
+        /// New connections per minute from one IP address.
+        public var connectionAttemptsPerMinute = 120
+        /// Registrations per minute from one IP address.
+        public var registrationsPerMinute = 20
+        /// Bytes queued for one connection before it is closed as too slow a reader.
+        public var maxOutboundBytes = 2 * 1024 * 1024
+        /// Occupants of one room.
+        public var maxOccupants = 200
+        /// Authenticated streams of one account.
+        public var maxStreamsPerAccount = 4
+        /// Failed registration or authentication attempts before a stream is closed.
+        public var maxFailedAttempts = 3
+        /// Seconds between whitespace keepalives to an idle client.
+        public var keepaliveSeconds: Int64 = 60
+        /// Bundle publications per account, per ten minutes.
+        public var bundlePublicationsPerTenMinutes = 6
+        /// Bundle fetches per account, per minute.
+        public var bundleFetchesPerMinute = 120
+
+        public init() {}
+    }
+}
