@@ -15,12 +15,12 @@ setup: $(SETUP_STAMP)
 
 run: setup
 	$(SWIFT) build -c release --product catroom
-	.build/release/catroom self-check
+	.build/release/catroom serve
 
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
-	@if [ -d Tests/python ]; then .venv/bin/python -m pytest -q Tests/python; fi
+	CATROOM_BIN=$(CURDIR)/.build/debug/catroom .venv/bin/python -m pytest -q Tests/python
 
 bench: setup
 	$(SWIFT) build -c release --product catroom

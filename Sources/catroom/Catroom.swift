@@ -1,8 +1,8 @@
 import ArgumentParser
 
 @main
-struct Catroom: ParsableCommand {
+struct Catroom: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "End-to-end encrypted group chat.",
-        subcommands: [SelfCheck.self, Bench.self])
+        subcommands: [Serve.self, SelfCheck.self, Bench.self])
 }
