@@ -16,22 +16,33 @@ extension TestClient {
 
     /// Registers an ephemeral account for `identity` with key possession (CR-0003 §5).
     public func registerEphemeral(identity: IdentityKeyPair, password: String, domain: String = "localhost", streamID: String) async throws {
+        let nonce = try await requestChallenge()
+        let signature = KeyPossession.signature(by: identity, domain: domain, streamID: streamID, nonce: nonce)
+        let result = try await submitRegistration(identityKey: identity.publicKey.bytes, signature: signature, password: password, nonce: nonce)
+        guard result.attribute("type") == "result" else { throw Unexpected("registration failed: \(result)") }
+    }
+
+    /// Asks for the registration form and returns its challenge (CR-0003 §5.1).
+    public func requestChallenge() async throws -> [UInt8] {
         try await send("<iq type='get' id='reg1'><query xmlns='jabber:iq:register'/></iq>")
         let form = try await receive()
-        guard let nonce = DataForm(form.childElements.first?.firstChild(name: "x", namespace: Namespace.dataForms) ?? form)?
-            .value("challenge").flatMap({ [UInt8](base64: $0) })
+        guard let x = form.childElements.first?.firstChild(name: "x", namespace: Namespace.dataForms),
+              let nonce = DataForm(x)?.value("challenge").flatMap({ [UInt8](base64: $0) })
         else { throw Unexpected("no challenge in \(form)") }
-        let signature = KeyPossession.signature(by: identity, domain: domain, streamID: streamID, nonce: nonce)
+        return nonce
+    }
+
+    /// Submits the registration form with whatever values a test chooses; returns the reply.
+    public func submitRegistration(identityKey: [UInt8], signature: [UInt8], password: String, nonce: [UInt8], id: String = "reg2") async throws -> XML.Element {
         let submit = DataForm(type: "submit", fields: [
             .init("FORM_TYPE", values: [Namespace.keyRegistration]), .init("challenge", values: [nonce.base64]),
-            .init("identity-key", values: [identity.publicKey.bytes.base64]), .init("signature", values: [signature.base64]),
+            .init("identity-key", values: [identityKey.base64]), .init("signature", values: [signature.base64]),
             .init("password", values: [password]),
         ])
         var query = XML.Element("query", namespace: Namespace.register, attributes: [])
         query.append(submit.element)
-        try await send(XML.Element("iq", namespace: Namespace.client, attributes: [XML.Attribute("type", value: "set"), XML.Attribute("id", value: "reg2")], children: [.element(query)]))
-        let result = try await receive()
-        guard result.attribute("type") == "result" else { throw Unexpected("registration failed: \(result)") }
+        try await send(XML.Element("iq", namespace: Namespace.client, attributes: [XML.Attribute("type", value: "set"), XML.Attribute("id", value: id)], children: [.element(query)]))
+        return try await receive()
     }
 
     /// SASL SCRAM-SHA-256, then the stream restart; returns the new features.
@@ -75,5 +86,19 @@ extension TestClient {
         try await client.authenticate(user: identity.publicKey.accountID, password: password, domain: domain)
         let jid = try await client.bind()
         return (client, jid, identity)
+    }
+}
+
+extension TestClient {
+    /// Publishes a bundle made from a fresh prekey store of `identity` (CR-0004 §5.2); returns the store.
+    @discardableResult
+    public func publishBundle(of identity: IdentityKeyPair, oneTimePreKeys count: Int) async throws -> PreKeyStore {
+        var store = PreKeyStore(identity: identity)
+        let oneTime = store.generateOneTimePreKeys(count: count)
+        let bundle = BundleElement(identityKey: identity.publicKey, signedPreKey: store.signedPreKey, oneTimePreKeys: oneTime)
+        try await send(XML.Element("iq", namespace: Namespace.client, attributes: [XML.Attribute("type", value: "set"), XML.Attribute("id", value: "pub")], children: [.element(bundle.element)]))
+        let reply = try await receive()
+        guard reply.attribute("type") == "result" else { throw Unexpected("publish failed: \(reply)") }
+        return store
     }
 }

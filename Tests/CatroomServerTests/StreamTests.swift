@@ -80,11 +80,3 @@ import Testing
     }
 }
 
-/// Polls `condition` for up to five seconds.
-func waitUntil(_ condition: () -> Bool) async throws {
-    for _ in 0..<500 {
-        if condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("condition not met within 5 s")
-}
