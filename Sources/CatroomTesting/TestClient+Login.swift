@@ -72,9 +72,10 @@ extension TestClient {
 
     /// Connects, registers a fresh identity, authenticates and binds: a ready catroom client.
     public static func login(
-        port: Int, identity: IdentityKeyPair = .generate(), tls: Bool = false, from address: String? = nil, domain: String = "localhost"
+        port: Int, identity: IdentityKeyPair = .generate(), tls: Bool = false, from address: String? = nil, domain: String = "localhost",
+        receiveBufferSize: Int? = nil
     ) async throws -> (client: TestClient, jid: JID, identity: IdentityKeyPair) {
-        let client = try await TestClient.connect(port: port, from: address)
+        let client = try await TestClient.connect(port: port, from: address, receiveBufferSize: receiveBufferSize)
         try await client.openStream(to: domain)
         if tls {
             try await client.startTLS()

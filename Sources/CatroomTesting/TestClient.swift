@@ -37,7 +37,7 @@ public final class TestClient: @unchecked Sendable {
     /// Connects to `host:port`, optionally from a given local address (127.x for per-address limits).
     public static func connect(
         host: String = "127.0.0.1", port: Int, from localAddress: String? = nil, directTLS: Bool = false,
-        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        receiveBufferSize: Int? = nil, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TestClient {
         let mailbox = Mailbox()
         let parser = ParserBox()
@@ -51,6 +51,10 @@ public final class TestClient: @unchecked Sendable {
             }
         if let localAddress {
             bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: localAddress, port: 0))
+        }
+        if let receiveBufferSize {
+            // A fixed small buffer turns off the kernel's autotuning: a slow reader stays slow.
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
         }
         let channel = try await bootstrap.connect(host: host, port: port).get()
         return TestClient(channel: channel, mailbox: mailbox, parser: parser)

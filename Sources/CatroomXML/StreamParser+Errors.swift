@@ -11,7 +11,15 @@ extension XML.StreamParser {
         leadingBytes.append(contentsOf: bytes.prefix(2 - leadingBytes.count))
         if let first = leadingBytes.first, first == 0x00 || first == 0xFE || first == 0xFF || leadingBytes.dropFirst().first == 0x00 {
             fail(.unsupportedEncoding, detail: "UTF-16 or UTF-32 input (RFC 6120 §11.6 requires UTF-8)")
+        } else if let first = leadingBytes.first, !Self.mayStartDocument(first) {
+            // A document starts with markup, whitespace or a UTF-8 byte-order mark (XML 1.0 §2.1,
+            // §4.3.3); expat would wait for the rest of a junk token, so it is refused here at once.
+            fail(.notWellFormed, detail: "the stream does not start with '<'")
         }
+    }
+
+    static func mayStartDocument(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "<") || byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0xEF
     }
 
     /// Maps the error expat stopped with to the stream error to send.

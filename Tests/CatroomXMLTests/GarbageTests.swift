@@ -7,6 +7,12 @@ import Testing
         0x16, 0x03, 0x01, 0x00, 0x2F, 0x01, 0x00, 0x00, 0x2B, 0x03, 0x03,
     ] + Array(repeating: 0x42, count: 32) + [0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00]
 
+    /// expat would wait for the end of a junk token; the first byte already says it is not XML.
+    @Test(arguments: ["garbage", "x", "\u{01}", "{}"])
+    func refusesJunkFromItsFirstByte(input: String) {
+        expectFailure(input, .notWellFormed)
+    }
+
     @Test func rejectsATLSClientHello() {
         expectFailure(Self.clientHello, .notWellFormed)
     }

@@ -42,7 +42,9 @@ final class ClientConnection: ChannelInboundHandler {
     var challenge: (nonce: [UInt8], issued: NIODeadline)?
     var failedAttempts = 0
     var rate: TokenBucket
-    private var readsPaused = false
+    /// Events read but not yet handled because the stanza rate was exceeded.
+    private var backlog: [XML.StreamEvent] = []
+    private var drainScheduled = false
     private var preAuthenticationTimer: Scheduled<Void>?
     private var keepalive: RepeatedTask?
     weak var context: ChannelHandlerContext?
@@ -86,16 +88,27 @@ final class ClientConnection: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let event = unwrapInboundIn(data)
+        guard backlog.isEmpty, !isElement(event) || rate.take() else {
+            return hold(event)
+        }
+        handle(event)
+    }
+
+    private func handle(_ event: XML.StreamEvent) {
+        switch event {
         case .streamOpened(let root):
             streamOpened(root)
         case .element(let element):
-            throttle()
             received(element)
         case .streamClosed:
             // RFC 6120 §4.4: answer the closing tag with ours, then close.
             closeStream(with: nil)
         }
+    }
+
+    private func isElement(_ event: XML.StreamEvent) -> Bool {
+        if case .element = event { true } else { false }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -109,7 +122,10 @@ final class ClientConnection: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event as? ConnectionEvent {
-        case .slowReader: streamError(StreamError(.policyViolation, text: "too slow a reader"))
+        case .slowReader:
+            // Nothing more can reach a peer that does not read: drop it now.
+            phase = .closing
+            context.close(promise: nil)
         case .replaced: streamError(StreamError(.conflict, text: "the identity was registered on another stream"))
         case .shutdown: streamError(StreamError(.systemShutdown))
         case nil: context.fireUserInboundEventTriggered(event)
@@ -147,25 +163,46 @@ final class ClientConnection: ChannelInboundHandler {
         var bytes = error.map { $0.element.serialized(inheritedNamespace: Namespace.client) } ?? []
         bytes += Array("</stream:stream>".utf8)
         let buffer = context.channel.allocator.buffer(bytes: bytes)
-        context.writeAndFlush(wrapOutbound(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        let written = context.writeAndFlush(NIOAny(buffer))
+        // Close once the goodbye is out, or after the close timeout if the peer is not
+        // reading (a slow reader never lets it out); Prosody waits 5 s too.
+        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { context.close(promise: nil) }
+        written.assumeIsolated().whenComplete { _ in
+            timeout.cancel()
+            context.close(promise: nil)
+        }
     }
 
-    private func wrapOutbound(_ buffer: ByteBuffer) -> NIOAny { NIOAny(buffer) }
+    static let closeTimeout = TimeAmount.seconds(5)
 
     // MARK: - Rate limit (SECURITY-CASES SR-03)
 
-    /// Takes a token for one stanza; when none is left, stops reading until one is.
-    /// The stanza in hand was already read and is handled; the pause applies to what follows.
-    private func throttle() {
-        guard !rate.take(), let context, !readsPaused else { return }
-        readsPaused = true
+    /// Past the stanza rate, events wait in order and reading stops until they are
+    /// handled: the peer is slowed by TCP backpressure, and what waits is at most one read.
+    private func hold(_ event: XML.StreamEvent) {
+        backlog.append(event)
+        guard let context, !drainScheduled else { return }
+        drainScheduled = true
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenSuccess { }
-        let wait = rate.wait()
-        context.eventLoop.assumeIsolated().scheduleTask(in: wait) { [weak self] in
-            guard let self, let context = self.context else { return }
-            self.readsPaused = false
+        context.eventLoop.assumeIsolated().scheduleTask(in: rate.wait()) { [weak self] in self?.drain() }
+    }
+
+    private func drain() {
+        drainScheduled = false
+        while let event = backlog.first {
+            if isElement(event) {
+                guard rate.take() else { break }
+            }
+            backlog.removeFirst()
+            handle(event)
+        }
+        guard let context else { return }
+        if backlog.isEmpty {
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { }
             context.read()
+        } else {
+            drainScheduled = true
+            context.eventLoop.assumeIsolated().scheduleTask(in: rate.wait()) { [weak self] in self?.drain() }
         }
     }
 
