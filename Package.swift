@@ -41,7 +41,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "CatroomBench", dependencies: ["CatroomCrypto", "CSodium"]),
+        .target(
+            name: "CatroomBench",
+            dependencies: [
+                "CatroomCrypto", "CSodium", "CatroomProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
         // What server and client tests share: a real XMPP test client on loopback.
         .target(
             name: "CatroomTesting",
