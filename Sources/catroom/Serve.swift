@@ -77,6 +77,11 @@ extension Catroom {
             guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
             guard maxStanzaBytes >= 10_000 else { throw ValidationError("RFC 6120 §13.12: at least 10000 bytes") }
+            // One fan-out message must fit one stanza: about 330 bytes per recipient plus the payload (CR-0005 §6.3).
+            let roomCap = (maxStanzaBytes - 16384) / 330
+            guard (1...roomCap).contains(maxOccupants) else {
+                throw ValidationError("--max-occupants must be 1 to \(roomCap) for \(maxStanzaBytes)-byte stanzas (xep/CR-0005 §6.3)")
+            }
         }
 
         func run() async throws {
