@@ -26,13 +26,13 @@ public struct BundleElement: Sendable, Equatable {
               let identity = element.firstChild(name: "identity-key", namespace: Namespace.bundles),
               let identityBytes = [UInt8](base64: identity.text), let identityKey = try? IdentityKey(bytes: identityBytes),
               let signed = element.firstChild(name: "signed-pre-key", namespace: Namespace.bundles),
-              let signedID = signed.attribute("id").flatMap(UInt32.init),
+              let signedID = signed.attribute("id").flatMap(Self.decimal),
               let signature = signed.attribute("signature").flatMap({ [UInt8](base64: $0) }), signature.count == 64,
               let signedBytes = [UInt8](base64: signed.text), let signedKey = try? X25519.PublicKey(bytes: signedBytes)
         else { throw bad }
         var oneTime: [OneTimePreKey] = []
         for preKey in element.children(name: "pre-key", namespace: Namespace.bundles) {
-            guard let id = preKey.attribute("id").flatMap(UInt32.init),
+            guard let id = preKey.attribute("id").flatMap(Self.decimal),
                   let bytes = [UInt8](base64: preKey.text), let key = try? X25519.PublicKey(bytes: bytes)
             else { throw bad }
             oneTime.append(OneTimePreKey(id: id, publicKey: key))
@@ -41,6 +41,12 @@ public struct BundleElement: Sendable, Equatable {
         self.identityKey = identityKey
         self.signedPreKey = SignedPreKey(id: signedID, publicKey: signedKey, signature: signature)
         self.oneTimePreKeys = oneTime
+    }
+
+    /// A u32 in plain decimal digits (no sign, which `UInt32.init` would accept).
+    static func decimal(_ text: String) -> UInt32? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return UInt32(text)
     }
 
     public var element: XML.Element {

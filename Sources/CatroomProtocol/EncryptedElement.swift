@@ -29,8 +29,8 @@ public struct EncryptedElement: Sendable, Equatable {
     /// Parses the element, rejecting anything malformed.
     public init?(_ element: XML.Element) {
         guard element.name == "encrypted", element.namespace == Namespace.encrypted,
-              let id = element.attribute("id").flatMap({ [UInt8](base64: $0) }),
-              let commitment = element.attribute("commitment").flatMap({ [UInt8](base64: $0) }),
+              let id = element.attribute("id").flatMap({ [UInt8](base64: $0) }), id.count == 16,
+              let commitment = element.attribute("commitment").flatMap({ [UInt8](base64: $0) }), commitment.count == 32,
               let payload = element.firstChild(name: "payload", namespace: Namespace.encrypted).flatMap({ [UInt8](base64: $0.text) })
         else { return nil }
         var keys: [String: [UInt8]] = [:]
@@ -38,7 +38,13 @@ public struct EncryptedElement: Sendable, Equatable {
             guard let recipient = key.attribute("recipient"), let bytes = [UInt8](base64: key.text), keys[recipient] == nil else { return nil }
             keys[recipient] = bytes
         }
-        let recipients = element.children(name: "recipient", namespace: Namespace.encrypted).compactMap { $0.attribute("id") }
+        var recipients: [String] = []
+        for recipient in element.children(name: "recipient", namespace: Namespace.encrypted) {
+            guard let id = recipient.attribute("id") else { return nil }
+            recipients.append(id)
+        }
+        // A key for someone who is not a recipient would be lost on the way: refuse it.
+        guard keys.keys.allSatisfy(recipients.contains) else { return nil }
         self.init(messageID: id, commitment: commitment, recipients: recipients, keys: keys, payload: payload)
     }
 

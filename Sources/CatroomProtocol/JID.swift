@@ -30,7 +30,7 @@ public struct JID: Hashable, Sendable, CustomStringConvertible {
         self.resource = resource
     }
 
-    /// Parses a JID string (RFC 7622 §3.1: the first `/` starts the resource, then the last `@` before it ends the localpart).
+    /// Parses a JID string (RFC 7622 §3.1: the first `/` starts the resource, then the first `@` before it ends the localpart).
     public init(_ string: String) throws(Malformed) {
         var rest = Substring(string)
         var resource: String?
@@ -90,7 +90,9 @@ public struct JID: Hashable, Sendable, CustomStringConvertible {
         guard !bytes.isEmpty, bytes.count <= maximumPartBytes else { return nil }
         // DNS names (letters, digits, hyphen, dot) or an IPv6 literal in brackets.
         if bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]") {
-            guard bytes.dropFirst().dropLast().allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
+            let inside = bytes.dropFirst().dropLast()
+            guard inside.contains(UInt8(ascii: ":")),
+                  inside.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
             else { return nil }
             return text.lowercased()
         }

@@ -39,6 +39,12 @@ public enum SCRAM {
         }
     }
 
+    /// The salt of an unknown user's decoy credentials: HMAC-SHA-256(key, name), first
+    /// 16 bytes. `key` is a server secret, so the salt is stable per name yet unguessable.
+    public static func decoySalt(key: [UInt8], user: String) -> [UInt8] {
+        Array(HMACSHA256.authenticate(key: key, message: Array(user.utf8)).prefix(16))
+    }
+
     /// Decodes a SCRAM `saslname` (RFC 5802 §5.1: `=2C` is `,` and `=3D` is `=`).
     static func decodeName(_ name: Substring) -> String? {
         guard !name.contains(",") else { return nil }

@@ -10,7 +10,8 @@ public struct SCRAMClient: Sendable {
     private let password: [UInt8]
     private let clientNonce: String
     private var clientFirstBare = ""
-    private var serverSignature: [UInt8] = []
+    /// Known once `clientFinal` ran; `verify` refuses to succeed before.
+    private var serverSignature: [UInt8]?
 
     public init(user: String, password: [UInt8], nonce: String) {
         self.user = user
@@ -51,6 +52,6 @@ public struct SCRAMClient: Sendable {
         guard let text = String(validating: message, as: UTF8.self), text.hasPrefix("v="),
               let signature = [UInt8](base64: text.dropFirst(2))
         else { throw .malformedServerMessage }
-        guard constantTimeEqual(signature, serverSignature) else { throw .serverSignatureMismatch }
+        guard let serverSignature, constantTimeEqual(signature, serverSignature) else { throw .serverSignatureMismatch }
     }
 }

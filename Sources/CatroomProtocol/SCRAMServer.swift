@@ -19,18 +19,20 @@ public struct SCRAMServer: Sendable {
 
     private var state = State.awaitingClientFirst
     private let serverNonce: String
-    /// Salt for made-up credentials when the user is unknown, so that a wrong
-    /// user and a wrong password look the same (RFC 5802 §9).
-    private let decoySalt: [UInt8]
+    /// The salt of made-up credentials for an unknown user, so that a wrong user and a
+    /// wrong password look the same (RFC 5802 §9). It must be the same for the same
+    /// name every time (a keyed hash of it), or asking twice would tell the two apart.
+    private let decoySalt: @Sendable (String) -> [UInt8]
 
-    /// `serverNonce` must be fresh and random (printable, no comma); `decoySalt` random too.
-    public init(serverNonce: String, decoySalt: [UInt8]) {
+    /// `serverNonce` must be fresh and random (printable, no comma).
+    public init(serverNonce: String, decoySalt: @escaping @Sendable (String) -> [UInt8]) {
         self.serverNonce = serverNonce
         self.decoySalt = decoySalt
     }
 
-    private var decoy: SCRAM.Credentials {
-        SCRAM.Credentials(password: decoySalt, salt: decoySalt, iterations: SCRAM.iterations)
+    private func decoy(for user: String) -> SCRAM.Credentials {
+        let salt = decoySalt(user)
+        return SCRAM.Credentials(password: salt, salt: salt, iterations: SCRAM.iterations)
     }
 
     /// client-first-message = gs2-header client-first-message-bare; gs2-header = ("n" / "y") "," [authzid] ",".
@@ -46,12 +48,13 @@ public struct SCRAMServer: Sendable {
         guard let attributes = SCRAM.attributes(bare), attributes.count >= 2,
               attributes[0].0 == "n", attributes[1].0 == "r",
               let user = SCRAM.decodeName(attributes[0].1), !user.isEmpty,
-              !attributes[1].1.isEmpty, attributes[1].1.allSatisfy({ $0.isASCII && $0 != "," })
+              // RFC 5802 §7: c-nonce = printable = %x21-2B / %x2D-7E.
+              !attributes[1].1.isEmpty, attributes[1].1.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != 0x2C })
         else { return fail(.malformedRequest) }
         let nonce = String(attributes[1].1) + serverNonce
         let found = credentials(user)
         // Only the salt and count go out now; the decoy's keys are derived if they are ever needed.
-        let used = found ?? SCRAM.Credentials(salt: decoySalt, iterations: SCRAM.iterations)
+        let used = found ?? SCRAM.Credentials(salt: decoySalt(user), iterations: SCRAM.iterations)
         let serverFirst = "r=\(nonce),s=\(used.salt.base64),i=\(used.iterations)"
         state = .awaitingClientFinal(
             user: user, credentials: found, nonce: nonce, gs2Header: text[..<bare.startIndex],
@@ -71,7 +74,7 @@ public struct SCRAMServer: Sendable {
               let proof = [UInt8](base64: attributes.last!.1), proof.count == 32
         else { return fail(.malformedRequest) }
         let authMessage = Array((authPrefix + "," + text[..<proofRange.lowerBound]).utf8)
-        let used = credentials ?? decoy
+        let used = credentials ?? decoy(for: user)
         // ClientKey = ClientProof XOR HMAC(StoredKey, AuthMessage); it must hash to StoredKey.
         let signature = HMACSHA256.authenticate(key: used.storedKey, message: authMessage)
         let clientKey = zip(proof, signature).map { $0 ^ $1 }

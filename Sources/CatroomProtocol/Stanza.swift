@@ -56,7 +56,7 @@ public struct Stanza: Sendable {
     /// The original payload is not echoed, so an oversized or hostile stanza is never reflected.
     /// nil for stanzas that must not be answered.
     public func errorReply(_ error: StanzaError) -> XML.Element? {
-        guard type != "error" else { return nil }
+        guard !isResponse else { return nil }
         var reply = XML.Element(element.name, namespace: Namespace.client, attributes: [XML.Attribute("type", value: "error")])
         reply[attribute: "id"] = id
         reply[attribute: "from"] = to?.description

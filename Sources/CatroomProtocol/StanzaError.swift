@@ -16,9 +16,9 @@ public struct StanzaError: Error, Hashable, Sendable {
         /// The error type RFC 6120 §8.3.3 gives in its examples for each condition.
         var defaultType: ErrorType {
             switch self {
-            case .badRequest, .jidMalformed, .notAcceptable, .policyViolation, .redirect, .gone: .modify
+            case .badRequest, .jidMalformed, .notAcceptable, .policyViolation, .redirect: .modify
             case .forbidden, .notAuthorized, .registrationRequired, .subscriptionRequired: .auth
-            case .internalServerError, .resourceConstraint, .remoteServerTimeout, .recipientUnavailable, .unexpectedRequest: .wait
+            case .resourceConstraint, .remoteServerTimeout, .recipientUnavailable, .unexpectedRequest: .wait
             default: .cancel
             }
         }

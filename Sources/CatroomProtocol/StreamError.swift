@@ -35,7 +35,7 @@ public struct StreamError: Error, Hashable, Sendable {
         case .unsupportedEncoding: self.init(Condition.unsupportedEncoding)
         case .unsupportedVersion: self.init(Condition.unsupportedVersion, text: "XML 1.0 only")
         case .resourceConstraint: self.init(Condition.resourceConstraint)
-        case .policyViolation(let policy): self.init(Condition.policyViolation, text: "\(policy)")
+        case .policyViolation(let policy): self.init(Condition.policyViolation, text: policy.rawValue)
         case .stanzaTooBig:
             // XEP-0205 §4.5 and Prosody: policy-violation with <stanza-too-big/>.
             self.init(Condition.policyViolation, application: XML.Element("stanza-too-big", namespace: Namespace.xmppErrors, attributes: []))

@@ -148,7 +148,7 @@ extension ClientConnection {
         case SCRAM.mechanism?:
             var exchange = SCRAMServer(
                 serverNonce: SecretBytes.random(count: 18).unprotectedBytes.base64,
-                decoySalt: SecretBytes.random(count: 16).unprotectedBytes)
+                decoySalt: { [key = hub.decoyKey] user in SCRAM.decoySalt(key: key, user: user) })
             let step = exchange.receive(clientFirst: initial) { [hub] user in
                 JID.normalizedLocalpart(user).flatMap { hub.credentials(for: $0) }
             }
@@ -252,14 +252,14 @@ extension ClientConnection {
                 } catch let error where error.condition == .conflict {
                     continue
                 } catch {
-                    return send(stanza.errorReply(error)!)
+                    return reply(to: stanza, error)
                 }
                 phase = .established(Session(jid: jid, connection: handle))
                 var bind = XML.Element("bind", namespace: Namespace.bind, attributes: [])
                 bind.append(XML.Element("jid", namespace: Namespace.bind, attributes: [], children: [.text(jid.description)]))
                 return send(stanza.result(bind))
             }
-            send(stanza.errorReply(StanzaError(.conflict))!)
+            reply(to: stanza, StanzaError(.conflict))
         default:
             streamError(StreamError(.notAuthorized, text: "bind a resource first"))
         }

@@ -143,6 +143,11 @@ final class ClientConnection: ChannelInboundHandler {
         handle.send(bytes: bytes)
     }
 
+    /// Sends the error reply to `stanza`, unless it is one that must not be answered.
+    func reply(to stanza: Stanza, _ error: StanzaError) {
+        if let reply = stanza.errorReply(error) { send(reply) }
+    }
+
     func deliver(_ deliveries: [Delivery]) {
         for delivery in deliveries { delivery.to.connection.send(delivery.element) }
     }

@@ -18,10 +18,10 @@ extension ClientConnection {
             send(stanza.result(registrationForm()))
         case "set":
             if query.firstChild(name: "remove", namespace: Namespace.register) != nil {
-                return send(stanza.errorReply(StanzaError(.notAllowed, text: "accounts end when their connection does"))!)
+                return reply(to: stanza, StanzaError(.notAllowed, text: "accounts end when their connection does"))
             }
             guard hub.allowRegistration(from: handle.address) else {
-                return send(stanza.errorReply(StanzaError(.resourceConstraint, text: "too many registrations, try later"))!)
+                return reply(to: stanza, StanzaError(.resourceConstraint, text: "too many registrations, try later"))
             }
             let result: Result<Void, StanzaError>
             if let form = query.firstChild(name: "x", namespace: Namespace.dataForms).flatMap(DataForm.init) {
@@ -33,11 +33,11 @@ extension ClientConnection {
             case .success:
                 send(stanza.result())
             case .failure(let error):
-                send(stanza.errorReply(error)!)
+                reply(to: stanza, error)
                 if error.condition != .resourceConstraint { countFailure() }
             }
         default:
-            send(stanza.errorReply(StanzaError(.badRequest))!)
+            reply(to: stanza, StanzaError(.badRequest))
         }
     }
 
