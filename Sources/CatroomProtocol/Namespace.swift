@@ -21,6 +21,7 @@ public enum Namespace {
     public static let ping = "urn:xmpp:ping"                        // XEP-0199
     public static let muc = "http://jabber.org/protocol/muc"        // XEP-0045
     public static let mucUser = "http://jabber.org/protocol/muc#user"
+    public static let mucOwner = "http://jabber.org/protocol/muc#owner"
     public static let xmppErrors = "urn:xmpp:errors"                // XEP-0205 application errors
     public static let streamLimits = "urn:xmpp:stream-limits:0"     // XEP-0478
     // catroom (xep/CR-0003, CR-0004, CR-0005)

@@ -153,12 +153,26 @@ struct EncryptedElementTests {
     }
 
     @Test func readsAMinimalElement() throws {
+        let id = [UInt8](repeating: 1, count: 16), commitment = [UInt8](repeating: 3, count: 32)
         let parsed = try #require(EncryptedElement(try parse(
-            "<encrypted xmlns='urn:catroom:e2e:0' id='AQI=' commitment='AwQF'><recipient id='a'/><key recipient='a'>Bg==</key><payload>Bwg=</payload></encrypted>")))
-        #expect(parsed.messageID == [1, 2])
-        #expect(parsed.commitment == [3, 4, 5])
+            "<encrypted xmlns='urn:catroom:e2e:0' id='\(id.base64)' commitment='\(commitment.base64)'><recipient id='a'/><key recipient='a'>Bg==</key><payload>Bwg=</payload></encrypted>")))
+        #expect(parsed.messageID == id)
+        #expect(parsed.commitment == commitment)
         #expect(parsed.recipients == ["a"])
         #expect(parsed.keys == ["a": [6]])
         #expect(parsed.payload == [7, 8])
+    }
+
+    @Test(arguments: [(15, 32), (17, 32), (16, 31), (16, 33)])
+    func refusesIDsAndCommitmentsOfTheWrongLength(idCount: Int, commitmentCount: Int) throws {
+        let id = [UInt8](repeating: 1, count: idCount), commitment = [UInt8](repeating: 3, count: commitmentCount)
+        #expect(EncryptedElement(try parse(
+            "<encrypted xmlns='urn:catroom:e2e:0' id='\(id.base64)' commitment='\(commitment.base64)'><recipient id='a'/><payload>Bwg=</payload></encrypted>")) == nil)
+    }
+
+    @Test func refusesAKeyForSomeoneWhoIsNotARecipient() throws {
+        let id = [UInt8](repeating: 1, count: 16).base64, commitment = [UInt8](repeating: 3, count: 32).base64
+        #expect(EncryptedElement(try parse(
+            "<encrypted xmlns='urn:catroom:e2e:0' id='\(id)' commitment='\(commitment)'><recipient id='a'/><key recipient='b'>Bg==</key><payload>Bwg=</payload></encrypted>")) == nil)
     }
 }

@@ -123,13 +123,30 @@ struct RoomService {
         switch (stanza.type, payload.namespace) {
         case ("get", Namespace.discoInfo):
             guard let info = hub.roomInfo(room) else { return router.reply(stanza, session, StanzaError(.itemNotFound)) }
-            let features = [Namespace.muc, "muc_temporary", "muc_unmoderated", "muc_nonanonymous",
+            // Occupants' real JIDs are shown to nobody (there are no moderators): semi-anonymous.
+            let features = [Namespace.muc, "muc_temporary", "muc_unmoderated", "muc_semianonymous",
                             info.passwordProtected ? "muc_passwordprotected" : "muc_unsecured", Namespace.encrypted]
             return [Delivery(to: session, element: stanza.result(Disco.info(identity: ("conference", "text", room.localpart!), features: features)))]
         case ("get", Namespace.discoItems):
             return [Delivery(to: session, element: stanza.result(Disco.items([])))]
+        case (_, Namespace.mucOwner):
+            return configuration(stanza, room: room, from: session)
         default:
             return router.reply(stanza, session, StanzaError(.serviceUnavailable))
         }
+    }
+
+    /// XEP-0045 §10.1.2: a creator who got status 201 asks for an instant room (or the
+    /// form). Rooms have nothing to configure: the empty form, and any submission accepted.
+    private func configuration(_ stanza: Stanza, room: JID, from session: Session) -> [Delivery] {
+        guard hub.occupant(of: room, session: session.jid) != nil else {
+            return StanzaRouter(hub: hub).reply(stanza, session, StanzaError(.forbidden))
+        }
+        guard stanza.type == "get" else { return [Delivery(to: session, element: stanza.result())] }
+        var query = XML.Element("query", namespace: Namespace.mucOwner, attributes: [])
+        query.append(DataForm(type: "form", fields: [
+            .init("FORM_TYPE", type: "hidden", values: ["http://jabber.org/protocol/muc#roomconfig"]),
+        ]).element)
+        return [Delivery(to: session, element: stanza.result(query))]
     }
 }
