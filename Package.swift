@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CatroomXML", targets: ["CatroomXML"]),
         .library(name: "CatroomProtocol", targets: ["CatroomProtocol"]),
         .library(name: "CatroomServer", targets: ["CatroomServer"]),
+        .library(name: "CatroomClient", targets: ["CatroomClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -42,6 +43,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CatroomClient",
+            dependencies: [
+                "CatroomProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "CatroomBench",
             dependencies: [
                 "CatroomCrypto", "CSodium", "CatroomProtocol",
@@ -68,6 +79,7 @@ let package = Package(
                 "CatroomCrypto",
                 "CatroomBench",
                 "CatroomServer",
+                "CatroomClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -78,5 +90,6 @@ let package = Package(
         .testTarget(name: "CatroomProtocolTests", dependencies: ["CatroomProtocol"]),
         .testTarget(name: "CatroomServerTests", dependencies: ["CatroomServer", "CatroomTesting"]),
         .testTarget(name: "CatroomBenchTests", dependencies: ["CatroomBench"]),
+        .testTarget(name: "CatroomClientTests", dependencies: ["CatroomClient", "CatroomServer", "CatroomTesting"]),
     ]
 )

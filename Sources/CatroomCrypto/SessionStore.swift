@@ -17,6 +17,11 @@ public struct SessionStore: Sendable {
 
     public var identity: IdentityKeyPair { preKeys.identity }
 
+    /// Makes more one-time prekeys to publish (CR-0004 refills append, with new ids).
+    public mutating func generateOneTimePreKeys(count: Int) -> [OneTimePreKey] {
+        preKeys.generateOneTimePreKeys(count: count)
+    }
+
     public func session(with peer: String) -> SessionRecord? { records[peer] }
 
     public var peers: Dictionary<String, SessionRecord>.Keys { records.keys }

@@ -1,0 +1,134 @@
+import CatroomCrypto
+import CatroomProtocol
+import CatroomXML
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The catroom client engine behind every front end: joins a room end to end
+/// encrypted, and reports everything as `ClientEvent`s.
+///
+/// Nothing is written to disk but the server's certificate fingerprint
+/// (trust on first use); the identity lives in memory and dies with the process.
+public final class CatroomClient: Sendable {
+    public let configuration: ClientConfiguration
+    /// Everything that happens, in order, for one consumer.
+    public let events: AsyncStream<ClientEvent>
+    private let continuation: AsyncStream<ClientEvent>.Continuation
+    private let engine = EngineBox()
+    private let identity: IdentityKeyPair
+
+    public init(configuration: ClientConfiguration) {
+        self.configuration = configuration
+        (events, continuation) = AsyncStream.makeStream(of: ClientEvent.self)
+        identity = .generate()
+    }
+
+    /// Connects, registers, joins, and runs until the connection ends; errors become events.
+    public func run(group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async {
+        let emit: @Sendable (ClientEvent) -> Void = { [continuation] in continuation.yield($0) }
+        defer { continuation.finish() }
+        if configuration.trust == .insecure || configuration.plaintext, !ClientConfiguration.isLoopback(configuration.host) {
+            return emit(.error("--insecure and plaintext are for loopback tests only"))
+        }
+        let connection: StanzaConnection
+        do {
+            connection = try await StanzaConnection.connect(
+                host: configuration.host, port: configuration.port, from: configuration.sourceAddress, group: group)
+        } catch {
+            return emit(.disconnected(reason: "\(error)"))
+        }
+        var login = Login(connection: connection, configuration: configuration, identity: identity, events: connection.events.makeAsyncIterator())
+        let result: Login.Result
+        do {
+            result = try await login.run()
+        } catch {
+            connection.close()
+            return emit(.disconnected(reason: "\(error)"))
+        }
+        var reader = login.events
+        let iq = IQTracker()
+        let room = try! JID(configuration.roomAddress)
+        let engine = RoomEngine(
+            configuration: configuration, room: room, me: result.jid.localpart!,
+            store: SessionStore(preKeys: PreKeyStore(identity: identity)), connection: connection, iq: iq, emit: emit)
+        self.engine.set(engine, connection)
+        let trust: TrustOutcome = switch result.pin {
+        case .recorded(let fingerprint)?: .recorded(fingerprint: fingerprint)
+        case .matched(let fingerprint)?: .matched(fingerprint: fingerprint)
+        case .unchecked(let fingerprint)?: .unchecked(fingerprint: fingerprint)
+        case nil: .plaintext
+        }
+        emit(.connected(server: configuration.host, trust: trust, me: await engine.myInfo()))
+
+        // Read everything from here on; the engine publishes and joins meanwhile.
+        let reading = Task {
+            while let event = await reader.next() {
+                switch event {
+                case .element(let element):
+                    if iq.resolve(element) { continue }
+                    if element.name == "error", element.namespace == Namespace.stream {
+                        return "the server ended the stream: \(Login.errorText(element))"
+                    }
+                    switch element.name {
+                    case "presence": await engine.handlePresence(element)
+                    case "message": await engine.handleMessage(element)
+                    case "iq" where element.attribute("type") == "get" || element.attribute("type") == "set":
+                        // Nothing is served to others: answer as RFC 6120 §8.4 asks.
+                        if let reply = try? Stanza(element).errorReply(StanzaError(.serviceUnavailable)) { connection.send(reply) }
+                    default: break
+                    }
+                case .streamClosed: return "the server closed the stream"
+                case .failed(let reason): return reason
+                case .streamOpened: continue
+                }
+            }
+            return "the connection closed"
+        }
+        do {
+            try await engine.publishPreKeys()
+            await engine.join()
+        } catch {
+            emit(.error("\(error)"))
+            connection.close()
+        }
+        let reason = await reading.value
+        iq.failAll(Login.Failure(reason))
+        emit(.disconnected(reason: reason))
+    }
+
+    // MARK: - Commands
+
+    public func say(_ text: String) async throws { try await engine.engine?.say(text) }
+
+    public func act(_ text: String) async throws { try await engine.engine?.say(text, action: true) }
+
+    public func whisper(_ text: String, to nick: String) async throws { try await engine.engine?.whisper(text, to: nick) }
+
+    public func changeNick(_ nick: String) async throws { try await engine.engine?.changeNick(nick) }
+
+    public func verify(_ nick: String) async throws -> MemberInfo? { try await engine.engine?.verify(nick) }
+
+    public func members() async -> [MemberInfo] { await engine.engine?.memberList() ?? [] }
+
+    public func me() async -> MemberInfo? { await engine.engine?.myInfo() }
+
+    /// Leaves the room and closes the stream (RFC 6120 §4.4).
+    public func leave() async {
+        guard let connection = engine.connection, let engine = engine.engine else { return }
+        connection.send(XML.Element("presence", namespace: Namespace.client, attributes: [
+            XML.Attribute("to", value: "\(engine.room)/\(engine.me)"), XML.Attribute("type", value: "unavailable"),
+        ]))
+        connection.send(bytes: Array("</stream:stream>".utf8))
+        try? await Task.sleep(for: .milliseconds(50))
+        connection.close()
+    }
+}
+
+/// The engine and connection, once they exist.
+private final class EngineBox: Sendable {
+    private let lock = NIOLockedValueBox<(RoomEngine?, StanzaConnection?)>((nil, nil))
+    var engine: RoomEngine? { lock.withLockedValue { $0.0 } }
+    var connection: StanzaConnection? { lock.withLockedValue { $0.1 } }
+    func set(_ engine: RoomEngine, _ connection: StanzaConnection) { lock.withLockedValue { $0 = (engine, connection) } }
+}

@@ -1,0 +1,45 @@
+/// What `catroom join` is told: where to connect, which room, as whom, and whom to trust.
+public struct ClientConfiguration: Sendable {
+    /// How the server's certificate is trusted.
+    public enum Trust: Sendable, Equatable {
+        /// Trust on first use, SSH style: the first fingerprint seen for host and port is
+        /// recorded in this file; a different one later is a hard error.
+        case firstUse(knownHosts: String)
+        /// Only this SHA-256 fingerprint (hex, colons optional).
+        case pinned(String)
+        /// No check at all: loopback tests only.
+        case insecure
+    }
+
+    public var host: String
+    public var port = 5222
+    /// The XMPP domain; the host unless the server calls itself something else.
+    public var domain: String
+    /// The room's name; it lives at `<room>@rooms.<domain>`.
+    public var room: String
+    public var nick: String
+    public var roomPassword: String?
+    public var trust: Trust
+    /// Streams without TLS, for loopback tests only.
+    public var plaintext = false
+    /// Connect from this local address (tests spread clients over 127.x addresses).
+    public var sourceAddress: String?
+    /// One-time prekeys published at a time.
+    public var oneTimePreKeys = 100
+    /// How long a message that arrived before its session may wait for it.
+    public var pendingMessageSeconds = 5.0
+
+    public init(host: String, domain: String? = nil, room: String, nick: String, trust: Trust) {
+        self.host = host
+        self.domain = domain ?? host
+        self.room = room
+        self.nick = nick
+        self.trust = trust
+    }
+
+    public var roomAddress: String { "\(room)@rooms.\(domain)" }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,162 @@
+import CatroomCrypto
+import CatroomProtocol
+import CatroomXML
+
+/// The client side of stream negotiation (RFC 6120 §4 to §7) and ephemeral
+/// registration with key possession (xep/CR-0003): from TCP to a bound resource.
+struct Login {
+    let connection: StanzaConnection
+    let configuration: ClientConfiguration
+    let identity: IdentityKeyPair
+    var events: AsyncStream<StanzaConnection.Event>.AsyncIterator
+    /// The id of the server's latest stream header, which the registration signature covers.
+    private var streamID = ""
+
+    init(connection: StanzaConnection, configuration: ClientConfiguration, identity: IdentityKeyPair, events: AsyncStream<StanzaConnection.Event>.AsyncIterator) {
+        self.connection = connection
+        self.configuration = configuration
+        self.identity = identity
+        self.events = events
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// What login establishes.
+    struct Result {
+        let jid: JID
+        let pin: CertificatePin.Outcome?
+    }
+
+    mutating func run() async throws -> Result {
+        var features = try await openStream()
+        var pin: CertificatePin.Outcome?
+        if features.firstChild(name: "starttls", namespace: Namespace.tls) != nil {
+            pin = try await startTLS()
+            features = try await openStream()
+        } else if !configuration.plaintext {
+            throw Failure("the server does not offer TLS; refusing to continue in the clear")
+        }
+        guard features.firstChild(name: "register", namespace: Namespace.registerFeature) != nil else {
+            throw Failure("the server does not offer registration (is it a catroom server?)")
+        }
+        let password = SecretBytes.random(count: 24).unprotectedBytes.base64
+        try await register(password: password)
+        features = try await authenticate(password: password)
+        guard features.firstChild(name: "bind", namespace: Namespace.bind) != nil else { throw Failure("no resource binding offered") }
+        return Result(jid: try await bind(), pin: pin)
+    }
+
+    // MARK: - Steps
+
+    private mutating func openStream() async throws -> XML.Element {
+        try await connection.openStream(to: configuration.domain)
+        guard case .streamOpened(let header) = try await next() else { throw Failure("no stream header from the server") }
+        streamID = header.attribute("id") ?? ""
+        let features = try await element()
+        guard features.name == "features", features.namespace == Namespace.stream else { throw unexpected(features) }
+        return features
+    }
+
+    private mutating func startTLS() async throws -> CertificatePin.Outcome {
+        connection.send(XML.Element("starttls", namespace: Namespace.tls, attributes: []))
+        let proceed = try await element()
+        guard proceed.name == "proceed", proceed.namespace == Namespace.tls else { throw unexpected(proceed) }
+        let pin = CertificatePin(host: configuration.host, port: configuration.port, trust: configuration.trust)
+        let outcome = OutcomeBox()
+        try await connection.startTLS(serverName: configuration.host) { certificate in
+            outcome.set(try pin.check(certificate))
+        }
+        return outcome.value!
+    }
+
+    /// CR-0003 §5: the challenge, signed with the identity key over this stream's id.
+    private mutating func register(password: String) async throws {
+        connection.send(iq(type: "get", id: "register-1", XML.Element("query", namespace: Namespace.register, attributes: [])))
+        let form = try await element()
+        guard form.attribute("type") == "result",
+              let x = form.firstChild(name: "query", namespace: Namespace.register)?.firstChild(name: "x", namespace: Namespace.dataForms),
+              let fields = DataForm(x), fields.value("FORM_TYPE") == Namespace.keyRegistration,
+              let nonce = fields.value("challenge").flatMap({ [UInt8](base64: $0) })
+        else { throw Failure("the server does not offer key-possession registration") }
+        let signature = KeyPossession.signature(by: identity, domain: configuration.domain, streamID: streamID, nonce: nonce)
+        var query = XML.Element("query", namespace: Namespace.register, attributes: [])
+        query.append(DataForm(type: "submit", fields: [
+            .init("FORM_TYPE", values: [Namespace.keyRegistration]), .init("challenge", values: [nonce.base64]),
+            .init("identity-key", values: [identity.publicKey.bytes.base64]), .init("signature", values: [signature.base64]),
+            .init("password", values: [password]),
+        ]).element)
+        connection.send(iq(type: "set", id: "register-2", query))
+        let result = try await element()
+        guard result.attribute("type") == "result" else { throw Failure("registration refused: \(Self.errorText(result))") }
+    }
+
+    /// SASL SCRAM-SHA-256 (RFC 7677), then the stream restart.
+    private mutating func authenticate(password: String) async throws -> XML.Element {
+        var scram = SCRAMClient(
+            user: identity.publicKey.accountID, password: Array(password.utf8), nonce: SecretBytes.random(count: 18).unprotectedBytes.base64)
+        connection.send(XML.Element("auth", namespace: Namespace.sasl, attributes: [XML.Attribute("mechanism", value: SCRAM.mechanism)], children: [.text(scram.clientFirst().base64)]))
+        let challenge = try await element()
+        guard challenge.name == "challenge", let serverFirst = [UInt8](base64: challenge.text) else { throw Failure("authentication refused: \(challenge.childElements.first?.name ?? "?")") }
+        connection.send(XML.Element("response", namespace: Namespace.sasl, attributes: [], children: [.text(try scram.clientFinal(serverFirst: serverFirst).base64)]))
+        let success = try await element()
+        guard success.name == "success", let serverFinal = [UInt8](base64: success.text) else { throw Failure("authentication refused: \(success.childElements.first?.name ?? "?")") }
+        // The server proves it knew the credentials too (RFC 5802 §3).
+        try scram.verify(serverFinal: serverFinal)
+        return try await openStream()
+    }
+
+    private mutating func bind() async throws -> JID {
+        connection.send(iq(type: "set", id: "bind-1", XML.Element("bind", namespace: Namespace.bind, attributes: [])))
+        let result = try await element()
+        guard let text = result.firstChild(name: "bind", namespace: Namespace.bind)?.firstChild(name: "jid", namespace: Namespace.bind)?.text,
+              let jid = try? JID(text)
+        else { throw Failure("binding failed: \(Self.errorText(result))") }
+        return jid
+    }
+
+    // MARK: - Reading
+
+    private mutating func next() async throws -> StanzaConnection.Event {
+        guard let event = await events.next() else { throw Failure("the server closed the connection") }
+        if case .failed(let reason) = event { throw Failure(reason) }
+        return event
+    }
+
+    private mutating func element() async throws -> XML.Element {
+        switch try await next() {
+        case .element(let element):
+            if element.name == "error", element.namespace == Namespace.stream {
+                throw Failure("stream error: \(Self.errorText(element))")
+            }
+            return element
+        case .streamClosed: throw Failure("the server closed the stream")
+        default: throw Failure("unexpected stream header")
+        }
+    }
+
+    private func unexpected(_ element: XML.Element) -> Failure {
+        Failure("unexpected <\(element.name)/> from the server")
+    }
+
+    private func iq(type: String, id: String, _ payload: XML.Element) -> XML.Element {
+        XML.Element("iq", namespace: Namespace.client, attributes: [XML.Attribute("type", value: type), XML.Attribute("id", value: id)], children: [.element(payload)])
+    }
+
+    /// The condition (and text) of a stanza or stream error, for messages to the user.
+    static func errorText(_ element: XML.Element) -> String {
+        let error = element.name == "error" ? element : element.firstChild(name: "error", namespace: Namespace.client)
+        let children = error?.childElements ?? []
+        let condition = children.first { $0.name != "text" }?.name ?? "unknown error"
+        let text = children.first { $0.name == "text" }?.text
+        return text.map { "\(condition) (\($0))" } ?? condition
+    }
+}
+
+/// Carries the pin outcome out of the TLS verification callback.
+private final class OutcomeBox: @unchecked Sendable {
+    private(set) var value: CertificatePin.Outcome?
+    func set(_ outcome: CertificatePin.Outcome) { value = outcome }
+}

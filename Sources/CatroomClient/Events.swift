@@ -1,0 +1,66 @@
+import Foundation
+
+/// A member as the user sees it.
+public struct MemberInfo: Sendable, Equatable, Codable {
+    /// The account id: the key-derived name the server knows (CR-0001 §5.1).
+    public let id: String
+    /// The display name the member chose, made unique with a fingerprint suffix if it clashes.
+    public let nick: String
+    /// The identity key in hex, in eight groups of eight (compare it out of band).
+    public let fingerprint: String
+    /// The first group of the fingerprint.
+    public var shortFingerprint: String { String(fingerprint.prefix(8)) }
+    public let verified: Bool
+    /// Whether the key exchange is done: only then are messages encrypted to it.
+    public let ready: Bool
+}
+
+/// How the server's certificate was trusted.
+public enum TrustOutcome: Sendable, Equatable, Codable {
+    case recorded(fingerprint: String)
+    case matched(fingerprint: String)
+    case unchecked(fingerprint: String)
+    case plaintext
+}
+
+/// A chat message, decrypted.
+public struct ChatMessage: Sendable, Equatable, Codable {
+    public let from: MemberInfo
+    public let text: String
+    /// A `/me` line.
+    public let isAction: Bool
+    /// A side chat, only between the sender and this member.
+    public let isPrivate: Bool
+    /// The sender's clock.
+    public let sent: Date
+    /// Members this client sees in the room that the message was not encrypted to.
+    public let missingRecipients: [String]
+    /// Ids the message was encrypted to that this client does not see in the room.
+    public let unknownRecipients: [String]
+    /// True for this member's own messages, as shown locally.
+    public let isOwn: Bool
+}
+
+/// Everything a front end shows, in order.
+public enum ClientEvent: Sendable, Equatable {
+    /// Connected and authenticated; how the certificate was trusted; this member's account id and fingerprint.
+    case connected(server: String, trust: TrustOutcome, me: MemberInfo)
+    /// In the room; the members already there are being contacted.
+    case joined(room: String, occupants: Int)
+    /// Every member present at joining has completed its key exchange: messages reach everyone.
+    case ready(members: Int)
+    /// A member completed its key exchange (joined, or was found on joining).
+    case memberJoined(MemberInfo)
+    /// The server shows an occupant with whom no key exchange is complete: it is sent
+    /// nothing, and if it stays that way it may be a silent reader the server added.
+    case memberPending(id: String, waitedSeconds: Int)
+    case memberLeft(MemberInfo)
+    case nickChanged(from: String, member: MemberInfo)
+    case message(ChatMessage)
+    /// A message that could not be read; never silently dropped.
+    case undecryptable(from: String, reason: String)
+    case notice(String)
+    case error(String)
+    /// The connection ended.
+    case disconnected(reason: String)
+}

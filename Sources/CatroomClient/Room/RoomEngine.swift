@@ -1,0 +1,378 @@
+import CatroomCrypto
+import CatroomProtocol
+import CatroomXML
+import Foundation
+
+/// The end-to-end engine of one room (DESIGN §2.4 to §2.8): pairwise sessions with
+/// every member (CR-0001), hellos carrying display names inside them, room and
+/// private messages fanned out over them (CR-0002), and the checks that keep the
+/// server honest. It owns the session store; everything reaches it as stanzas.
+actor RoomEngine {
+    let room: JID
+    let me: String
+    private(set) var myNick: String
+    private var store: SessionStore
+    private var members: [String: Member] = [:]
+    private let connection: StanzaConnection
+    private let iq: IQTracker
+    private let emit: @Sendable (ClientEvent) -> Void
+    private let configuration: ClientConfiguration
+    private var joined = false
+    private var announcedReady = false
+    /// Messages that arrived before their sender's session, retried for a few seconds.
+    private var waiting: [(element: XML.Element, since: ContinuousClock.Instant)] = []
+    /// Ids of messages this client sent, to recognise the server's reflection.
+    private var sentIDs = Set<String>()
+
+    init(
+        configuration: ClientConfiguration, room: JID, me: String, store: SessionStore, connection: StanzaConnection,
+        iq: IQTracker, emit: @escaping @Sendable (ClientEvent) -> Void
+    ) {
+        self.configuration = configuration
+        self.room = room
+        self.me = me
+        myNick = DisplayName.sanitize(configuration.nick)
+        self.store = store
+        self.connection = connection
+        self.iq = iq
+        self.emit = emit
+    }
+
+    var identity: IdentityKeyPair { store.identity }
+
+    // MARK: - Joining (CR-0005 §5.1)
+
+    func join() {
+        var presence = XML.Element("presence", namespace: Namespace.client, attributes: [XML.Attribute("to", value: "\(room)/\(me)")])
+        var x = XML.Element("x", namespace: Namespace.muc, attributes: [])
+        if let password = configuration.roomPassword {
+            x.append(XML.Element("password", namespace: Namespace.muc, attributes: [], children: [.text(password)]))
+        }
+        presence.append(x)
+        connection.send(presence)
+    }
+
+    /// Presence from the room: occupants arriving and leaving, and our own.
+    func handlePresence(_ element: XML.Element) {
+        guard let from = element.attribute("from").flatMap({ try? JID($0) }), from.bare == room, let nick = from.resource else { return }
+        let type = element.attribute("type")
+        if type == "error" {
+            if !joined { emit(.error("could not join \(room): \(Login.errorText(element))")) }
+            return
+        }
+        let statuses = element.firstChild(name: "x", namespace: Namespace.mucUser)?
+            .children(name: "status", namespace: Namespace.mucUser).compactMap { $0.attribute("code") } ?? []
+        if nick == me {
+            if type != "unavailable", statuses.contains("110"), !joined {
+                joined = true
+                emit(.joined(room: room.description, occupants: members.count))
+                // Not awaited: the replies it waits for come through the reader that called us.
+                Task { await self.contactInitialMembers() }
+            }
+            return
+        }
+        if type == "unavailable" {
+            guard let member = members.removeValue(forKey: nick) else { return }
+            store.removeSession(with: nick)
+            if member.ready { emit(.memberLeft(info(member))) }
+            return
+        }
+        guard members[nick] == nil else { return }
+        // Occupants present before our self-presence are ours to contact; later ones contact us.
+        members[nick] = Member(id: nick, initial: !joined)
+        if joined { scheduleSilentReaderCheck(nick) }
+    }
+
+    /// The joiner starts a session with every member already there (DESIGN §2.5).
+    private func contactInitialMembers() async {
+        let ids = members.values.filter(\.initial).map(\.id)
+        if ids.isEmpty { return announceReady() }
+        await withTaskGroup(of: Void.self) { group in
+            for id in ids {
+                group.addTask { await self.startSession(with: id) }
+            }
+        }
+        for id in ids { scheduleSilentReaderCheck(id) }
+    }
+
+    private func startSession(with id: String) async {
+        do {
+            let bundle = try await fetchBundle(of: id)
+            guard members[id] != nil else { return }
+            // X3DH (CR-0001 §5.2): the bundle's identity must be the one `id` derives from.
+            try store.initiateSession(with: bundle, peer: id)
+            members[id]?.identity = bundle.identityKey
+            try sendHello(to: id)
+        } catch {
+            emit(.error("no key exchange with \(id.prefix(8)): \(error)"))
+        }
+    }
+
+    private func fetchBundle(of id: String) async throws -> PreKeyBundle {
+        let reply = try await iq.request(
+            XML.Element("iq", namespace: Namespace.client, attributes: [
+                XML.Attribute("type", value: "get"), XML.Attribute("to", value: "\(id)@\(configuration.domain)"),
+            ], children: [.element(XML.Element("bundle", namespace: Namespace.bundles, attributes: []))]),
+            on: connection)
+        guard reply.attribute("type") == "result", let element = reply.firstChild(name: "bundle", namespace: Namespace.bundles),
+              let bundle = try? BundleElement(element).preKeyBundle
+        else { throw Login.Failure("no usable bundle (\(Login.errorText(reply)))") }
+        return bundle
+    }
+
+    private func sendHello(to id: String) throws {
+        try sendPrivate(ChatPayload(.hello, nick: myNick), to: id)
+        members[id]?.helloSent = true
+    }
+
+    /// A member that never completes its key exchange is reported: the server may have added it.
+    private func scheduleSilentReaderCheck(_ id: String) {
+        let seconds = 10
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            self.checkSilentReader(id, seconds: seconds)
+        }
+        if members[id]?.ready == false { emit(.memberPending(id: id, waitedSeconds: 0)) }
+    }
+
+    private func checkSilentReader(_ id: String, seconds: Int) {
+        guard let member = members[id], !member.ready else { return }
+        emit(.memberPending(id: id, waitedSeconds: seconds))
+    }
+
+    private func announceReady() {
+        guard !announcedReady, joined, members.values.filter(\.initial).allSatisfy(\.ready) else { return }
+        announcedReady = true
+        emit(.ready(members: members.values.filter(\.ready).count))
+    }
+
+    // MARK: - Receiving (CR-0002 §5.4, CR-0005 §6)
+
+    func handleMessage(_ element: XML.Element) {
+        guard let from = element.attribute("from").flatMap({ try? JID($0) }) else { return }
+        if from == JID.bareDomain(configuration.domain), element.firstChild(name: "low-stock", namespace: Namespace.bundles) != nil {
+            return refillPreKeys()
+        }
+        guard from.bare == room, let sender = from.resource else { return }
+        if element.attribute("type") == "error" {
+            return emit(.error("the server refused a message: \(Login.errorText(element))"))
+        }
+        if sender == me {
+            // Our own groupchat, reflected by the room (XEP-0045 §7.4): already shown.
+            if let id = element.attribute("id") { sentIDs.remove(id) }
+            return
+        }
+        guard let encryptedElement = element.firstChild(name: "encrypted", namespace: Namespace.encrypted) else {
+            if element.firstChild(name: "subject", namespace: Namespace.client) != nil { return }
+            return emit(.undecryptable(from: name(of: sender), reason: "not end-to-end encrypted"))
+        }
+        open(element, encryptedElement, from: sender, retrying: false)
+    }
+
+    private func open(_ element: XML.Element, _ encryptedElement: XML.Element, from sender: String, retrying: Bool) {
+        let isPrivate = element.attribute("type") != "groupchat"
+        guard let encrypted = EncryptedElement(encryptedElement) else {
+            return emit(.undecryptable(from: name(of: sender), reason: "malformed encrypted element"))
+        }
+        guard members[sender] != nil else {
+            return emit(.undecryptable(from: name(of: sender), reason: "the sender is not in the room"))
+        }
+        guard let keyBytes = encrypted.keys[me] else {
+            // The sender did not encrypt to us (it has no session with us yet), or the server dropped our entry.
+            return emit(.undecryptable(from: name(of: sender), reason: "not encrypted to you"))
+        }
+        let plaintext: [UInt8]
+        do {
+            let key = try SessionMessage(decoding: keyBytes)
+            let context = try FanoutContext(
+                kind: isPrivate ? .privateChat : .room, room: room.description, sender: sender,
+                messageID: encrypted.messageID, recipients: encrypted.recipients, commitment: encrypted.commitment)
+            plaintext = try Fanout.open(encrypted.payload, context: context, key: key, store: &store)
+        } catch CryptoError.duplicateMessage {
+            // A replay (by the server, or a resend): shown once already.
+            return
+        } catch CryptoError.noSession where !retrying {
+            // It may have overtaken its sender's session set-up: wait a little (DESIGN §2.6).
+            waiting.append((element, .now))
+            return scheduleRetry()
+        } catch {
+            return emit(.undecryptable(from: name(of: sender), reason: Self.describe(error)))
+        }
+        if members[sender]?.identity == nil { members[sender]?.identity = store.session(with: sender)?.remoteIdentity }
+        guard let payload = try? ChatPayload.decode(plaintext) else {
+            return emit(.undecryptable(from: name(of: sender), reason: "unreadable content"))
+        }
+        deliver(payload, from: sender, isPrivate: isPrivate, recipients: encrypted.recipients)
+    }
+
+    private func deliver(_ payload: ChatPayload, from sender: String, isPrivate: Bool, recipients: [String]) {
+        switch payload.type {
+        case .hello:
+            // Hellos travel privately (CR-0006 §5.2); one in the room would be a relabelling.
+            guard isPrivate, let nick = payload.nick else { return emit(.undecryptable(from: name(of: sender), reason: "misplaced hello")) }
+            let wasReady = members[sender]?.ready ?? false
+            members[sender]?.nick = DisplayName.sanitize(nick)
+            members[sender]?.ready = true
+            if members[sender]?.helloSent == false { try? sendHello(to: sender) }
+            if !wasReady, let member = members[sender] { emit(.memberJoined(info(member))) }
+            announceReady()
+        case .nick:
+            guard !isPrivate, let nick = payload.nick, let old = members[sender] else { return }
+            members[sender]?.nick = DisplayName.sanitize(nick)
+            emit(.nickChanged(from: info(old).nick, member: info(members[sender]!)))
+        case .text, .action:
+            guard let body = payload.body, let member = members[sender] else { return }
+            // Compare the recipient list with who this client sees in the room (CR-0002 §5.4).
+            let present = Set(members.keys).subtracting([sender]).union([me])
+            let listed = Set(recipients)
+            emit(.message(ChatMessage(
+                from: info(member), text: DisplayName.sanitizeText(body), isAction: payload.type == .action, isPrivate: isPrivate,
+                sent: payload.date,
+                missingRecipients: isPrivate ? [] : present.subtracting(listed).map(name(of:)).sorted(),
+                unknownRecipients: isPrivate ? [] : listed.subtracting(present).sorted(), isOwn: false)))
+        }
+    }
+
+    private func scheduleRetry() {
+        Task {
+            try? await Task.sleep(for: .milliseconds(250))
+            self.retryWaiting()
+        }
+    }
+
+    private func retryWaiting() {
+        let pending = waiting
+        waiting = []
+        for (element, since) in pending {
+            guard let sender = element.attribute("from").flatMap({ try? JID($0) })?.resource,
+                  let encrypted = element.firstChild(name: "encrypted", namespace: Namespace.encrypted)
+            else { continue }
+            let expired = ContinuousClock.now - since > .seconds(configuration.pendingMessageSeconds)
+            if store.session(with: sender) != nil || expired {
+                open(element, encrypted, from: sender, retrying: true)
+            } else {
+                waiting.append((element, since))
+            }
+        }
+        if !waiting.isEmpty { scheduleRetry() }
+    }
+
+    // MARK: - Sending (CR-0002 §5.3)
+
+    /// A room message to every member whose key exchange is complete.
+    func say(_ text: String, action: Bool = false) throws {
+        let recipients = members.values.filter(\.ready).map(\.id)
+        guard !recipients.isEmpty else { return emit(.notice("nobody else is here yet: the message was not sent")) }
+        try sendRoom(ChatPayload(action ? .action : .text, body: text), to: recipients)
+        emit(.message(ChatMessage(
+            from: myInfo(), text: DisplayName.sanitizeText(text), isAction: action, isPrivate: false, sent: Date(),
+            missingRecipients: members.values.filter { !$0.ready }.map { name(of: $0.id) }.sorted(), unknownRecipients: [], isOwn: true)))
+    }
+
+    /// A side chat to one member, through the same pairwise session (DESIGN §2.7).
+    func whisper(_ text: String, to nick: String) throws {
+        guard let member = member(named: nick) else { throw Login.Failure("no member called \(nick)") }
+        guard member.ready else { throw Login.Failure("\(nick) has not completed the key exchange yet") }
+        try sendPrivate(ChatPayload(.text, body: text), to: member.id)
+        emit(.message(ChatMessage(
+            from: myInfo(), text: DisplayName.sanitizeText(text), isAction: false, isPrivate: true, sent: Date(),
+            missingRecipients: [], unknownRecipients: [], isOwn: true)))
+    }
+
+    func changeNick(_ nick: String) throws {
+        myNick = DisplayName.sanitize(nick)
+        let recipients = members.values.filter(\.ready).map(\.id)
+        if !recipients.isEmpty { try sendRoom(ChatPayload(.nick, nick: myNick), to: recipients) }
+        emit(.notice("you are now known as \(myNick)"))
+    }
+
+    private func sendRoom(_ payload: ChatPayload, to recipients: [String]) throws {
+        let sealed = try Fanout.seal(payload.encoded(), kind: .room, room: room.description, recipients: recipients, store: &store)
+        send(sealed, to: room, type: "groupchat")
+    }
+
+    private func sendPrivate(_ payload: ChatPayload, to id: String) throws {
+        let sealed = try Fanout.seal(payload.encoded(), kind: .privateChat, room: room.description, recipients: [id], store: &store)
+        send(sealed, to: try room.with(resource: id), type: "chat")
+    }
+
+    private func send(_ sealed: Fanout.Message, to address: JID, type: String) {
+        let element = EncryptedElement(
+            messageID: sealed.context.messageID, commitment: sealed.context.commitment, recipients: sealed.context.recipients,
+            keys: sealed.keys.mapValues(\.encoded), payload: sealed.payload)
+        let id = sealed.context.messageID.hexString
+        sentIDs.insert(id)
+        connection.send(XML.Element("message", namespace: Namespace.client, attributes: [
+            XML.Attribute("to", value: address.description), XML.Attribute("type", value: type), XML.Attribute("id", value: id),
+        ], children: [.element(element.element)]))
+    }
+
+    // MARK: - Prekeys (CR-0004)
+
+    /// Publishes the signed prekey and a batch of one-time prekeys (and refills on low stock).
+    func publishPreKeys() async throws {
+        let oneTime = store.generateOneTimePreKeys(count: configuration.oneTimePreKeys)
+        let bundle = BundleElement(identityKey: identity.publicKey, signedPreKey: store.preKeys.signedPreKey, oneTimePreKeys: oneTime)
+        let reply = try await iq.request(
+            XML.Element("iq", namespace: Namespace.client, attributes: [XML.Attribute("type", value: "set")], children: [.element(bundle.element)]),
+            on: connection)
+        guard reply.attribute("type") == "result" else { throw Login.Failure("publishing prekeys failed: \(Login.errorText(reply))") }
+    }
+
+    private func refillPreKeys() {
+        Task { try? await self.publishPreKeys() }
+    }
+
+    // MARK: - Members and trust
+
+    func memberList() -> [MemberInfo] {
+        members.values.sorted { $0.seen < $1.seen }.map(info)
+    }
+
+    func myInfo() -> MemberInfo {
+        MemberInfo(id: me, nick: myNick, fingerprint: identity.publicKey.fingerprint, verified: true, ready: true)
+    }
+
+    func verify(_ nick: String) throws -> MemberInfo {
+        guard let member = member(named: nick), member.identity != nil else { throw Login.Failure("no member called \(nick) with a key") }
+        members[member.id]?.verified = true
+        return info(members[member.id]!)
+    }
+
+    func member(named nick: String) -> Member? {
+        if let exact = members[nick] { return exact }
+        let matches = members.values.filter { info($0).nick == nick || $0.nick == nick }
+        return matches.count == 1 ? matches.first : nil
+    }
+
+    /// The member as shown: its display name, with the short fingerprint appended
+    /// when another member uses the same name (SECURITY-CASES RM-05).
+    private func info(_ member: Member) -> MemberInfo {
+        let fingerprint = member.identity?.fingerprint ?? ""
+        var nick = member.nick ?? String(member.id.prefix(8))
+        let clash = member.nick != nil && (nick == myNick || members.values.contains { $0.id != member.id && $0.nick == member.nick })
+        if clash { nick += "#" + String(fingerprint.prefix(8)) }
+        return MemberInfo(id: member.id, nick: nick, fingerprint: fingerprint, verified: member.verified, ready: member.ready)
+    }
+
+    private func name(of id: String) -> String {
+        members[id].map { info($0).nick } ?? String(id.prefix(8))
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error as? CryptoError {
+        case .decryptionFailed?: "it failed to authenticate (tampered, or not for this room or chat)"
+        case .contextMismatch?: "its recipients or kind do not fit where it arrived"
+        case .identityMismatch?: "the sender's key does not match its id"
+        case .tooFarInFuture?: "too many messages missing before it"
+        case .noSession?: "no session with the sender"
+        case .unknownPreKey?: "it names a prekey this client does not hold"
+        case .malformed?, .unsupportedVersion?: "malformed"
+        default: "\(error)"
+        }
+    }
+}
+
+extension JID {
+    static func bareDomain(_ domain: String) -> JID? { try? JID(localpart: nil, domain: domain) }
+}

@@ -1,0 +1,69 @@
+import CatroomClient
+import CatroomServer
+import CatroomTesting
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+/// A running client and everything it has reported so far.
+final class Participant: Sendable {
+    let client: CatroomClient
+    private let log = NIOLockedValueBox<[ClientEvent]>([])
+    private let task: Task<Void, Never>
+    private let collector: Task<Void, Never>
+
+    init(server: Server, nick: String, room: String = "lobby", source: String? = nil, password: String? = nil) {
+        var configuration = ClientConfiguration(host: "127.0.0.1", domain: "localhost", room: room, nick: nick, trust: .insecure)
+        configuration.port = server.port
+        configuration.plaintext = true
+        configuration.sourceAddress = source
+        configuration.roomPassword = password
+        configuration.oneTimePreKeys = 20
+        let client = CatroomClient(configuration: configuration)
+        self.client = client
+        task = Task { await client.run() }
+        let log = log
+        collector = Task {
+            for await event in client.events { log.withLockedValue { $0.append(event) } }
+        }
+    }
+
+    var events: [ClientEvent] { log.withLockedValue { $0 } }
+
+    /// Waits until an event satisfies `match` (five seconds at most) and returns it.
+    @discardableResult
+    func waitFor<T>(_ what: String, timeout: Duration = .seconds(5), _ match: (ClientEvent) -> T?) async throws -> T {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < timeout {
+            if let found = events.lazy.compactMap(match).first { return found }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw WaitTimeout(what: what, events: events)
+    }
+
+    func waitUntilReady() async throws {
+        try await waitFor("ready") { if case .ready = $0 { true } else { nil } }
+    }
+
+    func messages() -> [ChatMessage] {
+        events.compactMap { if case .message(let message) = $0, !message.isOwn { message } else { nil } }
+    }
+
+    func waitForMessage(_ text: String) async throws -> ChatMessage {
+        try await waitFor("message \(text)") { event in
+            if case .message(let message) = event, !message.isOwn, message.text == text { message } else { nil }
+        }
+    }
+
+    func stop() async {
+        await client.leave()
+        _ = await task.value
+        collector.cancel()
+    }
+
+    struct WaitTimeout: Error, CustomStringConvertible {
+        let what: String
+        let events: [ClientEvent]
+        var description: String { "timed out waiting for \(what); events: \(events)" }
+    }
+}

@@ -1,0 +1,39 @@
+import CatroomClient
+import CatroomServer
+import CatroomTesting
+import Testing
+
+/// The client engine end to end against a real server on loopback.
+@Suite struct ClientTests {
+    @Test func threeMembersTalkInTheRoomAndPrivately() async throws {
+        let server = try await TestServer.start()
+        let alice = Participant(server: server, nick: "alice")
+        try await alice.waitUntilReady()
+        let bob = Participant(server: server, nick: "bob")
+        try await bob.waitUntilReady()
+        let carol = Participant(server: server, nick: "carol")
+        try await carol.waitUntilReady()
+        // Everyone has met everyone, by display name.
+        for (participant, others) in [(alice, ["bob", "carol"]), (bob, ["alice", "carol"]), (carol, ["alice", "bob"])] {
+            for other in others {
+                try await participant.waitFor("\(other) joined") { if case .memberJoined(let m) = $0, m.nick == other { m } else { nil } }
+            }
+        }
+        try await alice.client.say("hello from alice")
+        for receiver in [bob, carol] {
+            let message = try await receiver.waitForMessage("hello from alice")
+            #expect(message.from.nick == "alice" && !message.isPrivate)
+            #expect(message.missingRecipients.isEmpty && message.unknownRecipients.isEmpty)
+        }
+        try await carol.client.say("carol here")
+        _ = try await alice.waitForMessage("carol here")
+        _ = try await bob.waitForMessage("carol here")
+        try await bob.client.whisper("just for alice", to: "alice")
+        let whisper = try await alice.waitForMessage("just for alice")
+        #expect(whisper.isPrivate && whisper.from.nick == "bob")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!carol.messages().contains { $0.text == "just for alice" })
+        for participant in [alice, bob, carol] { await participant.stop() }
+        await server.shutdown()
+    }
+}
