@@ -6,7 +6,7 @@ extension Catroom {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure performance against baselines in the same run.",
-            subcommands: [Crypto.self])
+            subcommands: [Crypto.self, ServerLoad.self])
 
         struct Crypto: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -24,5 +24,145 @@ extension Catroom {
                 print(json ? try CryptoBenchmark.json(rows) : CryptoBenchmark.table(rows))
             }
         }
+
+        /// `catroom bench server`: load on a running XMPP room server.
+        struct ServerLoad: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "server",
+                abstract: "Load a running XMPP server's rooms: throughput, latency, idle connections.",
+                discussion: """
+                    Speaks standard XMPP (RFC 6120, RFC 6121, XEP-0045, XEP-0077), so it measures catroom, \
+                    Prosody or ejabberd alike; loopback only. Start the server first, with raised limits for \
+                    catroom (the report says which ones a scenario needs), for example:
+
+                      catroom serve --host 127.0.0.1 --port 15222 --direct-tls-port 0 --allow-plain-registration \\
+                        --connections-per-address 100000 --connection-attempts-per-minute 10000000 \\
+                        --registrations-per-minute 10000000 --stanza-rate 100000 --max-occupants 500
+
+                    then: catroom bench server --port 15222 --server-pid <pid>. \
+                    Build with -c release for meaningful numbers.
+                    """)
+
+            @Option(help: "Server address (loopback only).")
+            var host = "127.0.0.1"
+
+            @Option(help: "Server port (STARTTLS or plaintext; the direct-TLS port with --tls direct).")
+            var port = 5222
+
+            @Option(help: "The XMPP domain.")
+            var domain = "localhost"
+
+            @Option(help: "The MUC service (default rooms.<domain>, catroom's; conference.<domain> on most other servers).")
+            var roomDomain: String?
+
+            @Option(help: "starttls, direct or none (certificates are not verified).")
+            var tls: ServerBenchmarkOptions.TLSMode = .starttls
+
+            @Option(help: "SASL mechanism: plain or scram-sha-256.")
+            var auth: ServerBenchmarkOptions.Authentication = .scramSHA256
+
+            @Option(help: "xep0077, catroom-key or none (accounts <prefix><n> with --password exist).")
+            var register: ServerBenchmarkOptions.Registration = .xep0077
+
+            @Option(help: "Account name prefix (default: random per run when registering, bench with --register none).")
+            var prefix: String?
+
+            @Option(help: "Account password (at least 16 bytes for catroom).")
+            var password = ServerBenchmarkOptions().password
+
+            @Option(help: "Spread connections over 127.0.0.1 … 127.0.0.N.")
+            var sourceAddresses = 1
+
+            @Option(help: "Generator event-loop threads (default: one per core).")
+            var clientThreads = ServerBenchmarkOptions().clientThreads
+
+            @Option(help: "PID of the server, to sample its CPU time and RSS from /proc.")
+            var serverPid: Int32?
+
+            @Option(help: "Seconds each scenario may take, set-up included.")
+            var timeout = ServerBenchmarkOptions().timeoutSeconds
+
+            @Option(help: "throughput, latency, idle or all.")
+            var scenario = "all"
+
+            @Option(help: "Rooms (throughput, latency).")
+            var rooms = ServerBenchmarkOptions().rooms
+
+            @Option(help: "Occupants per room (throughput, latency).")
+            var occupants = ServerBenchmarkOptions().occupants
+
+            @Option(help: "Opaque payload bytes per message (throughput, latency).")
+            var payloadBytes = ServerBenchmarkOptions().payloadBytes
+
+            @Option(help: "Messages each occupant sends (throughput).")
+            var messages = ServerBenchmarkOptions().messages
+
+            @Option(help: "Own messages each sender keeps in flight (throughput).")
+            var window = ServerBenchmarkOptions().window
+
+            @Option(help: "Messages per second over all senders (latency).")
+            var rate = ServerBenchmarkOptions().rate
+
+            @Option(help: "Seconds of paced sending (latency).")
+            var duration = ServerBenchmarkOptions().durationSeconds
+
+            @Option(help: "Idle connections to hold (idle).")
+            var connections = ServerBenchmarkOptions().connections
+
+            @Option(help: "Logins in flight at once.")
+            var concurrency = ServerBenchmarkOptions().concurrency
+
+            @Option(help: "Seconds to let the server settle before sampling memory (idle).")
+            var settle = ServerBenchmarkOptions().settleSeconds
+
+            @Flag(help: "Print JSON instead of text.")
+            var json = false
+
+            func validate() throws {
+                guard scenario == "all" || ServerBenchmarkOptions.Scenario(rawValue: scenario) != nil else {
+                    throw ValidationError("--scenario must be throughput, latency, idle or all")
+                }
+                let problems = options.problems()
+                guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+            }
+
+            var options: ServerBenchmarkOptions {
+                var options = ServerBenchmarkOptions()
+                options.host = host
+                options.port = port
+                options.domain = domain
+                options.roomDomain = roomDomain
+                options.tls = tls
+                options.authentication = auth
+                options.registration = register
+                options.accountPrefix = prefix
+                options.password = password
+                options.sourceAddresses = sourceAddresses
+                options.clientThreads = clientThreads
+                options.serverPID = serverPid
+                options.timeoutSeconds = timeout
+                options.scenarios = scenario == "all" ? ServerBenchmarkOptions.Scenario.allCases : [ServerBenchmarkOptions.Scenario(rawValue: scenario)!]
+                options.rooms = rooms
+                options.occupants = occupants
+                options.payloadBytes = payloadBytes
+                options.messages = messages
+                options.window = window
+                options.rate = rate
+                options.durationSeconds = duration
+                options.connections = connections
+                options.concurrency = concurrency
+                options.settleSeconds = settle
+                return options
+            }
+
+            func run() async throws {
+                let report = try await ServerBenchmark(options: options).run()
+                print(json ? try report.json() : report.text())
+            }
+        }
     }
 }
+
+extension ServerBenchmarkOptions.TLSMode: ExpressibleByArgument {}
+extension ServerBenchmarkOptions.Authentication: ExpressibleByArgument {}
+extension ServerBenchmarkOptions.Registration: ExpressibleByArgument {}

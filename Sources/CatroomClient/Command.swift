@@ -1,0 +1,109 @@
+/// A line typed by the user (or sent by a script in `--json` mode), parsed.
+public enum Command: Equatable, Sendable {
+    /// Plain text: to the room, or to the member of an open `/query`.
+    case say(String)
+    case action(String)
+    case message(to: String, text: String)
+    /// Opens a side chat with a member (plain lines go there), or closes it with nil.
+    case query(String?)
+    case nick(String)
+    case who
+    case fingerprint(String?)
+    case verify(String)
+    case part
+    case join(String)
+    case quit
+    case help
+    /// A command that needs arguments it did not get, with the usage to show.
+    case usage(String)
+    case unknown(String)
+
+    /// Every command with its usage, for `/help` and tab completion.
+    public static let all: [(name: String, usage: String, summary: String)] = [
+        ("help", "/help", "list the commands"),
+        ("who", "/who", "list the members, with short fingerprints and who is verified"),
+        ("msg", "/msg <nick> <text>", "send a private message (a side chat) to one member"),
+        ("query", "/query [nick]", "send plain lines to one member; /query alone returns to the room"),
+        ("me", "/me <action>", "say what you do"),
+        ("nick", "/nick <name>", "change your display name"),
+        ("fingerprint", "/fingerprint [nick]", "show your own or a member's full fingerprint"),
+        ("verify", "/verify <nick>", "mark a member verified after comparing fingerprints out of band"),
+        ("part", "/part", "leave the room"),
+        ("join", "/join <room>", "leave this room and join another, with a fresh identity"),
+        ("quit", "/quit", "leave and exit (Ctrl-D and Ctrl-C do the same)"),
+    ]
+
+    /// nil for an empty line.
+    public static func parse(_ line: String) -> Command? {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return nil }
+        // "//text" sends "/text" literally.
+        if trimmed.hasPrefix("//") { return .say(String(trimmed.dropFirst())) }
+        guard trimmed.hasPrefix("/") else { return .say(line) }
+        let parts = trimmed.dropFirst().split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        let name = parts.first.map { String($0).lowercased() } ?? ""
+        let rest = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : ""
+        let usage = all.first { $0.name == name }?.usage ?? ""
+        switch name {
+        case "help": return .help
+        case "who": return .who
+        case "me": return rest.isEmpty ? .usage(usage) : .action(rest)
+        case "msg":
+            let pieces = rest.split(separator: " ", maxSplits: 1)
+            guard pieces.count == 2 else { return .usage(usage) }
+            return .message(to: String(pieces[0]), text: String(pieces[1]))
+        case "query": return .query(rest.isEmpty ? nil : rest)
+        case "nick": return rest.isEmpty ? .usage(usage) : .nick(rest)
+        case "fingerprint": return .fingerprint(rest.isEmpty ? nil : rest)
+        case "verify": return rest.isEmpty ? .usage(usage) : .verify(rest)
+        case "part", "leave": return .part
+        case "join": return rest.isEmpty ? .usage(usage) : .join(rest)
+        case "quit", "exit": return .quit
+        default: return .unknown(name)
+        }
+    }
+}
+
+/// Commands that the front end carries out for itself.
+extension CatroomClient {
+    /// The outcome of a command, for the front end to show.
+    public enum Reply: Sendable, Equatable {
+        case none
+        case notice(String)
+        case members(me: MemberInfo?, others: [MemberInfo])
+        case fingerprint(nick: String, fingerprint: String, verified: Bool)
+        case error(String)
+    }
+
+    /// Carries out every command that concerns the room (`query`, `part`, `join`, `quit`
+    /// and `help` are the front end's own).
+    public func perform(_ command: Command, queryTarget: String? = nil) async -> Reply {
+        do {
+            switch command {
+            case .say(let text):
+                if let target = queryTarget { try await whisper(text, to: target) } else { try await say(text) }
+            case .action(let text): try await act(text)
+            case .message(let to, let text): try await whisper(text, to: to)
+            case .nick(let nick): try await changeNick(nick)
+            case .who: return .members(me: await me(), others: await members())
+            case .fingerprint(nil):
+                guard let me = await me() else { return .error("not connected yet") }
+                return .fingerprint(nick: me.nick, fingerprint: me.fingerprint, verified: true)
+            case .fingerprint(let nick?):
+                guard let member = await members().first(where: { $0.nick == nick || $0.id == nick }), !member.fingerprint.isEmpty else {
+                    return .error("no member called \(nick) with a key")
+                }
+                return .fingerprint(nick: member.nick, fingerprint: member.fingerprint, verified: member.verified)
+            case .verify(let nick):
+                guard let member = try await verify(nick) else { return .error("not connected yet") }
+                return .notice("\(member.nick) is now marked verified (\(member.shortFingerprint))")
+            case .usage(let usage): return .error("usage: \(usage)")
+            case .unknown(let name): return .error("unknown command /\(name): /help lists them")
+            case .query, .part, .join, .quit, .help: return .none
+            }
+        } catch {
+            return .error("\(error)")
+        }
+        return .none
+    }
+}

@@ -1,0 +1,88 @@
+import CatroomClient
+import Foundation
+
+/// What a front end shows: events from the client, replies to commands, local notes.
+protocol ChatOutput: AnyObject, Sendable {
+    func show(_ event: ClientEvent)
+    func show(_ reply: CatroomClient.Reply)
+    /// The `/query` target changed (nil: back to the room).
+    func showQuery(_ target: String?)
+    func showHelp()
+}
+
+/// One chat: the client for the current room, and the commands that outlive a room
+/// (`/join`, `/part`, `/query`, `/quit`). Front ends feed it lines and render its output.
+final class ChatSession: @unchecked Sendable {
+    private(set) var configuration: ClientConfiguration
+    private(set) var client: CatroomClient?
+    private(set) var queryTarget: String?
+    private let output: ChatOutput
+    private var running: [Task<Void, Never>] = []
+
+    init(configuration: ClientConfiguration, output: ChatOutput) {
+        self.configuration = configuration
+        self.output = output
+    }
+
+    /// Joins `configuration.room` with a fresh identity.
+    func start() {
+        let client = CatroomClient(configuration: configuration)
+        self.client = client
+        let output = output
+        running.append(Task { await client.run() })
+        running.append(Task {
+            for await event in client.events { output.show(event) }
+        })
+    }
+
+    /// Handles one line; false when the user asked to quit.
+    func handle(_ line: String) async -> Bool {
+        guard let command = Command.parse(line) else { return true }
+        switch command {
+        case .quit:
+            await stop()
+            return false
+        case .help:
+            output.showHelp()
+        case .query(let target):
+            if let target, await client?.members().contains(where: { $0.nick == target || $0.id == target }) != true {
+                output.show(ClientEvent.error("no member called \(target)"))
+            } else {
+                queryTarget = target
+                output.showQuery(target)
+            }
+        case .part:
+            await stop()
+            output.show(ClientEvent.notice("left \(configuration.roomAddress); /join <room> or /quit"))
+        case .join(let room):
+            await stop()
+            configuration.room = room
+            queryTarget = nil
+            start()
+        default:
+            guard let client else { return true }
+            output.show(await client.perform(command, queryTarget: queryTarget))
+        }
+        return true
+    }
+
+    func stop() async {
+        await client?.leave()
+        client = nil
+        for task in running { await task.value }
+        running = []
+    }
+}
+
+/// Lines from standard input as an async sequence (a plain thread does the blocking reads).
+enum StandardInput {
+    static func lines() -> AsyncStream<String> {
+        AsyncStream { continuation in
+            let thread = Thread {
+                while let line = readLine(strippingNewline: true) { continuation.yield(line) }
+                continuation.finish()
+            }
+            thread.start()
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import CatroomClient
+import Foundation
+
+/// `--json`: one JSON object per line on standard output, for bots and scripts
+/// (docs/json-mode.md). Input lines are the same commands a person types.
+final class JSONOutput: ChatOutput, @unchecked Sendable {
+    private let lock = NSLock()
+
+    func show(_ event: ClientEvent) {
+        switch event {
+        case .connected(let server, let trust, let me):
+            write(["event": "connected", "server": server, "trust": Self.trust(trust), "me": Self.member(me)])
+        case .joined(let room, let occupants): write(["event": "joined", "room": room, "occupants": occupants])
+        case .ready(let members): write(["event": "ready", "members": members])
+        case .memberJoined(let member): write(["event": "member-joined", "member": Self.member(member)])
+        case .memberPending(let id, let waited): write(["event": "member-pending", "id": id, "waited": waited])
+        case .memberLeft(let member): write(["event": "member-left", "member": Self.member(member)])
+        case .nickChanged(let old, let member): write(["event": "nick-changed", "from": old, "member": Self.member(member)])
+        case .message(let message):
+            write([
+                "event": "message", "from": Self.member(message.from), "text": message.text, "action": message.isAction,
+                "private": message.isPrivate, "own": message.isOwn, "sent": ISO8601DateFormatter().string(from: message.sent),
+                "missing": message.missingRecipients, "unknown": message.unknownRecipients,
+            ])
+        case .undecryptable(let from, let reason): write(["event": "undecryptable", "from": from, "reason": reason])
+        case .notice(let text): write(["event": "notice", "text": text])
+        case .error(let text): write(["event": "error", "text": text])
+        case .disconnected(let reason): write(["event": "disconnected", "reason": reason])
+        }
+    }
+
+    func show(_ reply: CatroomClient.Reply) {
+        switch reply {
+        case .none: break
+        case .notice(let text): write(["event": "notice", "text": text])
+        case .error(let text): write(["event": "error", "text": text])
+        case .members(let me, let others):
+            write(["event": "members", "me": me.map(Self.member) ?? NSNull(), "members": others.map(Self.member)])
+        case .fingerprint(let nick, let fingerprint, let verified):
+            write(["event": "fingerprint", "nick": nick, "fingerprint": fingerprint, "verified": verified])
+        }
+    }
+
+    func showQuery(_ target: String?) { write(["event": "query", "target": target ?? NSNull()]) }
+
+    func showHelp() {
+        write(["event": "help", "commands": Command.all.map { ["usage": $0.usage, "summary": $0.summary] }])
+    }
+
+    static func member(_ member: MemberInfo) -> [String: Any] {
+        ["id": member.id, "nick": member.nick, "fingerprint": member.fingerprint, "verified": member.verified, "ready": member.ready]
+    }
+
+    static func trust(_ trust: TrustOutcome) -> [String: Any] {
+        switch trust {
+        case .recorded(let fingerprint): ["pin": "recorded", "fingerprint": fingerprint]
+        case .matched(let fingerprint): ["pin": "matched", "fingerprint": fingerprint]
+        case .unchecked(let fingerprint): ["pin": "unchecked", "fingerprint": fingerprint]
+        case .plaintext: ["pin": "none", "fingerprint": NSNull()]
+        }
+    }
+
+    private func write(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}

@@ -1,0 +1,86 @@
+import CatroomClient
+import Foundation
+
+/// Plain line mode, when standard input or output is not a terminal: one line per
+/// event, timestamped, no escape sequences.
+final class LineOutput: ChatOutput, @unchecked Sendable {
+    private let lock = NSLock()
+    private let time: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm"
+        return formatter
+    }()
+
+    func show(_ event: ClientEvent) {
+        if let line = Self.describe(event) { print(line) }
+    }
+
+    func show(_ reply: CatroomClient.Reply) {
+        if let line = Self.describe(reply) { print(line) }
+    }
+
+    func showQuery(_ target: String?) {
+        print(target.map { "-- plain lines now go privately to \($0); /query alone returns to the room" } ?? "-- plain lines go to the room")
+    }
+
+    func showHelp() {
+        for command in Command.all { print("  \(command.usage.padding(toLength: 22, withPad: " ", startingAt: 0)) \(command.summary)") }
+    }
+
+    private func print(_ line: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        FileHandle.standardOutput.write(Data("[\(time.string(from: Date()))] \(line)\n".utf8))
+    }
+
+    /// The text of an event, shared with the terminal UI.
+    static func describe(_ event: ClientEvent) -> String? {
+        switch event {
+        case .connected(let server, let trust, let me):
+            let pin = switch trust {
+            case .recorded(let fingerprint): "certificate pinned on first use: \(fingerprint)"
+            case .matched: "certificate matches the pinned fingerprint"
+            case .unchecked: "certificate NOT checked (--insecure)"
+            case .plaintext: "WITHOUT TLS (--plaintext)"
+            }
+            return "-- connected to \(server), \(pin); you are \(me.nick) (\(me.shortFingerprint))"
+        case .joined(let room, let occupants):
+            return "-- joined \(room); \(occupants == 0 ? "nobody else is here" : "exchanging keys with \(occupants) member\(occupants == 1 ? "" : "s")")"
+        case .ready(let members): return members == 0 ? nil : "-- encrypted to all \(members) member\(members == 1 ? "" : "s")"
+        case .memberJoined(let member): return "-- \(member.nick) (\(member.shortFingerprint)) joined"
+        case .memberPending(let id, let waited):
+            return waited == 0 ? nil : "!! \(id.prefix(8)) is in the room but has not exchanged keys after \(waited) s: it is sent nothing (a silent reader?)"
+        case .memberLeft(let member): return "-- \(member.nick) left"
+        case .nickChanged(let old, let member): return "-- \(old) is now known as \(member.nick)"
+        case .message(let message):
+            var line = message.isAction ? "* \(message.from.nick) \(message.text)" : "<\(message.from.nick)> \(message.text)"
+            if message.isPrivate { line = "[private] " + line }
+            if !message.missingRecipients.isEmpty { line += "  [not sent to: \(message.missingRecipients.joined(separator: ", "))]" }
+            if !message.unknownRecipients.isEmpty { line += "  [!! also encrypted to unknown: \(message.unknownRecipients.joined(separator: ", "))]" }
+            return line
+        case .undecryptable(let from, let reason): return "!! a message from \(from) could not be read: \(reason)"
+        case .notice(let text): return "-- \(text)"
+        case .error(let text): return "!! \(text)"
+        case .disconnected(let reason): return "-- disconnected: \(reason)"
+        }
+    }
+
+    static func describe(_ reply: CatroomClient.Reply) -> String? {
+        switch reply {
+        case .none: return nil
+        case .notice(let text): return "-- \(text)"
+        case .error(let text): return "!! \(text)"
+        case .members(let me, let others):
+            let verified = others.filter(\.verified).count
+            var lines = ["-- \(others.count + 1) in the room, \(verified) verified"]
+            if let me { lines.append("   \(me.nick) (\(me.shortFingerprint)) (you)") }
+            for member in others {
+                let state = member.ready ? (member.verified ? " verified" : "") : " (no key exchange yet)"
+                lines.append("   \(member.nick) (\(member.shortFingerprint.isEmpty ? "?" : member.shortFingerprint))\(state)")
+            }
+            return lines.joined(separator: "\n")
+        case .fingerprint(let nick, let fingerprint, let verified):
+            return "-- \(nick): \(fingerprint)\(verified ? "" : "  (not verified: compare out of band, then /verify \(nick))")"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import CatroomClient
+import Foundation
+
+extension Catroom {
+    /// `catroom join`: an end-to-end encrypted room, from the terminal.
+    struct Join: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Join an end-to-end encrypted room.",
+            discussion: """
+                Registers a throwaway identity, joins <room>@rooms.<server> and runs a key exchange with \
+                every member; display names travel only inside it. Nothing is written to disk except \
+                the server's certificate fingerprint (trust on first use, like SSH's known_hosts). \
+                Type /help in the room for the commands.
+                """)
+
+        @Argument(help: "The room's name.")
+        var room: String
+
+        @Option(help: "Your display name (others see it; the server never does).")
+        var nick: String
+
+        @Option(help: "The server to connect to.")
+        var server = "localhost"
+
+        @Option(help: "The server's port (STARTTLS).")
+        var port = 5222
+
+        @Option(help: "The XMPP domain, if it differs from --server.")
+        var domain: String?
+
+        @Option(help: "Trust only this certificate SHA-256 fingerprint (as `catroom serve` prints it).")
+        var pin: String?
+
+        @Option(help: "Where first-use pins are kept (default: $XDG_CONFIG_HOME/catroom/known_hosts).")
+        var knownHosts: String?
+
+        @Option(help: "The room's password, if it has one (the first to join sets it).")
+        var password: String?
+
+        @Flag(help: "One JSON object per line on stdout; commands as lines on stdin (docs/json-mode.md).")
+        var json = false
+
+        @Flag(help: "Skip the certificate check. Loopback servers only; for tests.")
+        var insecure = false
+
+        @Flag(help: "Connect without TLS. Loopback servers only; for tests.")
+        var plaintext = false
+
+        @Option(help: .hidden)
+        var sourceAddress: String?
+
+        func validate() throws {
+            if insecure || plaintext, !["localhost", "::1"].contains(server), !server.hasPrefix("127.") {
+                throw ValidationError("--insecure and --plaintext are for loopback servers only")
+            }
+            if pin != nil, insecure { throw ValidationError("--pin and --insecure contradict each other") }
+        }
+
+        func run() async throws {
+            let trust: ClientConfiguration.Trust = insecure ? .insecure : pin.map { .pinned($0) } ?? .firstUse(knownHosts: knownHosts ?? Self.defaultKnownHosts)
+            var configuration = ClientConfiguration(host: server, domain: domain, room: room, nick: nick, trust: trust)
+            configuration.port = port
+            configuration.plaintext = plaintext
+            configuration.roomPassword = password
+            configuration.sourceAddress = sourceAddress
+            let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+            if !json, interactive {
+                try await TerminalChat(configuration: configuration).run()
+                return
+            }
+            let output: ChatOutput = json ? JSONOutput() : LineOutput()
+            let session = ChatSession(configuration: configuration, output: output)
+            session.start()
+            for await line in StandardInput.lines() {
+                guard await session.handle(line) else { return }
+            }
+            // End of input (Ctrl-D, or the script closed the pipe): leave cleanly.
+            await session.stop()
+        }
+
+        static var defaultKnownHosts: String {
+            let environment = ProcessInfo.processInfo.environment
+            let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? ".") + "/.config")
+            return base + "/catroom/known_hosts"
+        }
+    }
+}
