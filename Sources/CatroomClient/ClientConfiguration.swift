@@ -28,6 +28,9 @@ public struct ClientConfiguration: Sendable {
     public var oneTimePreKeys = 100
     /// How long a message that arrived before its session may wait for it.
     public var pendingMessageSeconds = 5.0
+    /// How long an occupant may go without completing its key exchange before it is
+    /// reported as a possible silent reader.
+    public var silentReaderSeconds = 10
 
     public init(host: String, domain: String? = nil, room: String, nick: String, trust: Trust) {
         self.host = host

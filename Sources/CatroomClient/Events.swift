@@ -59,6 +59,8 @@ public enum ClientEvent: Sendable, Equatable {
     case message(ChatMessage)
     /// A message that could not be read; never silently dropped.
     case undecryptable(from: String, reason: String)
+    /// A message that arrived again (replayed by the server, say): not shown a second time.
+    case duplicate(from: String)
     case notice(String)
     case error(String)
     /// The connection ended.

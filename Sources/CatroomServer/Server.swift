@@ -1,3 +1,4 @@
+import CatroomProtocol
 import CatroomXML
 import Logging
 import NIOCore
@@ -24,7 +25,7 @@ public final class Server: Sendable {
 
     /// Binds the listeners and starts serving.
     public static func start(configuration: ServerConfiguration, logger: Logger, threads: Int = System.coreCount) async throws -> Server {
-        guard configuration.allowPlaintext == false || Self.isLoopback(configuration.host) else {
+        guard (!configuration.allowPlaintext && configuration.wireTapPath == nil) || Self.isLoopback(configuration.host) else {
             throw ServerError.plaintextNeedsLoopback(configuration.host)
         }
         let info = XML.ExpatInfo.current
@@ -38,6 +39,7 @@ public final class Server: Sendable {
         let tls = try NIOSSLContext(configuration: tlsConfiguration)
 
         let hub = Hub(configuration: configuration)
+        let tap = configuration.wireTapPath.flatMap(WireTap.init(path:))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let ids = Atomic<Int>(0)
         func bootstrap(directTLS: Bool) -> ServerBootstrap {
@@ -58,6 +60,8 @@ public final class Server: Sendable {
                     return channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
                         if directTLS { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                        // STARTTLS later inserts TLS in front, so the tap always sees plaintext.
+                        if let tap { try pipeline.addHandler(tap.handler()) }
                         try pipeline.addHandler(decoder)
                         try pipeline.addHandler(connection)
                         hub.register(handle)
@@ -102,6 +106,16 @@ public final class Server: Sendable {
         logger.info("stopped")
     }
 
+    /// Test only: delivers a stanza to a bound session as a malicious server might.
+    @_spi(Testing) public func inject(_ element: XML.Element, to jid: JID) {
+        hub.session(jid)?.connection.send(element)
+    }
+
+    /// Test only: the full JID an account is bound as, if it is.
+    @_spi(Testing) public func boundJID(of localpart: String) -> JID? {
+        hub.allSessions.first { $0.account == localpart }?.jid
+    }
+
     /// Counts for tests and the status line.
     public var statistics: (connections: Int, accounts: Int, rooms: Int) {
         (hub.openConnections, hub.accountCount, hub.roomCount)
@@ -119,7 +133,7 @@ public enum ServerError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .plaintextNeedsLoopback(let host):
-            "plaintext streams are for loopback tests only; \(host) is not a loopback address"
+            "plaintext streams and the wire tap are for loopback tests only; \(host) is not a loopback address"
         case .expatTooOld(let version):
             "libexpat \(version) lacks billion-laughs or allocation protection: install Debian's current libexpat1"
         }

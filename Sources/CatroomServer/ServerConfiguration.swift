@@ -1,3 +1,6 @@
+import CatroomProtocol
+import CatroomXML
+
 /// Everything `catroom serve` can be told, with the defaults a self-hoster can trust (DESIGN §5).
 public struct ServerConfiguration: Sendable {
     /// The XMPP domain; rooms live on `rooms.<domain>`.
@@ -17,6 +20,12 @@ public struct ServerConfiguration: Sendable {
     /// Plain XEP-0077 registration (username and password), off unless the operator wants it.
     public var allowPlainRegistration = false
     public var limits = Limits()
+    /// Test only: a file that receives every byte the server reads and writes after TLS,
+    /// to check that no nickname or plaintext ever reaches it (docs/threat-model.md).
+    public var wireTapPath: String?
+    /// Test only: a server turned malicious. Sees every stanza about to be delivered
+    /// and returns what to deliver instead (nothing, a changed copy, several copies).
+    @_spi(Testing) public var tamper: (@Sendable (_ stanza: CatroomXML.XML.Element, _ recipient: CatroomProtocol.JID) -> [CatroomXML.XML.Element])?
 
     public var roomDomain: String { "rooms.\(domain)" }
 

@@ -73,6 +73,9 @@ extension Catroom {
         @Option(help: "Bytes queued for one slow reader before it is disconnected.")
         var maxOutboundBytes = ServerConfiguration.Limits().maxOutboundBytes
 
+        @Option(help: .hidden)
+        var wireTap: String?
+
         func validate() throws {
             guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
@@ -109,6 +112,7 @@ extension Catroom {
             configuration.limits.registrationsPerMinute = registrationsPerMinute
             configuration.limits.preAuthenticationSeconds = preAuthSeconds
             configuration.limits.maxOutboundBytes = maxOutboundBytes
+            configuration.wireTapPath = wireTap
 
             let server = try await Server.start(configuration: configuration, logger: logger, threads: threads)
             let tlsPort = server.directTLSPort.map { " and \($0) (TLS)" } ?? ""

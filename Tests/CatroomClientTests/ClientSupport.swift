@@ -19,6 +19,7 @@ final class Participant: Sendable {
         configuration.sourceAddress = source
         configuration.roomPassword = password
         configuration.oneTimePreKeys = 20
+        configuration.silentReaderSeconds = 1
         let client = CatroomClient(configuration: configuration)
         self.client = client
         task = Task { await client.run() }

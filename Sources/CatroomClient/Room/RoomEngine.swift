@@ -127,7 +127,7 @@ actor RoomEngine {
 
     /// A member that never completes its key exchange is reported: the server may have added it.
     private func scheduleSilentReaderCheck(_ id: String) {
-        let seconds = 10
+        let seconds = configuration.silentReaderSeconds
         Task {
             try? await Task.sleep(for: .seconds(seconds))
             self.checkSilentReader(id, seconds: seconds)
@@ -189,8 +189,8 @@ actor RoomEngine {
                 messageID: encrypted.messageID, recipients: encrypted.recipients, commitment: encrypted.commitment)
             plaintext = try Fanout.open(encrypted.payload, context: context, key: key, store: &store)
         } catch CryptoError.duplicateMessage {
-            // A replay (by the server, or a resend): shown once already.
-            return
+            // A replay (by the server, or a resend): shown once already, and said so quietly.
+            return emit(.duplicate(from: name(of: sender)))
         } catch CryptoError.noSession where !retrying {
             // It may have overtaken its sender's session set-up: wait a little (DESIGN §2.6).
             waiting.append((element, .now))

@@ -149,7 +149,13 @@ final class ClientConnection: ChannelInboundHandler {
     }
 
     func deliver(_ deliveries: [Delivery]) {
-        for delivery in deliveries { delivery.to.connection.send(delivery.element) }
+        guard let tamper = configuration.tamper else {
+            for delivery in deliveries { delivery.to.connection.send(delivery.element) }
+            return
+        }
+        for delivery in deliveries {
+            for element in tamper(delivery.element, delivery.to.jid) { delivery.to.connection.send(element) }
+        }
     }
 
     /// RFC 6120 §4.9: send the error (after a header if none was sent yet), the closing tag, and close.

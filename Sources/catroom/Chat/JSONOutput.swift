@@ -23,6 +23,7 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
                 "missing": message.missingRecipients, "unknown": message.unknownRecipients,
             ])
         case .undecryptable(let from, let reason): write(["event": "undecryptable", "from": from, "reason": reason])
+        case .duplicate(let from): write(["event": "duplicate", "from": from])
         case .notice(let text): write(["event": "notice", "text": text])
         case .error(let text): write(["event": "error", "text": text])
         case .disconnected(let reason): write(["event": "disconnected", "reason": reason])

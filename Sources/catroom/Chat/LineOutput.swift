@@ -59,6 +59,7 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
             if !message.unknownRecipients.isEmpty { line += "  [!! also encrypted to unknown: \(message.unknownRecipients.joined(separator: ", "))]" }
             return line
         case .undecryptable(let from, let reason): return "!! a message from \(from) could not be read: \(reason)"
+        case .duplicate(let from): return "-- a message from \(from) arrived again; shown once"
         case .notice(let text): return "-- \(text)"
         case .error(let text): return "!! \(text)"
         case .disconnected(let reason): return "-- disconnected: \(reason)"

@@ -1,0 +1,60 @@
+import NIOCore
+
+/// The idle scenario: many authenticated connections that say nothing.
+extension LoadRun {
+    /// Logs in `--connections` clients (`--concurrency` at a time), each binding a resource
+    /// and sending initial presence, holds them while the server settles, then measures
+    /// and closes them all. Memory per connection is the server's RSS growth over the count.
+    func idle() async -> ServerBenchmarkReport.Scenario {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(options.timeoutSeconds * 1e9))
+        _ = progress.takeErrors()
+        let count = options.connections
+        var report = ServerBenchmarkReport.Scenario(
+            name: "idle",
+            parameters: [
+                .init(name: "connections", value: String(count)), .init(name: "concurrency", value: String(options.concurrency)),
+            ],
+            completed: false, failure: nil, errors: [:], throughput: nil, latency: nil, idle: nil, server: nil,
+            generator: .init(cpuSeconds: 0, rssBeforeKiB: 0, rssAfterKiB: 0),
+            catroomLimits: catroomLimits(connections: count))
+
+        let serverBefore = sampleServer()
+        let generatorBefore = ProcessSample.current()
+        let start = monotonicNanoseconds()
+        let (connections, failures, lastLogin) = await connectAll(count: count, scenario: "i", sendsPresence: true, deadline: deadline)
+        let serverLoggedIn = sampleServer()
+        let generatorLoggedIn = ProcessSample.current()
+        await sleep(until: .now() + .nanoseconds(Int64(options.settleSeconds * 1e9)), deadline: deadline)
+        let serverSettled = sampleServer()
+        let generatorSettled = ProcessSample.current()
+
+        await closeAll(connections)
+        await sleep(until: .now() + .nanoseconds(Int64(options.settleSeconds * 1e9)), deadline: deadline + .seconds(60))
+        let serverClosed = sampleServer()
+
+        let connected = connections.count
+        let seconds = lastLogin > start ? Double(lastLogin - start) / 1e9 : 0
+        let perConnection = { (before: Int, after: Int) in connected > 0 ? Double(after - before) / Double(connected) : 0 }
+        let perLogin = { (before: Double, after: Double) in connected > 0 ? (after - before) * 1000 / Double(connected) : 0 }
+        var serverCPU: Double?
+        var serverMemory: Double?
+        if let serverBefore, let serverLoggedIn, let serverSettled {
+            serverCPU = perLogin(serverBefore.cpuSeconds, serverLoggedIn.cpuSeconds)
+            serverMemory = perConnection(serverBefore.rssKiB, serverSettled.rssKiB)
+        }
+        report.idle = .init(
+            requested: count, connected: connected, failed: failures, loginSeconds: seconds,
+            loginsPerSecond: seconds > 0 ? Double(connected) / seconds : 0,
+            serverCPUMillisecondsPerLogin: serverCPU,
+            generatorCPUMillisecondsPerLogin: perLogin(generatorBefore.cpuSeconds, generatorLoggedIn.cpuSeconds),
+            serverKiBPerConnection: serverMemory,
+            generatorKiBPerConnection: perConnection(generatorBefore.rssKiB, generatorSettled.rssKiB),
+            serverRSSAfterCloseKiB: serverClosed?.rssKiB)
+        report.completed = failures == 0
+        if !report.completed { report.failure = "\(failures) of \(count) logins failed" }
+        report.server = LoadRun.usage(serverBefore, serverSettled)
+        report.generator = LoadRun.usage(generatorBefore, generatorSettled)!
+        report.errors = progress.takeErrors()
+        return report
+    }
+}
