@@ -1,0 +1,119 @@
+"""End to end on loopback: a real `catroom serve` and real `catroom join --json`
+processes, over TLS with a pinned certificate.
+
+alice and bob talk; carol joins late and reads only what follows; a side chat
+carol never sees; carol leaves and comes back. Throughout, a wire tap behind the
+server's TLS records every byte it reads and writes, and neither that nor the
+server's own trace log may contain any display name or message text.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from catroom_processes import Client, Server
+
+# Markers that must never reach the server: unusual enough not to appear by chance.
+TAG = secrets.token_hex(4)
+NICKS = {name: f"Quokka{name.capitalize()}{TAG}" for name in ("alice", "bob", "carol")}
+
+
+def said(name: str, n: int) -> str:
+    return f"Marmoset says {name} {n} {TAG}"
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = Server(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def people(server):
+    started: list[Client] = []
+
+    def join(name: str) -> Client:
+        client = Client(server, NICKS[name])
+        started.append(client)
+        return client
+
+    yield join
+    for client in started:
+        client.quit()
+
+
+def nick_of(event: dict) -> str:
+    return event["member"]["nick"] if "member" in event else event["from"]["nick"]
+
+
+def test_three_members_in_every_direction_with_a_late_joiner_a_side_chat_and_a_rejoin(server, people):
+    alice = people("alice")
+    alice.ready()
+    bob = people("bob")
+    bob.ready()
+    alice.wait_for("bob joining", lambda e: e["event"] == "member-joined" and nick_of(e) == NICKS["bob"])
+
+    # alice and bob, both ways.
+    alice.send(said("alice", 1))
+    assert bob.received(said("alice", 1))["from"]["nick"] == NICKS["alice"]
+    bob.send(said("bob", 2))
+    assert alice.received(said("bob", 2))["from"]["nick"] == NICKS["bob"]
+
+    # carol joins late: she reads what follows, never what came before.
+    carol = people("carol")
+    carol.ready()
+    for earlier in (alice, bob):
+        earlier.wait_for("carol joining", lambda e: e["event"] == "member-joined" and nick_of(e) == NICKS["carol"])
+    alice.send(said("alice", 3))
+    for reader in (bob, carol):
+        message = reader.received(said("alice", 3))
+        assert message["missing"] == [] and message["unknown"] == [], message
+    carol.send(said("carol", 4))
+    alice.received(said("carol", 4))
+    bob.received(said("carol", 4))
+    bob.send(said("bob", 5))
+    alice.received(said("bob", 5))
+    carol.received(said("bob", 5))
+    assert said("alice", 1) not in carol.texts() and said("bob", 2) not in carol.texts()
+
+    # A side chat: bob reads it, carol never sees it.
+    alice.send(f"/msg {NICKS['bob']} {said('alice', 'privately')}")
+    assert bob.received(said("alice", "privately"), private=True)["private"] is True
+    bob.send(f"/msg {NICKS['alice']} {said('bob', 'privately')}")
+    alice.received(said("bob", "privately"), private=True)
+    carol.drain(0.5)
+    assert not any("privately" in text for text in carol.texts())
+
+    # carol leaves; the others see it; she comes back with a fresh identity and reads on.
+    assert carol.quit() == 0
+    for remaining in (alice, bob):
+        remaining.wait_for("carol leaving", lambda e: e["event"] == "member-left" and nick_of(e) == NICKS["carol"])
+    carol_again = people("carol")
+    carol_again.ready()
+    alice.wait_for("carol rejoining", lambda e: e["event"] == "member-joined" and nick_of(e) == NICKS["carol"]
+                   and e["member"]["fingerprint"] != carol.events[0]["me"]["fingerprint"])
+    alice.send(said("alice", 6))
+    carol_again.received(said("alice", 6))
+    bob.received(said("alice", 6))
+    carol_again.send(said("carol", 7))
+    alice.received(said("carol", 7))
+    bob.received(said("carol", 7))
+
+    # Nothing undecryptable anywhere.
+    for client in (alice, bob, carol_again):
+        assert not [e for e in client.drain(0.2) if e["event"] == "undecryptable"], client.events
+
+    # The server never saw a display name or a message text: not on the wire, not in its log.
+    for client in (alice, bob, carol_again):
+        client.quit()
+    assert server.stop() == 0
+    tap = server.tap_path.read_bytes()
+    log = server.log_path.read_bytes()
+    assert len(tap) > 10_000, "the wire tap recorded nothing: the test would prove nothing"
+    assert b"<encrypted" in tap and b"<recipient" in tap, "the tap does not see the stanzas"
+    for marker in list(NICKS.values()) + ["Marmoset", TAG]:
+        assert marker.encode() not in tap, f"{marker!r} reached the server in the clear"
+        assert marker.encode() not in log, f"{marker!r} is in the server's log"
