@@ -38,13 +38,23 @@ public final class CatroomClient: Sendable {
         } catch {
             return emit(.disconnected(reason: "\(error)"))
         }
+        self.engine.set(connection: connection)
         var login = Login(connection: connection, configuration: configuration, identity: identity, events: connection.events.makeAsyncIterator())
+        // A server that accepts and then says nothing must not hold the client forever.
+        let timedOut = NIOLockedValueBox(false)
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(configuration.loginTimeoutSeconds))
+            timedOut.withLockedValue { $0 = true }
+            connection.close()
+        }
         let result: Login.Result
         do {
             result = try await login.run()
+            watchdog.cancel()
         } catch {
+            watchdog.cancel()
             connection.close()
-            return emit(.disconnected(reason: "\(error)"))
+            return emit(.disconnected(reason: timedOut.withLockedValue { $0 } ? "the server did not complete the login in time" : "\(error)"))
         }
         var reader = login.events
         let iq = IQTracker()
@@ -115,7 +125,8 @@ public final class CatroomClient: Sendable {
 
     /// Leaves the room and closes the stream (RFC 6120 §4.4).
     public func leave() async {
-        guard let connection = engine.connection, let engine = engine.engine else { return }
+        guard let connection = engine.connection else { return }
+        guard let engine = engine.engine else { return connection.close() }
         connection.send(XML.Element("presence", namespace: Namespace.client, attributes: [
             XML.Attribute("to", value: "\(engine.room)/\(engine.me)"), XML.Attribute("type", value: "unavailable"),
         ]))
@@ -131,4 +142,5 @@ private final class EngineBox: Sendable {
     var engine: RoomEngine? { lock.withLockedValue { $0.0 } }
     var connection: StanzaConnection? { lock.withLockedValue { $0.1 } }
     func set(_ engine: RoomEngine, _ connection: StanzaConnection) { lock.withLockedValue { $0 = (engine, connection) } }
+    func set(connection: StanzaConnection) { lock.withLockedValue { $0.1 = connection } }
 }

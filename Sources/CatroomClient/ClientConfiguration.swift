@@ -31,6 +31,8 @@ public struct ClientConfiguration: Sendable {
     /// How long an occupant may go without completing its key exchange before it is
     /// reported as a possible silent reader.
     public var silentReaderSeconds = 10
+    /// Seconds from connecting to a bound resource before giving up.
+    public var loginTimeoutSeconds = 20
 
     public init(host: String, domain: String? = nil, room: String, nick: String, trust: Trust) {
         self.host = host

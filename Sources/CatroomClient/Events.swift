@@ -39,6 +39,8 @@ public struct ChatMessage: Sendable, Equatable, Codable {
     public let unknownRecipients: [String]
     /// True for this member's own messages, as shown locally.
     public let isOwn: Bool
+    /// For one's own side-chat message: whom it went to.
+    public var to: MemberInfo?
 }
 
 /// Everything a front end shows, in order.

@@ -74,7 +74,7 @@ actor RoomEngine {
         if type == "unavailable" {
             guard let member = members.removeValue(forKey: nick) else { return }
             store.removeSession(with: nick)
-            if member.ready { emit(.memberLeft(info(member))) }
+            emit(.memberLeft(info(member)))
             return
         }
         guard members[nick] == nil else { return }
@@ -276,7 +276,7 @@ actor RoomEngine {
         try sendPrivate(ChatPayload(.text, body: text), to: member.id)
         emit(.message(ChatMessage(
             from: myInfo(), text: DisplayName.sanitizeText(text), isAction: false, isPrivate: true, sent: Date(),
-            missingRecipients: [], unknownRecipients: [], isOwn: true)))
+            missingRecipients: [], unknownRecipients: [], isOwn: true, to: info(member))))
     }
 
     func changeNick(_ nick: String) throws {

@@ -61,6 +61,8 @@ final class ChatSession: @unchecked Sendable {
             start()
         default:
             guard let client else { return true }
+            // A new name also holds for the next /join.
+            if case .nick(let nick) = command { configuration.nick = nick }
             output.show(await client.perform(command, queryTarget: queryTarget))
         }
         return true

@@ -1,10 +1,73 @@
 import CatroomClient
+import Foundation
 
-/// The interactive terminal front end.
+/// The interactive terminal front end: a full-screen chat (scrollback, status line,
+/// input line) in raw mode on the alternate screen, without any library beyond termios.
+///
+/// Everything that happens reaches one task as a `TerminalFrontEnd.Event`: keys from a
+/// reader thread, events and replies from the chat session, signals from dispatch
+/// sources. SIGINT, SIGTERM and SIGHUP, like Ctrl-C and Ctrl-D, leave the room and exit
+/// with status 0; the terminal is restored on every way out (see `TerminalDevice`).
 struct TerminalChat {
     let configuration: ClientConfiguration
 
     func run() async throws {
+        do {
+            try TerminalDevice.enter()
+        } catch {
+            FileHandle.standardError.write(Data("catroom: cannot drive this terminal (\(error)); using plain lines\n".utf8))
+            return await runLineMode()
+        }
+        defer { TerminalDevice.leave() }
+
+        let (events, continuation) = AsyncStream.makeStream(of: TerminalFrontEnd.Event.self)
+        let signals = Self.watchSignals(continuation)
+        defer { signals.forEach { $0.cancel() } }
+        TerminalInputReader.start(
+            descriptor: STDIN_FILENO,
+            keys: { keys in
+                // Ctrl-C must end the program even if a command is stuck.
+                if keys.contains(.control("c")) { TerminalDevice.exitAfter(seconds: 3) }
+                continuation.yield(.keys(keys))
+            },
+            closed: { continuation.yield(.inputClosed) })
+
+        let session = ChatSession(configuration: configuration, output: TerminalOutput(continuation))
+        let frontEnd = TerminalFrontEnd(
+            session: session, size: TerminalDevice.size(), palette: TerminalPalette(), unicode: TerminalTranscript.localeIsUTF8())
+        session.start()
+        let outcome = await frontEnd.run(events)
+        TerminalDevice.leave()
+        if outcome == .interrupted {
+            TerminalDevice.exitAfter(seconds: 3)
+            await session.stop()
+        }
+        if let farewell = frontEnd.farewell { FileHandle.standardError.write(Data((farewell + "\n").utf8)) }
+    }
+
+    /// SIGINT, SIGTERM and SIGHUP end the chat cleanly; SIGWINCH redraws; SIGCONT
+    /// re-enters raw mode after a stop.
+    private static func watchSignals(_ continuation: AsyncStream<TerminalFrontEnd.Event>.Continuation) -> [DispatchSourceSignal] {
+        let queue = DispatchQueue(label: "catroom.terminal-signals")
+        return [SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGCONT].map { number in
+            if number != SIGCONT { signal(number, SIG_IGN) }
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                switch number {
+                case SIGWINCH: continuation.yield(.resize)
+                case SIGCONT: continuation.yield(.resumed)
+                default:
+                    TerminalDevice.exitAfter(seconds: 3)
+                    continuation.yield(.signal(number))
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    /// The plain line mode, for a terminal whose settings cannot be changed.
+    private func runLineMode() async {
         let session = ChatSession(configuration: configuration, output: LineOutput())
         session.start()
         for await line in StandardInput.lines() {
@@ -12,4 +75,16 @@ struct TerminalChat {
         }
         await session.stop()
     }
+}
+
+/// The session's output, handed to the front end's task in order.
+final class TerminalOutput: ChatOutput {
+    private let continuation: AsyncStream<TerminalFrontEnd.Event>.Continuation
+
+    init(_ continuation: AsyncStream<TerminalFrontEnd.Event>.Continuation) { self.continuation = continuation }
+
+    func show(_ event: ClientEvent) { continuation.yield(.chat(event)) }
+    func show(_ reply: CatroomClient.Reply) { continuation.yield(.reply(reply)) }
+    func showQuery(_ target: String?) { continuation.yield(.query(target)) }
+    func showHelp() { continuation.yield(.help) }
 }

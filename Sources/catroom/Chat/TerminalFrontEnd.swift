@@ -1,0 +1,320 @@
+import CatroomClient
+import Foundation
+
+/// The terminal UI's state and behaviour, on one task: keys, chat events, replies and
+/// signals arrive in order as `Event`s, each changes the screen, and the screen is
+/// redrawn. Nothing else touches the screen, so it needs no lock.
+final class TerminalFrontEnd {
+    enum Event: Sendable {
+        case keys([TerminalKey])
+        case chat(ClientEvent)
+        case reply(CatroomClient.Reply)
+        case query(String?)
+        case help
+        case resize
+        /// Continued after a stop (`fg`): the terminal settings may have changed.
+        case resumed
+        case signal(Int32)
+        /// Standard input ended: the terminal went away.
+        case inputClosed
+    }
+
+    enum Outcome: Equatable {
+        /// `/quit`: the session has already left.
+        case quit
+        /// Ctrl-C, Ctrl-D, a signal, the terminal gone: the session still has to leave.
+        case interrupted
+    }
+
+    /// Where the connection stands, for the status line.
+    private enum Connection {
+        case connecting, exchangingKeys, ready, disconnected, left
+
+        var label: String {
+            switch self {
+            case .connecting: "connecting"
+            case .exchangingKeys: "exchanging keys"
+            case .ready: "encrypted"
+            case .disconnected: "disconnected"
+            case .left: "not in a room"
+            }
+        }
+    }
+
+    private let session: ChatSession
+    private var screen: TerminalScreen
+    private var editor = LineEditor()
+    private var display = TerminalDisplay()
+    private var transcript: TerminalTranscript
+    private var connection = Connection.connecting
+    /// "TLS not checked" or "no TLS", shown on the status line for as long as it holds.
+    private var trustWarning: String?
+    /// The session's `/query` target (it is the one that knows: keys typed in the same
+    /// burst as `/query` are handled before its notice arrives).
+    private var queryTarget: String? { session.queryTarget }
+    /// When each nick last spoke, so Tab offers the most recent speakers first.
+    private var lastSpoke: [String: Int] = [:]
+    private var spoken = 0
+    /// Private lines sent and not yet shown, to name their recipient (the event does not).
+    private var sentPrivately: [(text: String, target: String)] = []
+    /// Between Ctrl-Z and `fg`: nothing is drawn.
+    private var suspended = false
+    /// Set while /part or /join takes the old connection down: its disconnection is
+    /// expected, and the state after it is this.
+    private var leaving: Connection?
+    private let clock: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm"
+        return formatter
+    }()
+
+    /// The last disconnection, to print once the screen is gone.
+    private(set) var farewell: String?
+
+    init(session: ChatSession, size: TerminalScreen.Size, palette: TerminalPalette, unicode: Bool) {
+        self.session = session
+        screen = TerminalScreen(size: size, palette: palette)
+        transcript = TerminalTranscript(palette: palette, unicode: unicode)
+    }
+
+    func run(_ events: AsyncStream<Event>) async -> Outcome {
+        append([TerminalTranscript.noticeLine(
+            "catroom: joining \(session.configuration.roomAddress) as \(session.configuration.nick); /help lists commands and keys")])
+        render()
+        for await event in events {
+            if let outcome = await handle(event) { return outcome }
+            render()
+        }
+        return .interrupted
+    }
+
+    // MARK: - Events
+
+    private func handle(_ event: Event) async -> Outcome? {
+        switch event {
+        case .keys(let keys):
+            // Keys while suspended: the stop did not happen (an orphaned process group).
+            if suspended { resume() }
+            for key in keys {
+                if let outcome = await handle(key) { return outcome }
+            }
+        case .chat(let event):
+            await show(event)
+        case .reply(let reply):
+            append(transcript.lines(for: reply))
+        case .query(let target):
+            append(transcript.query(target))
+        case .help:
+            append(transcript.help())
+        case .resize:
+            screen.resize(TerminalDevice.size())
+            display.invalidate()
+        case .resumed:
+            resume()
+        case .signal, .inputClosed:
+            return .interrupted
+        }
+        return nil
+    }
+
+    private func show(_ event: ClientEvent) async {
+        var privateTarget: String?
+        switch event {
+        case .connected(_, let trust, let me):
+            connection = .exchangingKeys
+            leaving = nil
+            farewell = nil
+            transcript.me = me
+            trustWarning = switch trust {
+            case .unchecked: "TLS not checked"
+            case .plaintext: "no TLS"
+            case .recorded, .matched: nil
+            }
+        case .joined(_, let occupants):
+            if occupants == 0 { connection = .ready }
+        case .ready:
+            connection = .ready
+        case .message(let message):
+            if message.isOwn, message.isPrivate, let index = sentPrivately.firstIndex(where: { $0.text == message.text }) {
+                privateTarget = sentPrivately.remove(at: index).target
+            }
+            if !message.isOwn {
+                spoken += 1
+                lastSpoke[message.from.nick] = spoken
+            }
+        case .disconnected(let reason):
+            if leaving == nil { farewell = "catroom: disconnected: \(reason)" }
+            connection = leaving ?? .disconnected
+        default:
+            break
+        }
+        append(transcript.lines(for: event, privateTarget: privateTarget, expected: leaving != nil))
+        if case .disconnected = event { leaving = nil }
+        switch event {
+        case .connected, .joined, .ready, .memberJoined, .memberPending, .memberLeft, .nickChanged, .disconnected:
+            await refreshMembers()
+        default:
+            break
+        }
+    }
+
+    private func refreshMembers() async {
+        guard let client = session.client else {
+            transcript.members = []
+            return
+        }
+        transcript.members = await client.members()
+        if let me = await client.me() { transcript.me = me }
+    }
+
+    // MARK: - Keys
+
+    private func handle(_ key: TerminalKey) async -> Outcome? {
+        switch key {
+        case .text(let text): editor.insert(text)
+        case .paste(let text): editor.insert(TerminalText.sanitized(text, keepingNewlines: false))
+        case .enter: return await submit(editor.submit())
+        case .tab: complete(backward: false)
+        case .backTab: complete(backward: true)
+        case .backspace: editor.backspace()
+        case .delete: editor.deleteForward()
+        case .left, .control("b"): editor.moveLeft()
+        case .right, .control("f"): editor.moveRight()
+        case .home, .control("a"): editor.moveHome()
+        case .end, .control("e"): editor.moveEnd()
+        case .wordLeft, .alt("b"): editor.moveWordLeft()
+        case .wordRight, .alt("f"): editor.moveWordRight()
+        case .up, .control("p"): editor.historyPrevious()
+        case .down, .control("n"): editor.historyNext()
+        case .pageUp: screen.scrollPage(up: true)
+        case .pageDown: screen.scrollPage(up: false)
+        case .control("u"): editor.killToStart()
+        case .control("k"): editor.killToEnd()
+        case .control("w"), .altBackspace: editor.killWordBackward()
+        case .alt("d"): editor.killWordForward()
+        case .control("y"): editor.yank()
+        case .control("l"): display.invalidate()
+        case .control("z"): suspend()
+        case .control("c"):
+            return .interrupted
+        case .control("d"):
+            if editor.isEmpty { return .interrupted }
+            editor.deleteForward()
+        default: break
+        }
+        return nil
+    }
+
+    private func complete(backward: Bool) {
+        let others = transcript.members.filter { $0.id != transcript.me?.id }
+        // Most recent speakers first, then in the order they arrived.
+        let nicks = others.enumerated().sorted { a, b in
+            let (left, right) = (lastSpoke[a.element.nick] ?? 0, lastSpoke[b.element.nick] ?? 0)
+            return left != right ? left > right : a.offset < b.offset
+        }.map(\.element.nick)
+        editor.complete(commands: Command.all.map(\.name), nicks: nicks, backward: backward)
+    }
+
+    private func submit(_ line: String) async -> Outcome? {
+        screen.scrollToBottom()
+        guard let command = Command.parse(line) else { return nil }
+        switch command {
+        case .quit:
+            // Leaving waits for the server; never longer than this.
+            TerminalDevice.exitAfter(seconds: 3)
+        case .message(let target, let text):
+            remember(text, sentTo: target)
+        case .say(let text):
+            if let queryTarget { remember(text, sentTo: queryTarget) }
+        case .part, .join:
+            // Only a live connection announces its end.
+            let live = session.client != nil && connection != .disconnected && connection != .left
+            leaving = live ? (command == .part ? .left : .connecting) : nil
+        default:
+            break
+        }
+        guard await session.handle(line) else { return .quit }
+        switch command {
+        case .join, .part:
+            // The old connection's last events are still on their way (expected, they say so).
+            connection = command == .part ? .left : .connecting
+            trustWarning = nil
+            transcript.me = nil
+            transcript.members = []
+        default:
+            await refreshMembers()
+        }
+        return nil
+    }
+
+    private func remember(_ text: String, sentTo target: String) {
+        sentPrivately.append((text, target))
+        if sentPrivately.count > 16 { sentPrivately.removeFirst() }
+    }
+
+    /// Ctrl-Z: the shell gets its terminal back and the process stops; SIGCONT (`fg`)
+    /// arrives as `.resumed`. `kill`, not `raise`: the task's thread blocks signals, so
+    /// the signal must go to the process.
+    private func suspend() {
+        suspended = true
+        TerminalDevice.leave()
+        kill(getpid(), SIGTSTP)
+    }
+
+    private func resume() {
+        suspended = false
+        try? TerminalDevice.resume()
+        screen.resize(TerminalDevice.size())
+        display.invalidate()
+    }
+
+    // MARK: - Drawing
+
+    private func append(_ lines: [TerminalLine]) {
+        let time = clock.string(from: Date())
+        for line in lines { screen.append(line, time: time) }
+    }
+
+    private func render() {
+        guard !suspended else { return }
+        screen.status = statusLine()
+        screen.prompt = prompt()
+        let frame = screen.frame(editor: editor)
+        TerminalDevice.write(display.update(to: frame, columns: screen.size.columns))
+    }
+
+    /// Room, members (verified, without keys), query, connection, trust; the room's
+    /// short name when the whole address does not fit.
+    private func statusLine() -> [TerminalSpan] {
+        let full = statusLine(room: session.configuration.roomAddress)
+        if TerminalText.width(full.map(\.text).joined()) <= screen.size.columns { return full }
+        return statusLine(room: session.configuration.room)
+    }
+
+    private func statusLine(room: String) -> [TerminalSpan] {
+        let separator = TerminalSpan(transcript.unicode ? " │ " : " | ")
+        let bold = TerminalTranscript.bold
+        var spans = [TerminalSpan(" "), TerminalSpan(room, bold), separator]
+        if let me = transcript.me, connection != .left {
+            let others = transcript.members.filter { $0.id != me.id }
+            let count = others.count + 1
+            spans.append(TerminalSpan("\(count) member\(count == 1 ? "" : "s"), \(others.filter(\.verified).count) verified"))
+            let pending = others.filter { !$0.ready }.count
+            if pending > 0 { spans.append(TerminalSpan(", \(pending) without keys!", bold)) }
+            spans.append(separator)
+        }
+        if let queryTarget {
+            spans += [TerminalSpan("query: "), TerminalSpan(queryTarget, bold), separator]
+        }
+        spans.append(TerminalSpan(connection.label, connection == .disconnected ? bold : .plain))
+        if let trustWarning { spans += [separator, TerminalSpan(trustWarning)] }
+        return spans
+    }
+
+    private func prompt() -> [TerminalSpan] {
+        if let queryTarget {
+            return [TerminalSpan("[\(transcript.arrow) \(queryTarget)]", TerminalTranscript.privateChat.with { $0.bold = true }), TerminalSpan(" ")]
+        }
+        return [TerminalSpan("[\(session.configuration.room)]", TerminalTranscript.bold), TerminalSpan(" ")]
+    }
+}

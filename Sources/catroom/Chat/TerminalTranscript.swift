@@ -1,0 +1,245 @@
+import CatroomClient
+import Foundation
+
+/// How events and replies read in the scrollback: the wording of `LineOutput`, styled.
+/// Nicks in their identity colour (your own in bold), private messages in magenta,
+/// actions in italics, warnings in yellow and errors in red behind a reversed `!!` so
+/// that neither can pass unnoticed.
+struct TerminalTranscript {
+    let palette: TerminalPalette
+    /// Whether the locale is UTF-8 (else ASCII stands in for ✓ and →).
+    let unicode: Bool
+    var me: MemberInfo?
+    var members: [MemberInfo] = []
+
+    init(palette: TerminalPalette, unicode: Bool) {
+        self.palette = palette
+        self.unicode = unicode
+    }
+
+    static func localeIsUTF8(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        let locale = [environment["LC_ALL"], environment["LC_CTYPE"], environment["LANG"]].compactMap { $0 }.first { !$0.isEmpty } ?? ""
+        return locale.lowercased().replacingOccurrences(of: "-", with: "").contains("utf8")
+    }
+
+    var check: String { unicode ? "✓" : "+" }
+    var arrow: String { unicode ? "→" : "->" }
+
+    // MARK: - Styles
+
+    static let dim = TerminalStyle.plain.with { $0.dim = true }
+    static let bold = TerminalStyle.plain.with { $0.bold = true }
+    static let notice = TerminalStyle(color: TerminalPalette.cyan)
+    static let warning = TerminalStyle(color: TerminalPalette.yellow, bold: true)
+    static let error = TerminalStyle(color: TerminalPalette.red, bold: true)
+    static let privateChat = TerminalStyle(color: TerminalPalette.magenta)
+    static let verified = TerminalStyle(color: TerminalPalette.green, bold: true)
+
+    private static let noticeMarker = TerminalSpan("-- ", notice)
+    private static let warningMarker = TerminalSpan("!!", warning.with { $0.reverse = true })
+    private static let errorMarker = TerminalSpan("!!", error.with { $0.reverse = true })
+
+    static func noticeLine(_ body: [TerminalSpan]) -> TerminalLine { TerminalLine(prefix: [noticeMarker], body) }
+    static func noticeLine(_ text: String) -> TerminalLine { noticeLine([TerminalSpan(text)]) }
+    static func warningLine(_ body: [TerminalSpan]) -> TerminalLine { TerminalLine(prefix: [warningMarker, TerminalSpan(" ")], body) }
+    static func warningLine(_ text: String) -> TerminalLine { warningLine([TerminalSpan(text, warning)]) }
+    static func errorLine(_ text: String) -> TerminalLine { TerminalLine(prefix: [errorMarker, TerminalSpan(" ")], [TerminalSpan(text, error)]) }
+
+    /// A nick in its member's colour (bold for yourself); the id picks the colour.
+    func nick(_ name: String, id: String?) -> TerminalSpan {
+        if let me, id == me.id || (id == nil && name == me.nick) { return TerminalSpan(name, Self.bold) }
+        let key = id ?? members.first { $0.nick == name }?.id ?? name
+        return TerminalSpan(name, TerminalStyle(color: palette.color(for: key)))
+    }
+
+    func nick(_ member: MemberInfo) -> TerminalSpan { nick(member.nick, id: member.id) }
+
+    private func short(_ member: MemberInfo) -> String { member.shortFingerprint.isEmpty ? "?" : member.shortFingerprint }
+
+    // MARK: - Events
+
+    /// `privateTarget`: for your own private message, whom it went to, if known.
+    /// `expected`: a disconnection the user asked for (/part, /join).
+    func lines(for event: ClientEvent, privateTarget: String? = nil, expected: Bool = false) -> [TerminalLine] {
+        switch event {
+        case .connected(let server, let trust, let me):
+            let pin: TerminalSpan = switch trust {
+            case .recorded(let fingerprint): TerminalSpan("certificate pinned on first use: \(fingerprint)")
+            case .matched: TerminalSpan("certificate matches the pinned fingerprint")
+            case .unchecked: TerminalSpan("certificate NOT checked (--insecure)", Self.warning)
+            case .plaintext: TerminalSpan("WITHOUT TLS (--plaintext)", Self.warning)
+            }
+            return [Self.noticeLine([
+                TerminalSpan("connected to \(server), "), pin, TerminalSpan("; you are "), nick(me), TerminalSpan(" (\(me.shortFingerprint))"),
+            ])]
+        case .joined(let room, let occupants):
+            let others = occupants == 0 ? "nobody else is here" : "exchanging keys with \(occupants) member\(occupants == 1 ? "" : "s")"
+            return [Self.noticeLine("joined \(room); \(others)")]
+        case .ready(let count):
+            return count == 0 ? [] : [Self.noticeLine("encrypted to all \(count) member\(count == 1 ? "" : "s")")]
+        case .memberJoined(let member):
+            return [TerminalLine(prefix: [TerminalSpan("--> ", TerminalStyle(color: TerminalPalette.green))], [
+                nick(member), TerminalSpan(" (\(short(member))) joined"),
+            ])]
+        case .memberPending(let id, let waited):
+            guard waited > 0 else { return [] }
+            return [Self.warningLine([
+                TerminalSpan(String(id.prefix(8)), palette.colors ? TerminalStyle(color: palette.color(for: id), bold: true) : Self.warning),
+                TerminalSpan(" is in the room but has not exchanged keys after \(waited) s: it is sent nothing (a silent reader?)", Self.warning),
+            ])]
+        case .memberLeft(let member):
+            return [TerminalLine(prefix: [TerminalSpan("<-- ", TerminalStyle(color: TerminalPalette.red))], [nick(member), TerminalSpan(" left")])]
+        case .nickChanged(let old, let member):
+            return [Self.noticeLine([nick(old, id: member.id), TerminalSpan(" is now known as "), nick(member)])]
+        case .message(let message):
+            return [line(for: message, privateTarget: privateTarget)]
+        case .undecryptable(let from, let reason):
+            return [Self.warningLine([
+                TerminalSpan("a message from ", Self.warning), nick(from, id: nil),
+                TerminalSpan(" could not be read: \(reason)", Self.warning),
+            ])]
+        case .error(let text):
+            return [Self.errorLine(text)]
+        case .disconnected(let reason):
+            if expected { return [Self.noticeLine("disconnected: \(reason)")] }
+            return [Self.errorLine("disconnected: \(reason)"), Self.noticeLine("/join <room> connects again, /quit leaves")]
+        default:
+            // Notices, and any event added later: the line mode's text, so nothing goes unseen.
+            return LineOutput.describe(event).map(Self.described) ?? []
+        }
+    }
+
+    /// A `LineOutput` text, its `--` or `!!` marker styled.
+    static func described(_ text: String) -> [TerminalLine] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            if line.hasPrefix("!! ") { return warningLine(String(line.dropFirst(3))) }
+            if line.hasPrefix("-- ") { return noticeLine(String(line.dropFirst(3))) }
+            return TerminalLine([TerminalSpan(String(line))])
+        }
+    }
+
+    private func line(for message: ChatMessage, privateTarget: String?) -> TerminalLine {
+        var prefix: [TerminalSpan] = []
+        var textStyle = TerminalStyle.plain
+        if message.isPrivate {
+            let tag = message.isOwn ? (privateTarget.map { "[private \(arrow) \($0)]" } ?? "[private]") : "[private]"
+            prefix.append(TerminalSpan(tag + " ", Self.privateChat.with { $0.bold = true }))
+            textStyle = Self.privateChat
+        }
+        if message.isAction {
+            prefix += [TerminalSpan(" * ", Self.bold), nick(message.from), TerminalSpan(" ")]
+            textStyle.italic = true
+        } else {
+            prefix += [TerminalSpan("<", Self.dim), nick(message.from), TerminalSpan("> ", Self.dim)]
+        }
+        if !message.isOwn, let me, Self.mentions(message.text, me.nick) { textStyle.bold = true }
+        var body = [TerminalSpan(message.text, textStyle)]
+        if !message.missingRecipients.isEmpty {
+            body.append(TerminalSpan("  [not sent to: \(message.missingRecipients.joined(separator: ", "))]", Self.warning))
+        }
+        if !message.unknownRecipients.isEmpty {
+            body.append(TerminalSpan("  [!! also encrypted to unknown: \(message.unknownRecipients.joined(separator: ", "))]", Self.warning))
+        }
+        return TerminalLine(prefix: prefix, body)
+    }
+
+    /// Whether `text` names `nick` as a word of its own (any case).
+    static func mentions(_ text: String, _ nick: String) -> Bool {
+        guard !nick.isEmpty else { return false }
+        var searchRange = text.startIndex..<text.endIndex
+        while let found = text.range(of: nick, options: .caseInsensitive, range: searchRange) {
+            let before = found.lowerBound == text.startIndex ? nil : text[text.index(before: found.lowerBound)]
+            let after = found.upperBound == text.endIndex ? nil : text[found.upperBound]
+            let isWordCharacter: (Character?) -> Bool = { $0.map { $0.isLetter || $0.isNumber } ?? false }
+            if !isWordCharacter(before), !isWordCharacter(after) { return true }
+            searchRange = found.upperBound..<text.endIndex
+        }
+        return false
+    }
+
+    // MARK: - Replies
+
+    func lines(for reply: CatroomClient.Reply) -> [TerminalLine] {
+        switch reply {
+        case .none: return []
+        case .notice(let text): return [Self.noticeLine(text)]
+        case .error(let text): return [Self.errorLine(text)]
+        case .members(let me, let others):
+            var lines = [Self.noticeLine("\(others.count + (me == nil ? 0 : 1)) in the room, \(others.filter(\.verified).count) verified")]
+            let indent = TerminalSpan("   ")
+            if let me {
+                lines.append(TerminalLine(prefix: [indent], [nick(me), TerminalSpan(" (\(me.shortFingerprint)) "), TerminalSpan("(you)", Self.dim)]))
+            }
+            for member in others {
+                var body = [nick(member), TerminalSpan(" (\(short(member)))")]
+                if !member.ready {
+                    body.append(TerminalSpan(" (no key exchange yet)", Self.warning))
+                } else if member.verified {
+                    body.append(TerminalSpan(" \(check) verified", Self.verified))
+                }
+                lines.append(TerminalLine(prefix: [indent], body))
+            }
+            return lines
+        case .fingerprint(let name, let fingerprint, let verified):
+            let own = me.map { $0.nick == name && $0.fingerprint == fingerprint } ?? false
+            var lines = [Self.noticeLine(own ? [TerminalSpan("your fingerprint ("), nick(name, id: me?.id), TerminalSpan("):")]
+                                             : [TerminalSpan("fingerprint of "), nick(name, id: nil), TerminalSpan(":")])]
+            lines.append(TerminalLine(prefix: [TerminalSpan("   ")], [TerminalSpan(Self.grouped(fingerprint), Self.bold)]))
+            if !verified {
+                lines.append(TerminalLine(prefix: [TerminalSpan("   ")], [
+                    TerminalSpan("not verified: compare it out of band, then /verify \(name)", Self.warning),
+                ]))
+            } else if !own {
+                lines.append(TerminalLine(prefix: [TerminalSpan("   ")], [TerminalSpan("\(check) verified", Self.verified)]))
+            }
+            return lines
+        }
+    }
+
+    /// Hex in eight groups of eight, however it arrived.
+    static func grouped(_ fingerprint: String) -> String {
+        let hex = fingerprint.filter(\.isHexDigit)
+        guard hex.count == 64 else { return fingerprint }
+        return stride(from: 0, to: 64, by: 8).map { offset in
+            String(hex.dropFirst(offset).prefix(8))
+        }.joined(separator: " ")
+    }
+
+    // MARK: - The front end's own lines
+
+    func query(_ target: String?) -> [TerminalLine] {
+        [Self.noticeLine(target.map {
+            [TerminalSpan("plain lines now go privately to "), nick($0, id: nil), TerminalSpan("; /query alone returns to the room")]
+        } ?? [TerminalSpan("plain lines go to the room")])]
+    }
+
+    static let keys: [(String, String)] = [
+        ("Enter", "send the line"),
+        ("Tab, Shift-Tab", "complete a command after /, or a nick (again: the next one)"),
+        ("Up, Down", "walk the input history"),
+        ("PgUp, PgDn", "scroll the messages"),
+        ("Left, Right", "move (Ctrl-Left, Ctrl-Right, Alt-B, Alt-F: by word)"),
+        ("Home, End", "start and end of the line (also Ctrl-A, Ctrl-E)"),
+        ("Ctrl-U, Ctrl-K", "delete to the start, to the end of the line (Ctrl-Y puts it back)"),
+        ("Ctrl-W, Alt-D", "delete the word before, after the cursor"),
+        ("Ctrl-L", "redraw the screen"),
+        ("Ctrl-Z", "suspend (fg resumes)"),
+        ("Ctrl-C, Ctrl-D", "leave and exit (Ctrl-D on an empty line)"),
+    ]
+
+    func help() -> [TerminalLine] {
+        var lines = [Self.noticeLine("commands (//text sends a line starting with /):")]
+        for command in Command.all {
+            lines.append(TerminalLine(prefix: [TerminalSpan("   "), TerminalSpan(command.usage.padding(toLength: 22, withPad: " ", startingAt: 0), Self.bold)], [
+                TerminalSpan(command.summary),
+            ]))
+        }
+        lines.append(Self.noticeLine("keys:"))
+        for (keys, meaning) in Self.keys {
+            lines.append(TerminalLine(prefix: [TerminalSpan("   "), TerminalSpan(keys.padding(toLength: 22, withPad: " ", startingAt: 0), Self.bold)], [
+                TerminalSpan(meaning),
+            ]))
+        }
+        return lines
+    }
+}
