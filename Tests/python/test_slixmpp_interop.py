@@ -47,6 +47,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
+from catroom_processes import binary, free_port
 import slixmpp
 from slixmpp.exceptions import IqError, PresenceError
 from slixmpp.xmlstream.handler import Callback
@@ -68,21 +70,10 @@ STARTUP = 10.0    # a debug build generating its certificate
 # The server process
 # ---------------------------------------------------------------------------
 def catroom_binary() -> Path:
-    configured = os.environ.get("CATROOM_BIN")
-    binary = Path(configured) if configured else REPO / ".build" / "debug" / "catroom"
-    if not (binary.is_file() and os.access(binary, os.X_OK)):
-        pytest.fail(
-            f"catroom binary not found at {binary} "
-            f"({'from CATROOM_BIN' if configured else 'CATROOM_BIN unset'}); "
-            "build it with `swift build --product catroom` or point CATROOM_BIN at it",
-            pytrace=False)
-    return binary
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    try:
+        return Path(binary())
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 class CatroomServer:

@@ -39,6 +39,8 @@ from typing import Callable
 
 import pytest
 
+from catroom_processes import binary, free_port
+
 REPO = Path(__file__).resolve().parents[2]
 ROOM = "lobby@rooms.localhost"
 WIDTH, HEIGHT = 100, 30
@@ -46,28 +48,18 @@ WIDTH, HEIGHT = 100, 30
 WAIT = 5.0        # the longest any single expected change may take
 STARTUP = 10.0    # a debug build generating its certificate
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+if shutil.which("tmux") is None:
+    pytest.fail("tmux is not installed: run scripts/setup.sh (make test does)", pytrace=False)
 
 
 # ---------------------------------------------------------------------------
 # Processes
 # ---------------------------------------------------------------------------
 def catroom_binary() -> Path:
-    configured = os.environ.get("CATROOM_BIN")
-    binary = Path(configured) if configured else REPO / ".build" / "debug" / "catroom"
-    if not (binary.is_file() and os.access(binary, os.X_OK)):
-        pytest.fail(
-            f"catroom binary not found at {binary} "
-            f"({'from CATROOM_BIN' if configured else 'CATROOM_BIN unset'}); "
-            "build it with `swift build --product catroom` or point CATROOM_BIN at it",
-            pytrace=False)
-    return binary
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    try:
+        return Path(binary())
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 def wait_until(check: Callable[[], object], what: str, timeout: float = WAIT, describe: Callable[[], str] = lambda: ""):
