@@ -117,8 +117,8 @@ public final class Server: Sendable {
     }
 
     /// Counts for tests and the status line.
-    public var statistics: (connections: Int, accounts: Int, rooms: Int) {
-        (hub.openConnections, hub.accountCount, hub.roomCount)
+    public var statistics: (connections: Int, accounts: Int, sessions: Int, rooms: Int) {
+        (hub.openConnections, hub.accountCount, hub.sessionCount, hub.roomCount)
     }
 
     static func isLoopback(_ host: String) -> Bool {

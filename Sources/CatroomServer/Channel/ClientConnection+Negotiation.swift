@@ -254,7 +254,9 @@ extension ClientConnection {
                 } catch {
                     return reply(to: stanza, error)
                 }
-                phase = .established(Session(jid: jid, connection: handle))
+                let bound = Session(jid: jid, connection: handle)
+                session = bound
+                phase = .established(bound)
                 var bind = XML.Element("bind", namespace: Namespace.bind, attributes: [])
                 bind.append(XML.Element("jid", namespace: Namespace.bind, attributes: [], children: [.text(jid.description)]))
                 return send(stanza.result(bind))

@@ -62,10 +62,9 @@ final class ClientConnection: ChannelInboundHandler {
 
     var configuration: ServerConfiguration { hub.configuration }
 
-    /// The session, once bound.
-    var session: Session? {
-        if case .established(let session) = phase { session } else { nil }
-    }
+    /// The session, once bound; kept after the stream starts closing, so the
+    /// close can unbind it and leave its rooms.
+    var session: Session?
 
     // MARK: - Lifecycle
 
@@ -81,6 +80,7 @@ final class ClientConnection: ChannelInboundHandler {
         preAuthenticationTimer?.cancel()
         keepalive?.cancel()
         let deliveries = hub.connectionClosed(handle, session: session?.jid)
+        session = nil
         deliver(deliveries)
         phase = .closing
         logger.debug("connection closed", metadata: ["connection": "\(handle.id)"])

@@ -70,6 +70,8 @@ final class Hub: @unchecked Sendable {
 
     var roomCount: Int { locked { rooms.count } }
 
+    var sessionCount: Int { locked { sessions.count } }
+
     // MARK: - Registration (CR-0003)
 
     func allowRegistration(from address: String) -> Bool {
