@@ -113,7 +113,7 @@ public final class Server: Sendable {
 
     /// Test only: the full JID an account is bound as, if it is.
     @_spi(Testing) public func boundJID(of localpart: String) -> JID? {
-        hub.allSessions.first { $0.account == localpart }?.jid
+        hub.sessions(of: try! JID(localpart: localpart, domain: configuration.domain)).first?.jid
     }
 
     /// Counts for tests and the status line.

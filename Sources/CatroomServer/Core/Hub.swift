@@ -19,6 +19,10 @@ final class Hub: @unchecked Sendable {
     private var rooms: [JID: Room] = [:]
     private var addresses: AddressLimiter
     private var connections: [Int: ConnectionHandle] = [:]
+    // Indexes, so that no operation scans every account, session or room.
+    private var accountsOfConnection: [Int: Set<String>] = [:]
+    private var sessionsOfAccount: [String: Set<JID>] = [:]
+    private var roomsOfSession: [JID: Set<JID>] = [:]
 
     init(configuration: ServerConfiguration) {
         self.configuration = configuration
@@ -54,8 +58,8 @@ final class Hub: @unchecked Sendable {
             connections[connection.id] = nil
             var deliveries: [Delivery] = []
             if let session { deliveries += unbindLocked(session) }
-            for localpart in accounts.keys where accounts[localpart]!.connections.contains(connection) {
-                accounts[localpart]!.connections.remove(connection)
+            for localpart in accountsOfConnection.removeValue(forKey: connection.id) ?? [] {
+                guard accounts[localpart]?.connections.remove(connection) != nil else { continue }
                 if accounts[localpart]!.connections.isEmpty, case .ephemeral = accounts[localpart]!.kind {
                     accounts[localpart] = nil
                 }
@@ -90,6 +94,7 @@ final class Hub: @unchecked Sendable {
             accounts[localpart] = Account(
                 localpart: localpart, kind: .ephemeral(identityKey), credentials: credentials, connections: [connection],
                 limits: configuration.limits)
+            accountsOfConnection[connection.id, default: []].insert(localpart)
             return replaced
         }
     }
@@ -111,6 +116,7 @@ final class Hub: @unchecked Sendable {
         locked {
             guard accounts[localpart] != nil else { return false }
             accounts[localpart]!.connections.insert(connection)
+            accountsOfConnection[connection.id, default: []].insert(localpart)
             return true
         }
     }
@@ -122,16 +128,22 @@ final class Hub: @unchecked Sendable {
     func bind(_ jid: JID, connection: ConnectionHandle) throws(StanzaError) {
         try locked { () throws(StanzaError) in
             guard sessions[jid] == nil else { throw StanzaError(.conflict) }
-            let streams = sessions.values.filter { $0.jid.bare == jid.bare }.count
-            guard streams < configuration.limits.maxStreamsPerAccount else { throw StanzaError(.resourceConstraint, type: .cancel) }
+            let account = jid.localpart ?? ""
+            guard sessionsOfAccount[account, default: []].count < configuration.limits.maxStreamsPerAccount else {
+                throw StanzaError(.resourceConstraint, type: .cancel)
+            }
             sessions[jid] = Session(jid: jid, connection: connection)
+            sessionsOfAccount[account, default: []].insert(jid)
         }
     }
 
     private func unbindLocked(_ jid: JID) -> [Delivery] {
         guard sessions.removeValue(forKey: jid) != nil else { return [] }
+        let account = jid.localpart ?? ""
+        sessionsOfAccount[account]?.remove(jid)
+        if sessionsOfAccount[account]?.isEmpty == true { sessionsOfAccount[account] = nil }
         var deliveries: [Delivery] = []
-        for roomJID in rooms.keys where rooms[roomJID]!.occupant(session: jid) != nil {
+        for roomJID in roomsOfSession[jid] ?? [] {
             deliveries += leaveLocked(room: roomJID, session: jid).filter { $0.to.jid != jid }
         }
         return deliveries
@@ -141,10 +153,8 @@ final class Hub: @unchecked Sendable {
 
     /// The sessions of a bare JID.
     func sessions(of bare: JID) -> [Session] {
-        locked { sessions.values.filter { $0.jid.bare == bare } }
+        locked { (sessionsOfAccount[bare.localpart ?? ""] ?? []).compactMap { sessions[$0] } }
     }
-
-    var allSessions: [Session] { locked { Array(sessions.values) } }
 
     // MARK: - Rooms (CR-0005)
 
@@ -153,7 +163,10 @@ final class Hub: @unchecked Sendable {
             let isNew = rooms[room] == nil
             var target = rooms[room] ?? Room(jid: room, password: password, maxOccupants: configuration.limits.maxOccupants)
             let result = target.join(nick: nick, session: session, password: password, isNew: isNew)
-            if case .success = result { rooms[room] = target }
+            if case .success = result {
+                rooms[room] = target
+                roomsOfSession[session.jid, default: []].insert(room)
+            }
             return result
         }
     }
@@ -165,6 +178,8 @@ final class Hub: @unchecked Sendable {
     private func leaveLocked(room: JID, session: JID) -> [Delivery] {
         guard var target = rooms[room] else { return [] }
         let deliveries = target.leave(session: session)
+        roomsOfSession[session]?.remove(room)
+        if roomsOfSession[session]?.isEmpty == true { roomsOfSession[session] = nil }
         // A room exists while someone is in it.
         rooms[room] = target.isEmpty ? nil : target
         return deliveries
@@ -225,7 +240,7 @@ final class Hub: @unchecked Sendable {
             let handed = bundle.take()
             let notify = bundle.needsLowStockNotice()
             accounts[localpart]!.bundle = bundle
-            let owners = notify ? sessions.values.filter { $0.account == localpart } : []
+            let owners = notify ? (sessionsOfAccount[localpart] ?? []).compactMap { sessions[$0] } : []
             return (handed, owners)
         }
     }
