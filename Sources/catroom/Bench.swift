@@ -6,7 +6,7 @@ extension Catroom {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure performance against baselines in the same run.",
-            subcommands: [Crypto.self, ServerLoad.self])
+            subcommands: [Crypto.self, ServerLoad.self, JoinTime.self])
 
         struct Crypto: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -32,15 +32,9 @@ extension Catroom {
                 abstract: "Load a running XMPP server's rooms: throughput, latency, idle connections.",
                 discussion: """
                     Speaks standard XMPP (RFC 6120, RFC 6121, XEP-0045, XEP-0077), so it measures catroom, \
-                    Prosody or ejabberd alike; loopback only. Start the server first, with raised limits for \
-                    catroom (the report says which ones a scenario needs), for example:
-
-                      catroom serve --host 127.0.0.1 --port 15222 --direct-tls-port 0 --allow-plain-registration \\
-                        --connections-per-address 100000 --connection-attempts-per-minute 10000000 \\
-                        --registrations-per-minute 10000000 --stanza-rate 100000 --max-occupants 500
-
-                    then: catroom bench server --port 15222 --server-pid <pid>. \
-                    Build with -c release for meaningful numbers.
+                    Prosody or ejabberd alike, on loopback only. Start the server first; catroom's default \
+                    limits are strict, and the report says which ones each scenario needs raised. \
+                    docs/performance.md has the full procedure. Build with -c release for meaningful numbers.
                     """)
 
             @Option(help: "Server address (loopback only).")
@@ -64,7 +58,10 @@ extension Catroom {
             @Option(help: "xep0077, catroom-key or none (accounts <prefix><n> with --password exist).")
             var register: ServerBenchmarkOptions.Registration = .xep0077
 
-            @Option(help: "Account name prefix (default: random per run when registering, bench with --register none).")
+            @Option(help: """
+                Account names are <prefix><t|l|i><n> when registering (per scenario), <prefix><n> with --register none \
+                (default: random per run when registering, else bench).
+                """)
             var prefix: String?
 
             @Option(help: "Account password (at least 16 bytes for catroom).")
@@ -115,10 +112,14 @@ extension Catroom {
             @Option(help: "Seconds to let the server settle before sampling memory (idle).")
             var settle = ServerBenchmarkOptions().settleSeconds
 
+            @Option(help: "End connections with </stream:stream> (polite) or by closing the socket (abrupt).")
+            var close = "polite"
+
             @Flag(help: "Print JSON instead of text.")
             var json = false
 
             func validate() throws {
+                guard close == "polite" || close == "abrupt" else { throw ValidationError("--close must be polite or abrupt") }
                 guard scenario == "all" || ServerBenchmarkOptions.Scenario(rawValue: scenario) != nil else {
                     throw ValidationError("--scenario must be throughput, latency, idle or all")
                 }
@@ -152,6 +153,7 @@ extension Catroom {
                 options.connections = connections
                 options.concurrency = concurrency
                 options.settleSeconds = settle
+                options.closePolitely = close == "polite"
                 return options
             }
 

@@ -6,7 +6,8 @@ import NIOTLS
 
 /// One connection of the load generator: feeds received bytes to the shared stream
 /// parser, runs `StreamNegotiation` until the resource is bound, then joins a room
-/// and sends and counts groupchat messages.
+/// and sends and counts groupchat messages. Once bound, `StanzaScanner` recognises the
+/// benchmark's own messages by their start tag and hands the parser everything else.
 ///
 /// Bound to its channel's event loop; the benchmark reaches it through a
 /// `NIOLoopBoundBox` and `EventLoop.submit`. The hot path (a reflection arrives, the
@@ -18,6 +19,8 @@ final class BenchConnection: ChannelInboundHandler {
     /// The connection's number in its scenario: the sender field of its message ids.
     let index: Int
     private let parser = XML.StreamParser(limits: .init(maxElementBytes: 1024 * 1024))
+    /// Once bound: splits the stream and counts benchmark messages without parsing them.
+    private var scanner: StanzaScanner?
     private var negotiation: StreamNegotiation
     private let tls: NIOSSLContext?
     private let progress: RunProgress
@@ -65,16 +68,40 @@ final class BenchConnection: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        let result = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(XML.StreamError) in try parser.feed(bytes) }
-        }
-        let events: [XML.StreamEvent]
-        switch result {
-        case .success(let parsed): events = parsed
-        case .failure(let error): return failed("unparsable XML from the server: \(error)")
-        }
         // One clock reading per read: every stanza in it arrived at the same time.
         let now = monotonicNanoseconds()
+        if var scanner {
+            self.scanner = nil  // so the copy below owns its buffer alone
+            let leftover = buffer.withUnsafeReadableBytes { bytes in
+                scanner.feed(bytes) { item in
+                    switch item {
+                    case .groupchat(let id): delivered(id, now: now)
+                    case .element(let bytes): parse(bytes, now: now)
+                    }
+                }
+            }
+            if let leftover {
+                leftover.withUnsafeBytes { parse($0, now: now) }
+            } else {
+                self.scanner = scanner
+            }
+            return
+        }
+        buffer.withUnsafeReadableBytes { parse($0, now: now) }
+        // Bound, with no element half-read: from here the scanner splits the stream.
+        if negotiation.phase == .established, !closing, parser.bytesAfterLastEvent == 0 {
+            scanner = StanzaScanner()
+        }
+    }
+
+    /// Feeds bytes to the stream parser and handles the events they complete.
+    private func parse(_ bytes: UnsafeRawBufferPointer, now: UInt64) {
+        let events: [XML.StreamEvent]
+        do {
+            events = try parser.feed(bytes)
+        } catch {
+            return failed("unparsable XML from the server: \(error)")
+        }
         for event in events {
             if negotiation.phase == .established {
                 established(event, now: now)
@@ -156,14 +183,17 @@ final class BenchConnection: ChannelInboundHandler {
         context?.close(promise: nil)
     }
 
-    /// Closes the connection on purpose (the end of a scenario), after `</stream:stream>`.
-    func close() -> EventLoopFuture<Void> {
+    /// Closes the connection on purpose (the end of a scenario): after `</stream:stream>`
+    /// (RFC 6120 §4.4) when `politely`, else by closing the socket as a crashed client would.
+    func close(politely: Bool) -> EventLoopFuture<Void> {
         let context = self.context!  // set when the handler was added, before anyone could call
         guard !closing else { return context.eventLoop.makeSucceededVoidFuture() }
         closing = true
         pacer?.cancel()
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: "</stream:stream>")), promise: nil)
+        if politely {
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: "</stream:stream>")), promise: nil)
+        }
         context.close(promise: promise)
         return promise.futureResult
     }
@@ -240,6 +270,11 @@ final class BenchConnection: ChannelInboundHandler {
             stats.otherGroupchat += 1
             return
         }
+        delivered(messageID, now: now)
+    }
+
+    /// A benchmark message arrived (found by the scanner or the parser).
+    private func delivered(_ messageID: MessageID, now: UInt64) {
         stats.delivered += 1
         stats.lastDelivery = now
         if now >= messageID.sentAt {

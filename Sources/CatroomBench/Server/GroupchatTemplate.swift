@@ -55,9 +55,13 @@ struct MessageID: Equatable {
 
     /// Reads an id written by `GroupchatTemplate`; nil for any other id.
     init?(_ id: String) {
-        var utf8 = id.utf8[...]
-        guard utf8.starts(with: Self.marker.utf8) else { return nil }
-        utf8 = utf8.dropFirst(Self.marker.utf8.count)
+        self.init(utf8: id.utf8)
+    }
+
+    /// Reads an id from its UTF-8 bytes (as the scanner finds them in a start tag).
+    init?(utf8 id: some Collection<UInt8>) {
+        guard id.starts(with: Self.marker.utf8) else { return nil }
+        let utf8 = id.dropFirst(Self.marker.utf8.count)
         var fields: (UInt64, UInt64, UInt64) = (0, 0, 0)
         var index = 0
         var digits = 0
@@ -68,13 +72,20 @@ struct MessageID: Equatable {
                 digits = 0
                 continue
             }
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 19 else { return nil }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 20 else { return nil }
             let digit = UInt64(byte - UInt8(ascii: "0"))
-            switch index {
-            case 0: fields.0 = fields.0 * 10 + digit
-            case 1: fields.1 = fields.1 * 10 + digit
-            default: fields.2 = fields.2 * 10 + digit
+            func append(_ field: inout UInt64) -> Bool {
+                let (tens, overflow) = field.multipliedReportingOverflow(by: 10)
+                let (sum, carry) = tens.addingReportingOverflow(digit)
+                field = sum
+                return !overflow && !carry
             }
+            let fits = switch index {
+            case 0: append(&fields.0)
+            case 1: append(&fields.1)
+            default: append(&fields.2)
+            }
+            guard fits else { return nil }
             digits += 1
         }
         guard index == 2, digits > 0, fields.0 <= UInt64(Int.max), fields.1 <= UInt64(Int.max) else { return nil }

@@ -18,19 +18,16 @@ extension LoadRun {
             generator: .init(cpuSeconds: 0, rssBeforeKiB: 0, rssAfterKiB: 0),
             catroomLimits: catroomLimits(connections: count))
 
-        let serverBefore = sampleServer()
-        let generatorBefore = ProcessSample.current()
+        let before = snapshot()
         let start = monotonicNanoseconds()
         let (connections, failures, lastLogin) = await connectAll(count: count, scenario: "i", sendsPresence: true, deadline: deadline)
-        let serverLoggedIn = sampleServer()
-        let generatorLoggedIn = ProcessSample.current()
+        let loggedIn = snapshot()
         await sleep(until: .now() + .nanoseconds(Int64(options.settleSeconds * 1e9)), deadline: deadline)
-        let serverSettled = sampleServer()
-        let generatorSettled = ProcessSample.current()
+        let settled = snapshot()
 
         await closeAll(connections)
         await sleep(until: .now() + .nanoseconds(Int64(options.settleSeconds * 1e9)), deadline: deadline + .seconds(60))
-        let serverClosed = sampleServer()
+        let closed = snapshot()
 
         let connected = connections.count
         let seconds = lastLogin > start ? Double(lastLogin - start) / 1e9 : 0
@@ -38,7 +35,7 @@ extension LoadRun {
         let perLogin = { (before: Double, after: Double) in connected > 0 ? (after - before) * 1000 / Double(connected) : 0 }
         var serverCPU: Double?
         var serverMemory: Double?
-        if let serverBefore, let serverLoggedIn, let serverSettled {
+        if let serverBefore = before.server, let serverLoggedIn = loggedIn.server, let serverSettled = settled.server {
             serverCPU = perLogin(serverBefore.cpuSeconds, serverLoggedIn.cpuSeconds)
             serverMemory = perConnection(serverBefore.rssKiB, serverSettled.rssKiB)
         }
@@ -46,14 +43,15 @@ extension LoadRun {
             requested: count, connected: connected, failed: failures, loginSeconds: seconds,
             loginsPerSecond: seconds > 0 ? Double(connected) / seconds : 0,
             serverCPUMillisecondsPerLogin: serverCPU,
-            generatorCPUMillisecondsPerLogin: perLogin(generatorBefore.cpuSeconds, generatorLoggedIn.cpuSeconds),
+            generatorCPUMillisecondsPerLogin: perLogin(before.generator.cpuSeconds, loggedIn.generator.cpuSeconds),
             serverKiBPerConnection: serverMemory,
-            generatorKiBPerConnection: perConnection(generatorBefore.rssKiB, generatorSettled.rssKiB),
-            serverRSSAfterCloseKiB: serverClosed?.rssKiB)
+            generatorKiBPerConnection: perConnection(before.generator.rssKiB, settled.generator.rssKiB),
+            serverRSSAfterCloseKiB: closed.server?.rssKiB)
         report.completed = failures == 0
         if !report.completed { report.failure = "\(failures) of \(count) logins failed" }
-        report.server = LoadRun.usage(serverBefore, serverSettled)
-        report.generator = LoadRun.usage(generatorBefore, generatorSettled)!
+        record(from: before, to: loggedIn, in: &report)
+        report.server?.rssAfterKiB = settled.server?.rssKiB ?? 0
+        report.generator.rssAfterKiB = settled.generator.rssKiB
         report.errors = progress.takeErrors()
         return report
     }

@@ -36,8 +36,7 @@ extension LoadRun {
         let start = monotonicNanoseconds() + 100_000_000
         let end = start + UInt64(options.durationSeconds * 1e9)
         progress.reset()
-        let serverBefore = sampleServer()
-        let generatorBefore = ProcessSample.current()
+        let before = snapshot()
         for room in rooms {
             let template = GroupchatTemplate(room: room.jid, payloadBytes: options.payloadBytes)
             for connection in room.occupants {
@@ -57,8 +56,7 @@ extension LoadRun {
             expectedTotal += sent * room.occupants.count
         }
         let finished = await wait(until: deadline) { progress.settledConnections >= connections.count }
-        let serverAfter = sampleServer()
-        let generatorAfter = ProcessSample.current()
+        let after = snapshot()
 
         let stats = await settle(connections.map { $0.submit { $0.takeStats() } }, by: .now() + .seconds(10))?
             .compactMap { try? $0.get() } ?? []
@@ -77,8 +75,7 @@ extension LoadRun {
             delivered: delivered, expected: expectedTotal, latency: .init(nanoseconds: stats.flatMap(\.latencies)))
         report.completed = finished && delivered == expectedTotal && expectedTotal > 0
         if !report.completed { report.failure = finished ? "connections failed or nothing was sent" : "timed out after \(options.timeoutSeconds) s" }
-        report.server = LoadRun.usage(serverBefore, serverAfter)
-        report.generator = LoadRun.usage(generatorBefore, generatorAfter)!
+        record(from: before, to: after, in: &report)
         report.errors = progress.takeErrors()
         return report
     }

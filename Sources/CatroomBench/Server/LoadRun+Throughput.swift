@@ -32,8 +32,7 @@ extension LoadRun {
         let expected = options.occupants * options.messages
 
         progress.reset()
-        let serverBefore = sampleServer()
-        let generatorBefore = ProcessSample.current()
+        let before = snapshot()
         for room in rooms {
             let plan = TrafficPlan(
                 template: GroupchatTemplate(room: room.jid, payloadBytes: options.payloadBytes),
@@ -42,8 +41,7 @@ extension LoadRun {
             for connection in room.occupants { connection.execute { $0.start(plan) } }
         }
         let finished = await wait(until: deadline) { progress.settledConnections >= connections.count }
-        let serverAfter = sampleServer()
-        let generatorAfter = ProcessSample.current()
+        let after = snapshot()
 
         let stats = await settle(connections.map { $0.submit { $0.takeStats() } }, by: .now() + .seconds(10))?
             .compactMap { try? $0.get() } ?? []
@@ -61,8 +59,7 @@ extension LoadRun {
             latency: .init(nanoseconds: stats.flatMap(\.latencies)))
         report.completed = finished && delivered == expected * occupants
         if !report.completed { report.failure = finished ? "connections failed" : "timed out after \(options.timeoutSeconds) s" }
-        report.server = LoadRun.usage(serverBefore, serverAfter)
-        report.generator = LoadRun.usage(generatorBefore, generatorAfter)!
+        record(from: before, to: after, in: &report)
         report.catroomLimits = catroomLimits(
             connections: occupants, occupants: options.occupants, stanzaRate: sendRate, measuredRate: true)
         report.errors = progress.takeErrors()

@@ -27,6 +27,19 @@ struct ProcessSample: Sendable {
         return ProcessSample(cpuSeconds: cpu, rssKiB: rssKiB(status: status) ?? 0)
     }
 
+    /// CPU seconds every core of the machine spent busy since boot (/proc/stat: all but idle and iowait),
+    /// so a report can show what other processes took while it measured.
+    static func machineBusySeconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 8 else { return nil }
+        // user nice system idle iowait irq softirq steal (guest time is already in user)
+        let busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7]
+        return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Fields after the command name, which is in parentheses and may itself contain spaces or parentheses.
     static func cpuSeconds(stat: String) -> Double? {
         guard let close = stat.lastIndex(of: ")") else { return nil }

@@ -56,6 +56,7 @@ public struct ServerBenchmark: Sendable {
         let target = ServerBenchmarkReport.Target(
             host: options.host, port: options.port, domain: options.domain, roomDomain: options.resolvedRoomDomain,
             tls: options.tls.rawValue, authentication: options.authentication.rawValue, registration: options.registration.rawValue,
+            accountPrefix: accountPrefix,
             sourceAddresses: options.sourceAddresses, clientThreads: options.clientThreads, serverPID: options.serverPID,
             openFileLimit: openFiles)
         return ServerBenchmarkReport(target: target, scenarios: scenarios)
@@ -181,14 +182,33 @@ struct LoadRun: Sendable {
 
     /// Closes every connection, waiting a few seconds at most for the closes to finish.
     func closeAll(_ connections: [LoadConnection]) async {
-        let futures = connections.map { $0.flatSubmit { $0.close() } }
+        let politely = options.closePolitely
+        let futures = connections.map { $0.flatSubmit { $0.close(politely: politely) } }
         _ = await settle(futures, by: .now() + .seconds(10))
     }
 
     // MARK: - Measuring
 
-    func sampleServer() -> ProcessSample? {
-        options.serverPID.flatMap(ProcessSample.read(pid:))
+    /// Server, generator and machine at one instant.
+    struct Snapshot {
+        let server: ProcessSample?
+        let generator: ProcessSample
+        let machineBusy: Double?
+    }
+
+    func snapshot() -> Snapshot {
+        Snapshot(
+            server: options.serverPID.flatMap(ProcessSample.read(pid:)), generator: .current(),
+            machineBusy: ProcessSample.machineBusySeconds())
+    }
+
+    /// Fills in the report's resource usage between two snapshots.
+    func record(from before: Snapshot, to after: Snapshot, in report: inout ServerBenchmarkReport.Scenario) {
+        report.server = Self.usage(before.server, after.server)
+        report.generator = Self.usage(before.generator, after.generator)!
+        if let server = report.server, let start = before.machineBusy, let end = after.machineBusy {
+            report.otherProcessesCPUSeconds = max(0, end - start - server.cpuSeconds - report.generator.cpuSeconds)
+        }
     }
 
     static func usage(_ before: ProcessSample?, _ after: ProcessSample?) -> ServerBenchmarkReport.ResourceUsage? {

@@ -53,6 +53,8 @@ public struct ServerBenchmarkOptions: Sendable {
     public var serverPID: Int32?
     /// Upper bound on each scenario, set-up included.
     public var timeoutSeconds = 120.0
+    /// End each connection with `</stream:stream>` (RFC 6120 §4.4), or just close the socket.
+    public var closePolitely = true
     /// The scenarios to run, in this order.
     public var scenarios: [Scenario] = Scenario.allCases
 

@@ -10,6 +10,8 @@ public struct ServerBenchmarkReport: Sendable, Codable {
         public var tls: String
         public var authentication: String
         public var registration: String
+        /// Accounts are `<prefix><scenario letter><n>` when registered (t, l, i), `<prefix><n>` with `--register none`.
+        public var accountPrefix: String
         public var sourceAddresses: Int
         public var clientThreads: Int
         public var serverPID: Int32?
@@ -37,6 +39,9 @@ public struct ServerBenchmarkReport: Sendable, Codable {
         public var server: ResourceUsage?
         /// The generator's own, over the same phase.
         public var generator: ResourceUsage
+        /// CPU seconds the rest of the machine spent over the same phase: neither server nor
+        /// generator (nil without `--server-pid`). Well above zero means a disturbed measurement.
+        public var otherProcessesCPUSeconds: Double? = nil
         /// catroom limits the scenario needs, beside catroom's defaults.
         public var catroomLimits: [LimitNeed]
     }
@@ -156,7 +161,7 @@ extension ServerBenchmarkReport {
     public func text() -> String {
         var lines = [
             "target \(target.host):\(target.port) domain \(target.domain) rooms \(target.roomDomain)",
-            "tls \(target.tls), auth \(target.authentication), register \(target.registration), "
+            "tls \(target.tls), auth \(target.authentication), register \(target.registration) (prefix \(target.accountPrefix)), "
                 + "\(target.sourceAddresses) source address\(target.sourceAddresses == 1 ? "" : "es"), "
                 + "\(target.clientThreads) generator thread\(target.clientThreads == 1 ? "" : "s"), open files \(target.openFileLimit)",
         ]
@@ -190,6 +195,9 @@ extension ServerBenchmarkReport {
             }
             let g = scenario.generator
             lines.append(String(format: "generator: %.2f CPU s, RSS %d → %d KiB", g.cpuSeconds, g.rssBeforeKiB, g.rssAfterKiB))
+            if let other = scenario.otherProcessesCPUSeconds {
+                lines.append(String(format: "other processes: %.2f CPU s%@", other, other > 0.5 ? " (the machine was not quiet)" : ""))
+            }
             if !scenario.errors.isEmpty {
                 lines.append("errors: " + scenario.errors.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: "; "))
             }

@@ -203,16 +203,18 @@ struct StreamNegotiation {
 
     // MARK: - SASL (RFC 6120 §6)
 
+    /// SASL with the chosen mechanism. A stream that advertises no mechanisms at all (catroom
+    /// with `--allow-plaintext` before STARTTLS) is tried anyway: the server decides.
     private mutating func authenticate() -> [Action] {
         switch plan.authentication {
         case .plain:
-            guard mechanisms.contains("PLAIN") else { return fail("PLAIN not offered (offered: \(mechanisms.joined(separator: " ")))") }
+            guard mechanisms.isEmpty || mechanisms.contains("PLAIN") else { return fail("PLAIN not offered (offered: \(mechanisms.joined(separator: " ")))") }
             // RFC 4616: authzid NUL authcid NUL passwd, with an empty authzid.
             let message = [0] + Array(plan.username.utf8) + [0] + Array(plan.password.utf8)
             phase = .awaitingSuccess
             return [.send(Array("<auth xmlns='\(Namespace.sasl)' mechanism='PLAIN'>\(message.base64)</auth>".utf8))]
         case .scramSHA256:
-            guard mechanisms.contains(SCRAM.mechanism) else {
+            guard mechanisms.isEmpty || mechanisms.contains(SCRAM.mechanism) else {
                 return fail("SCRAM-SHA-256 not offered (offered: \(mechanisms.joined(separator: " ")))")
             }
             var client = SCRAMClient(
