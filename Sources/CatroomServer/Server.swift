@@ -47,13 +47,14 @@ public final class Server: Sendable {
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                // The outbound cap (SECURITY-CASES SR-04): unwritable past it, and then closed.
+                .childChannelOption(.writeBufferWaterMark, value: .init(
+                    low: configuration.limits.maxOutboundBytes / 2, high: configuration.limits.maxOutboundBytes))
                 .childChannelInitializer { channel in
                     let address = channel.remoteAddress?.ipAddress ?? "unknown"
                     // Past the per-address limits the connection is refused at TCP level (XEP-0205 §4.1).
                     guard hub.admit(address: address) else { return channel.close() }
-                    let handle = ConnectionHandle(
-                        id: ids.add(1, ordering: .relaxed).newValue, channel: channel, address: address,
-                        maxQueuedBytes: configuration.limits.maxOutboundBytes)
+                    let handle = ConnectionHandle(id: ids.add(1, ordering: .relaxed).newValue, channel: channel, address: address)
                     let decoder = XMLStreamHandler(limits: .init(maxElementBytes: configuration.limits.maxStanzaBytes))
                     let connection = ClientConnection(
                         hub: hub, tls: tls, decoder: decoder, handle: handle, secure: directTLS, logger: logger)

@@ -80,3 +80,18 @@ import Testing
     }
 }
 
+
+/// On a loopback test server that allows plaintext, what is accepted is also offered.
+@Suite struct PlaintextFeaturesTests {
+    @Test func plaintextStreamOffersTLSAndTheMechanismsItAccepts() async throws {
+        let server = try await TestServer.start()
+        let alice = try await TestClient.connect(port: server.port)
+        let features = try await alice.openStream()
+        #expect(features.firstChild(name: "starttls", namespace: Namespace.tls)?.firstChild(name: "required", namespace: Namespace.tls) == nil)
+        let mechanisms = features.firstChild(name: "mechanisms", namespace: Namespace.sasl)?
+            .children(name: "mechanism", namespace: Namespace.sasl).map(\.text)
+        #expect(mechanisms == ["SCRAM-SHA-256"])
+        #expect(features.firstChild(name: "register", namespace: Namespace.registerFeature) != nil)
+        await server.shutdown()
+    }
+}

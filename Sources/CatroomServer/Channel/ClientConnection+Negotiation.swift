@@ -45,13 +45,14 @@ extension ClientConnection {
         var features = XML.Element("features", namespace: Namespace.stream, attributes: [])
         if authenticatedAs != nil {
             features.append(XML.Element("bind", namespace: Namespace.bind, attributes: []))
-        } else if !isSecure && tls != nil {
-            // RFC 6120 §5.3.1: when TLS is mandatory it is the only feature offered.
-            var starttls = XML.Element("starttls", namespace: Namespace.tls, attributes: [])
-            if tlsRequired { starttls.append(XML.Element("required", namespace: Namespace.tls, attributes: [])) }
-            features.append(starttls)
-            if tlsRequired { return features }
         } else {
+            if !isSecure, tls != nil {
+                // RFC 6120 §5.3.1: when TLS is mandatory it is the only feature offered.
+                var starttls = XML.Element("starttls", namespace: Namespace.tls, attributes: [])
+                if tlsRequired { starttls.append(XML.Element("required", namespace: Namespace.tls, attributes: [])) }
+                features.append(starttls)
+                if tlsRequired { return features }
+            }
             var mechanisms = XML.Element("mechanisms", namespace: Namespace.sasl, attributes: [])
             var offered = [SCRAM.mechanism]
             if isSecure { offered.append("PLAIN") }  // PLAIN only over TLS (AR-02)
@@ -117,7 +118,9 @@ extension ClientConnection {
             return streamError(StreamError(.policyViolation, text: "data after starttls"))
         }
         send(XML.Element("proceed", namespace: Namespace.tls, attributes: []))
-        // The <proceed/> is already written below the new handler: add TLS in this same tick.
+        // Out now, in the clear: TLS in front would hold a flush until its handshake,
+        // which the client starts only after reading this. Then add TLS in this same tick.
+        context.channel.flush()
         do {
             try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
         } catch {

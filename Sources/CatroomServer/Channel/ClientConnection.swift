@@ -148,13 +148,29 @@ final class ClientConnection: ChannelInboundHandler {
         if let reply = stanza.errorReply(error) { send(reply) }
     }
 
+    /// Sends each stanza; those for connections on other event loops go over in one
+    /// hop per loop, serialised here.
     func deliver(_ deliveries: [Delivery]) {
-        guard let tamper = configuration.tamper else {
-            for delivery in deliveries { delivery.to.connection.send(delivery.element) }
+        if let tamper = configuration.tamper {
+            for delivery in deliveries {
+                for element in tamper(delivery.element, delivery.to.jid) { delivery.to.connection.send(element) }
+            }
             return
         }
+        var elsewhere: [ObjectIdentifier: (EventLoop, [(ConnectionHandle, [UInt8])])] = [:]
         for delivery in deliveries {
-            for element in tamper(delivery.element, delivery.to.jid) { delivery.to.connection.send(element) }
+            let connection = delivery.to.connection
+            let loop = connection.channel.eventLoop
+            if loop.inEventLoop {
+                connection.enqueue(delivery.bytes)
+            } else {
+                elsewhere[ObjectIdentifier(loop), default: (loop, [])].1.append((connection, delivery.bytes))
+            }
+        }
+        for (loop, batch) in elsewhere.values {
+            loop.execute {
+                for (connection, bytes) in batch { connection.enqueue(bytes) }
+            }
         }
     }
 

@@ -90,6 +90,9 @@ struct Room: Sendable {
     /// A groupchat message from an occupant, to every occupant: each copy carries only
     /// its addressee's key entry (CR-0005 §6.2); the sender's copy carries none.
     func groupchat(_ stanza: Stanza, from sender: Occupant) -> [Delivery] {
+        if let template = FanoutTemplate(stanza.element, from: address(of: sender.nick)) {
+            return occupants.map { Delivery(to: $0.session, fanout: template, nick: $0.nick) }
+        }
         let encryptedIndex = stanza.element.children.firstIndex {
             $0.element.map { $0.name == "encrypted" && $0.namespace == Namespace.encrypted } ?? false
         }
@@ -136,6 +139,37 @@ struct Room: Sendable {
 
 /// A stanza for one session, computed under the hub's lock and sent after it.
 struct Delivery: Sendable {
+    enum Content: Sendable {
+        case element(XML.Element)
+        /// A groupchat copy, made from the message's template by the recipient's nick.
+        case fanout(FanoutTemplate, nick: String)
+    }
+
     let to: Session
-    let element: XML.Element
+    let content: Content
+
+    init(to: Session, element: XML.Element) {
+        self.to = to
+        content = .element(element)
+    }
+
+    init(to: Session, fanout template: FanoutTemplate, nick: String) {
+        self.to = to
+        content = .fanout(template, nick: nick)
+    }
+
+    var element: XML.Element {
+        switch content {
+        case .element(let element): element
+        case .fanout(let template, let nick): template.element(to: to.jid, nick: nick)
+        }
+    }
+
+    /// The stanza as it goes on a `jabber:client` stream.
+    var bytes: [UInt8] {
+        switch content {
+        case .element(let element): element.serialized(inheritedNamespace: Namespace.client)
+        case .fanout(let template, let nick): template.bytes(to: to.jid, nick: nick)
+        }
+    }
 }
