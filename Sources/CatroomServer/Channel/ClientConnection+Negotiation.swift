@@ -110,8 +110,9 @@ extension ClientConnection {
 
     private func startTLS() {
         guard let tls, !isSecure, let context else {
+            // RFC 6120 §5.4.2.2: a <failure/>, then the stream ends.
             send(XML.Element("failure", namespace: Namespace.tls, attributes: []))
-            return closeStream()
+            return closeStream(with: nil)
         }
         // Anything pipelined after <starttls/> would be read as if it came over TLS (CVE-2011-0411).
         guard decoder.bytesAfterLastEvent == 0 else {
@@ -129,10 +130,6 @@ extension ClientConnection {
         }
         isSecure = true
         restartStream()
-    }
-
-    func closeStream() {
-        streamError(StreamError(.undefinedCondition))
     }
 
     /// RFC 6120 §5.4.3.3, §6.4.6: a new stream on the same connection.

@@ -34,6 +34,9 @@ final class ClientConnection: ChannelInboundHandler {
     var streamID = ""
     var headerSent = false
     var isSecure: Bool
+    /// The session, once bound; kept after the stream starts closing, so the
+    /// close can unbind it and leave its rooms.
+    var session: Session?
     /// The account SASL authenticated this connection as.
     var authenticatedAs: String?
     /// The SCRAM exchange in progress, if any.
@@ -61,10 +64,6 @@ final class ClientConnection: ChannelInboundHandler {
     }
 
     var configuration: ServerConfiguration { hub.configuration }
-
-    /// The session, once bound; kept after the stream starts closing, so the
-    /// close can unbind it and leave its rooms.
-    var session: Session?
 
     // MARK: - Lifecycle
 
@@ -182,7 +181,8 @@ final class ClientConnection: ChannelInboundHandler {
         closeStream(with: error)
     }
 
-    private func closeStream(with error: StreamError?) {
+    /// Sends the error if any and the closing tag, then closes the connection.
+    func closeStream(with error: StreamError?) {
         guard let context else { return }
         if case .closing = phase { return }
         phase = .closing
