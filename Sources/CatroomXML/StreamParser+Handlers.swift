@@ -101,6 +101,7 @@ extension XML.StreamParser {
         if depth == 1 {
             events.append(.streamOpened(element))
             boundary = range.end
+            headerEnd = range.end
         } else {
             flushText()
             openElements.append(element)

@@ -24,7 +24,8 @@ extension XML {
         /// A human-readable account of `failure` for logs (expat's message and position, or the limit).
         public private(set) var failureDetail: String?
 
-        let parser: XML_Parser
+        /// expat's parser; nil while hibernating (see `hibernate()`).
+        var expat: XML_Parser?
         /// Events completed during the current `feed`.
         var events: [StreamEvent] = []
         /// Open elements, counting the root: 1 between top-level elements.
@@ -49,23 +50,38 @@ extension XML {
         var leadingBytes: [UInt8] = []
         /// Recently seen namespace URIs, so each element does not allocate its own copy.
         var namespaceCache: [String] = []
+        /// The document's bytes up to the end of the root's start tag, replayed to wake
+        /// from hibernation; nil once they outgrow `maxHeaderBytes` (that stream never hibernates).
+        var header: [UInt8]? = []
+        /// Byte index just past the root's start tag, once it has been read.
+        var headerEnd: Int?
 
         /// Largest slice handed to expat at once, so the size limit is checked between
         /// slices and one huge read cannot build a huge tree before it is noticed.
         static let sliceBytes = 32 * 1024
 
+        /// Longest stream header kept for replay: real ones are about 200 bytes.
+        static let maxHeaderBytes = 1024
+
         /// Makes a parser for a new stream.
         public init(limits: Limits = Limits()) {
             self.limits = limits
-            guard let parser = XML_ParserCreateNS("UTF-8", XML_Char(1)) else {
-                fatalError("expat could not allocate a parser")
-            }
-            self.parser = parser
-            installHandlers()
+            createExpat()
         }
 
         deinit {
-            XML_ParserFree(parser)
+            if let expat { XML_ParserFree(expat) }
+        }
+
+        /// expat's parser, which exists whenever bytes are being parsed.
+        var parser: XML_Parser { expat.unsafelyUnwrapped }
+
+        func createExpat() {
+            guard let expat = XML_ParserCreateNS("UTF-8", XML_Char(1)) else {
+                fatalError("expat could not allocate a parser")
+            }
+            self.expat = expat
+            installHandlers()
         }
 
         /// Parses the next bytes of the stream and returns the events they complete.
@@ -76,7 +92,9 @@ extension XML {
         public func feed(_ bytes: UnsafeRawBufferPointer) throws(StreamError) -> [StreamEvent] {
             if let failure { throw failure }
             guard !bytes.isEmpty else { return [] }
+            if expat == nil { wake() }
             checkLeadingBytes(bytes)
+            keepHeader(bytes)
             if failure == nil {
                 if shouldHold(bytes) {
                     heldBytes.append(contentsOf: bytes)
@@ -90,6 +108,7 @@ extension XML {
                     held.withUnsafeBytes { parse($0) }
                 }
             }
+            trimHeader()
             if let failure {
                 events = []
                 openElements = []
@@ -115,7 +134,7 @@ extension XML {
         }
 
         /// Hands bytes to expat in slices, so the size limit is checked between them.
-        private func parse(_ bytes: UnsafeRawBufferPointer) {
+        func parse(_ bytes: UnsafeRawBufferPointer) {
             guard let base = bytes.baseAddress else { return }
             var offset = 0
             while offset < bytes.count, failure == nil {
@@ -150,10 +169,14 @@ extension XML {
         /// deferral back on, so all of it is installed again. A failed parser stays failed.
         public func reset() {
             guard failure == nil else { return }
-            guard XML_ParserReset(parser, "UTF-8") == XML_TRUE else {
-                fatalError("XML_ParserReset failed on a parser that is not parsing")
+            if expat == nil {
+                createExpat()
+            } else {
+                guard XML_ParserReset(parser, "UTF-8") == XML_TRUE else {
+                    fatalError("XML_ParserReset failed on a parser that is not parsing")
+                }
+                installHandlers()
             }
-            installHandlers()
             depth = 0
             openElements = []
             pendingText = []
@@ -163,6 +186,8 @@ extension XML {
             heldBytes = []
             tokenScan = nil
             leadingBytes = []
+            header = []
+            headerEnd = nil
         }
 
         /// Bytes fed since creation or the last reset, held ones included.

@@ -19,8 +19,9 @@ struct Outcome: Equatable, CustomStringConvertible {
     var description: String { "events \(events), error \(error.map { "\($0)" } ?? "none")" }
 }
 
-/// Feeds each document's chunks in order, resetting the parser between documents.
-func run(_ documents: [[[UInt8]]], limits: XML.StreamParser.Limits = .init()) -> Outcome {
+/// Feeds each document's chunks in order, resetting the parser between documents and,
+/// when `hibernating`, asking it to hibernate after every chunk.
+func run(_ documents: [[[UInt8]]], limits: XML.StreamParser.Limits = .init(), hibernating: Bool = false) -> Outcome {
     let parser = XML.StreamParser(limits: limits)
     var outcome = Outcome()
     for (index, chunks) in documents.enumerated() {
@@ -32,6 +33,7 @@ func run(_ documents: [[[UInt8]]], limits: XML.StreamParser.Limits = .init()) ->
                 outcome.error = error
                 return outcome
             }
+            if hibernating { parser.hibernate() }
         }
     }
     return outcome
@@ -49,7 +51,8 @@ func chunkings(_ bytes: [UInt8], everySplit: Bool = true) -> [[[UInt8]]] {
 }
 
 /// Parses documents (with a reset between them) whole, byte by byte and split at every
-/// offset of each, expects the same outcome every time, and returns it.
+/// offset of each, each way with and without hibernating after every chunk, expects the
+/// same outcome every time, and returns it.
 @discardableResult
 func parseAllWays(
     _ documents: [[UInt8]],
@@ -58,16 +61,18 @@ func parseAllWays(
 ) -> Outcome {
     let whole = run(documents.map { [$0] }, limits: limits)
     for (index, document) in documents.enumerated() {
-        for (way, chunks) in chunkings(document, everySplit: document.count <= 4096).enumerated().dropFirst() {
+        for (way, chunks) in chunkings(document, everySplit: document.count <= 4096).enumerated() {
             var split = documents.map { [$0] }
             split[index] = chunks
-            let outcome = run(split, limits: limits)
-            if outcome != whole {
-                Issue.record(
-                    "document \(index), chunking \(way) (\(chunks.map(\.count))) gave \(outcome), whole gave \(whole)",
-                    sourceLocation: sourceLocation
-                )
-                return whole
+            for hibernating in way == 0 ? [true] : [false, true] {
+                let outcome = run(split, limits: limits, hibernating: hibernating)
+                if outcome != whole {
+                    Issue.record(
+                        "document \(index), chunking \(way) (\(chunks.map(\.count))), hibernating \(hibernating): \(outcome), whole: \(whole)",
+                        sourceLocation: sourceLocation
+                    )
+                    return whole
+                }
             }
         }
     }
@@ -95,10 +100,15 @@ func expectFailure(
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     for (way, chunks) in chunkings(input, everySplit: everySplit && input.count <= 4096).enumerated() {
-        let outcome = run([chunks], limits: limits)
-        guard outcome.error == expected else {
-            Issue.record("chunking \(way) (\(chunks.count) chunks) gave \(outcome), expected \(expected)", sourceLocation: sourceLocation)
-            return
+        for hibernating in [false, true] {
+            let outcome = run([chunks], limits: limits, hibernating: hibernating)
+            guard outcome.error == expected else {
+                Issue.record(
+                    "chunking \(way) (\(chunks.count) chunks), hibernating \(hibernating) gave \(outcome), expected \(expected)",
+                    sourceLocation: sourceLocation
+                )
+                return
+            }
         }
     }
     let parser = XML.StreamParser(limits: limits)
