@@ -6,6 +6,7 @@ import NIOCore
 /// Lives right after TLS in the pipeline. A parse error is passed on as
 /// `XML.StreamError` through `errorCaught`; the connection answers with the matching
 /// stream error. After `reset()` (a stream restart) the next bytes open a new root.
+/// Between reads the parser hibernates when it can.
 final class XMLStreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = XML.StreamEvent
@@ -32,5 +33,12 @@ final class XMLStreamHandler: ChannelInboundHandler {
         case .failure(let error):
             context.fireErrorCaught(error)
         }
+    }
+
+    /// A read is done: between stanzas, expat's state goes until the next byte
+    /// (`XML.StreamParser.hibernate()`), so an idle connection does not keep it.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        parser.hibernate()
+        context.fireChannelReadComplete()
     }
 }
