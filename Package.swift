@@ -88,7 +88,10 @@ let package = Package(
         .testTarget(name: "CatroomCryptoTests", dependencies: ["CatroomCrypto"], exclude: ["Vectors"]),
         .testTarget(name: "CatroomXMLTests", dependencies: ["CatroomXML"]),
         .testTarget(name: "CatroomProtocolTests", dependencies: ["CatroomProtocol"]),
-        .testTarget(name: "CatroomServerTests", dependencies: ["CatroomServer", "CatroomTesting"]),
+        .testTarget(
+            name: "CatroomServerTests",
+            dependencies: ["CatroomServer", "CatroomTesting", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
         .testTarget(name: "CatroomBenchTests", dependencies: ["CatroomBench"]),
         .testTarget(name: "CatroomClientTests", dependencies: ["CatroomClient", "CatroomServer", "CatroomTesting"]),
     ]
