@@ -25,6 +25,7 @@ test: setup
 bench: setup
 	$(SWIFT) build -c release --product catroom
 	.build/release/catroom bench crypto
+	.build/release/catroom bench parser
 
 clean:
 	rm -rf .build .venv

@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "CatroomBench",
             dependencies: [
-                "CatroomCrypto", "CSodium", "CatroomProtocol", "CatroomClient", "CatroomServer",
+                "CatroomCrypto", "CSodium", "CatroomXML", "CatroomProtocol", "CatroomClient", "CatroomServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -6,7 +6,7 @@ extension Catroom {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure performance against baselines in the same run.",
-            subcommands: [Crypto.self, ServerLoad.self, JoinTime.self])
+            subcommands: [Crypto.self, Parser.self, ServerLoad.self, JoinTime.self])
 
         struct Crypto: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -22,6 +22,23 @@ extension Catroom {
             func run() throws {
                 let rows = try CryptoBenchmark(quick: quick).run()
                 print(json ? try CryptoBenchmark.json(rows) : CryptoBenchmark.table(rows))
+            }
+        }
+
+        struct Parser: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "An idle stream's XML parser: memory awake and hibernating, and the cost of waking it.",
+                discussion: "Build with -c release for meaningful numbers.")
+
+            @Flag(help: "Print JSON instead of a table.")
+            var json = false
+
+            @Flag(help: "A tenth of the samples and streams: a smoke run, not a measurement.")
+            var quick = false
+
+            func run() throws {
+                let report = try ParserBenchmark(quick: quick).run()
+                print(json ? try ParserBenchmark.json(report) : ParserBenchmark.table(report))
             }
         }
 
