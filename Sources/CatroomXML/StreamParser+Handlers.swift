@@ -17,6 +17,11 @@ extension XML.StreamParser {
         XML_SetCharacterDataHandler(parser) { userData, characters, length in
             XML.StreamParser.owner(userData).characterData(UnsafeRawBufferPointer(start: characters, count: Int(length)))
         }
+        XML_SetCdataSectionHandler(
+            parser,
+            { userData in XML.StreamParser.owner(userData).inCDATA = true },
+            { userData in XML.StreamParser.owner(userData).inCDATA = false }
+        )
         XML_SetXmlDeclHandler(parser) { userData, version, encoding, standalone in
             XML.StreamParser.owner(userData).xmlDeclaration(version: version, encoding: encoding, standalone: standalone)
         }

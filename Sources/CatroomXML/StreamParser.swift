@@ -55,6 +55,8 @@ extension XML {
         var header: [UInt8]? = []
         /// Byte index just past the root's start tag, once it has been read.
         var headerEnd: Int?
+        /// Whether expat is inside a CDATA section (hibernating there would lose that state).
+        var inCDATA = false
 
         /// Largest slice handed to expat at once, so the size limit is checked between
         /// slices and one huge read cannot build a huge tree before it is noticed.
@@ -188,6 +190,7 @@ extension XML {
             leadingBytes = []
             header = []
             headerEnd = nil
+            inCDATA = false
         }
 
         /// Bytes fed since creation or the last reset, held ones included.

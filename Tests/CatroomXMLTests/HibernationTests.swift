@@ -43,6 +43,19 @@ import Testing
         #expect(!parser.hibernate(), "after a failure")
     }
 
+    @Test func refusesInsideACDATASectionBetweenStanzas() throws {
+        // Whitespace in the section moves the boundary, but expat is still inside it.
+        let parser = XML.StreamParser()
+        _ = try parser.feed(utf8(Self.header + "<![CDATA[ "))
+        #expect(!parser.hibernate())
+        #expect(throws: XML.StreamError.notWellFormed, "text between stanzas") { try parser.feed(utf8("<message/>")) }
+        let closing = XML.StreamParser()
+        _ = try closing.feed(utf8(Self.header + "<![CDATA[ "))
+        #expect(try closing.feed(utf8(" ]]><presence/>")).count == 1)
+        #expect(closing.hibernate(), "the section ended")
+        #expect(try closing.feed(utf8("<presence/>")).count == 1)
+    }
+
     @Test func neverHibernatesAStreamWithALongHeader() throws {
         let long = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
             + "id='\(String(repeating: "a", count: 1100))'>"
@@ -76,5 +89,47 @@ import Testing
         _ = try sized.feed(utf8(Self.header))
         #expect(sized.hibernate())
         #expect(throws: XML.StreamError.stanzaTooBig) { try sized.feed(utf8("<a>\(String(repeating: "x", count: 300))</a>")) }
+    }
+}
+
+/// Hibernating after every chunk must change nothing: random streams of tricky
+/// fragments, randomly chunked, parsed both ways (a fixed seed, so a failure repeats).
+@Suite struct HibernationDifferentialTests {
+    static let header = "<?xml version='1.0'?>\r\n<stream:stream xmlns='jabber:client' xmlns:x='urn:x' "
+        + "xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>"
+    static let fragments = [
+        " ", "\r", "\n", "\r\n", "\t", "<![CDATA[", "<![CDATA[x]]>", "]]>", "<!", "<!D", "<!-", "&#", "&#x", ";",
+        "<z:e/>\r", "</x:item>", "<x:item>", "<b><![CDATA[ ]]></b>", "\u{E2}\u{82}\u{AC}", "\u{E2}", "\u{2028}",
+        "<a>\r</a>", "\u{0}", "]", "<a/>", "<b>", "</b>", "x", "é", "&#32;", "&#13;", "&amp;", "<!--", "-->",
+        "<?pi?>", "</stream:stream>", "<c xmlns:z='urn:z'><z:d/></c>", "<x:item/>", "<", ">", "'", "\u{FEFF}",
+        "<!DOCTYPE", "<a b='&#10;\r\n'>", "</a>",
+    ]
+
+    @Test func randomStreamsGiveTheSameOutcomeHibernatingOrNot() {
+        var random = SeededGenerator(seed: 0x6361_7472_6F6F_6D)
+        for iteration in 0..<4000 {
+            var bytes = utf8(Self.header)
+            for _ in 0..<Int.random(in: 1...8, using: &random) {
+                bytes += utf8(Self.fragments.randomElement(using: &random)!)
+            }
+            var chunks: [[UInt8]] = []
+            var start = 0
+            while start < bytes.count {
+                let length = Bool.random(using: &random) ? 1 : Int.random(in: 1...bytes.count - start, using: &random)
+                chunks.append(Array(bytes[start..<min(bytes.count, start + length)]))
+                start += length
+            }
+            var documents = [chunks]
+            if iteration % 5 == 0 {
+                documents.append([utf8("<s xmlns='q'>"), utf8(Self.fragments.randomElement(using: &random)!)])
+            }
+            let limits = XML.StreamParser.Limits(maxElementBytes: iteration % 3 == 0 ? 200 : 256 * 1024, maxDepth: 2)
+            let awake = run(documents, limits: limits)
+            let hibernating = run(documents, limits: limits, hibernating: true)
+            guard awake == hibernating else {
+                Issue.record("iteration \(iteration): \(documents) awake \(awake), hibernating \(hibernating)")
+                return
+            }
+        }
     }
 }
