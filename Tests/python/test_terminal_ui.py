@@ -354,6 +354,18 @@ def test_up_recalls_previous_line(alice):
     alice.wait_for("the empty line again", lambda _: alice.input_line() == "[lobby]")
 
 
+def test_own_private_message_is_tagged_with_its_recipient(world, alice):
+    # A /msg to nobody fails and must not tag the next private message.
+    alice.type("/msg bbo typo")
+    alice.keys("Enter")
+    alice.wait_for("the refusal", lambda s: "no member called bbo" in s)
+    alice.type("/msg bob psst")
+    alice.keys("Enter")
+    alice.wait_for("the tagged line", lambda s: re.search(r"^\d\d:\d\d \[private → bob\] <alice> psst$", s, re.M))
+    event = world["peer"].wait_for("the side chat", lambda e: e.get("event") == "message" and e["text"] == "psst")
+    assert event["private"]
+
+
 # ---------------------------------------------------------------------------
 # Every way out restores the terminal
 # ---------------------------------------------------------------------------

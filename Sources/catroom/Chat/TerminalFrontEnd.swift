@@ -56,7 +56,6 @@ final class TerminalFrontEnd {
     private var lastSpoke: [String: Int] = [:]
     private var spoken = 0
     /// Private lines sent and not yet shown, to name their recipient (the event does not).
-    private var sentPrivately: [(text: String, target: String)] = []
     /// Between Ctrl-Z and `fg`: nothing is drawn.
     private var suspended = false
     /// Set while /part or /join takes the old connection down: its disconnection is
@@ -118,7 +117,6 @@ final class TerminalFrontEnd {
     }
 
     private func show(_ event: ClientEvent) async {
-        var privateTarget: String?
         switch event {
         case .connected(_, let trust, let me):
             connection = .exchangingKeys
@@ -135,9 +133,6 @@ final class TerminalFrontEnd {
         case .ready:
             connection = .ready
         case .message(let message):
-            if message.isOwn, message.isPrivate, let index = sentPrivately.firstIndex(where: { $0.text == message.text }) {
-                privateTarget = sentPrivately.remove(at: index).target
-            }
             if !message.isOwn {
                 spoken += 1
                 lastSpoke[message.from.nick] = spoken
@@ -148,7 +143,7 @@ final class TerminalFrontEnd {
         default:
             break
         }
-        append(transcript.lines(for: event, privateTarget: privateTarget, expected: leaving != nil))
+        append(transcript.lines(for: event, expected: leaving != nil))
         if case .disconnected = event { leaving = nil }
         switch event {
         case .connected, .joined, .ready, .memberJoined, .memberPending, .memberLeft, .nickChanged, .disconnected:
@@ -222,10 +217,6 @@ final class TerminalFrontEnd {
         case .quit:
             // Leaving waits for the server; never longer than this.
             TerminalDevice.exitAfter(seconds: 3)
-        case .message(let target, let text):
-            remember(text, sentTo: target)
-        case .say(let text):
-            if let queryTarget { remember(text, sentTo: queryTarget) }
         case .part, .join:
             // Only a live connection announces its end.
             let live = session.client != nil && connection != .disconnected && connection != .left
@@ -245,11 +236,6 @@ final class TerminalFrontEnd {
             await refreshMembers()
         }
         return nil
-    }
-
-    private func remember(_ text: String, sentTo target: String) {
-        sentPrivately.append((text, target))
-        if sentPrivately.count > 16 { sentPrivately.removeFirst() }
     }
 
     /// Ctrl-Z: the shell gets its terminal back and the process stops; SIGCONT (`fg`)

@@ -58,9 +58,8 @@ struct TerminalTranscript {
 
     // MARK: - Events
 
-    /// `privateTarget`: for your own private message, whom it went to, if known.
     /// `expected`: a disconnection the user asked for (/part, /join).
-    func lines(for event: ClientEvent, privateTarget: String? = nil, expected: Bool = false) -> [TerminalLine] {
+    func lines(for event: ClientEvent, expected: Bool = false) -> [TerminalLine] {
         switch event {
         case .connected(let server, let trust, let me):
             let pin: TerminalSpan = switch trust {
@@ -92,7 +91,7 @@ struct TerminalTranscript {
         case .nickChanged(let old, let member):
             return [Self.noticeLine([nick(old, id: member.id), TerminalSpan(" is now known as "), nick(member)])]
         case .message(let message):
-            return [line(for: message, privateTarget: privateTarget)]
+            return [line(for: message)]
         case .undecryptable(let from, let reason):
             return [Self.warningLine([
                 TerminalSpan("a message from ", Self.warning), nick(from, id: nil),
@@ -118,11 +117,11 @@ struct TerminalTranscript {
         }
     }
 
-    private func line(for message: ChatMessage, privateTarget: String?) -> TerminalLine {
+    private func line(for message: ChatMessage) -> TerminalLine {
         var prefix: [TerminalSpan] = []
         var textStyle = TerminalStyle.plain
         if message.isPrivate {
-            let tag = message.isOwn ? (privateTarget.map { "[private \(arrow) \($0)]" } ?? "[private]") : "[private]"
+            let tag = message.isOwn ? (message.to.map { "[private \(arrow) \($0.nick)]" } ?? "[private]") : "[private]"
             prefix.append(TerminalSpan(tag + " ", Self.privateChat.with { $0.bold = true }))
             textStyle = Self.privateChat
         }
