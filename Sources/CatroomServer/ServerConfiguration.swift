@@ -36,7 +36,8 @@ public struct ServerConfiguration: Sendable {
 
     /// Every limit in one place.
     public struct Limits: Sendable {
-        /// Largest stanza accepted, in bytes (RFC 6120 §13.12 requires at least 10,000).
+        /// Largest stanza accepted, in bytes (RFC 6120 §13.12 requires at least 10,000;
+        /// `catroom serve` at least 16,714, a payload and one recipient, CR-0005 §6.3).
         public var maxStanzaBytes = 256 * 1024
         /// Seconds a connection may stay unauthenticated (SECURITY-CASES SR-01).
         public var preAuthenticationSeconds: Int64 = 30

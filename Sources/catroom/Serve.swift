@@ -79,9 +79,12 @@ extension Catroom {
         func validate() throws {
             guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
-            guard maxStanzaBytes >= 10_000 else { throw ValidationError("RFC 6120 §13.12: at least 10000 bytes") }
             // One fan-out message must fit one stanza: about 330 bytes per recipient plus the payload (CR-0005 §6.3).
+            // That also keeps the cap above RFC 6120 §13.12's minimum of 10000 bytes.
             let roomCap = (maxStanzaBytes - 16384) / 330
+            guard roomCap >= 1 else {
+                throw ValidationError("--max-stanza-bytes must be at least \(16384 + 330): a 16 KiB payload and one recipient (xep/CR-0005 §6.3)")
+            }
             guard (1...roomCap).contains(maxOccupants) else {
                 throw ValidationError("--max-occupants must be 1 to \(roomCap) for \(maxStanzaBytes)-byte stanzas (xep/CR-0005 §6.3)")
             }

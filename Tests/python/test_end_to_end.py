@@ -10,10 +10,11 @@ server's own trace log may contain any display name or message text.
 from __future__ import annotations
 
 import secrets
+import subprocess
 
 import pytest
 
-from catroom_processes import Client, Server
+from catroom_processes import Client, Server, binary
 
 # Markers that must never reach the server: unusual enough not to appear by chance.
 TAG = secrets.token_hex(4)
@@ -117,3 +118,12 @@ def test_three_members_in_every_direction_with_a_late_joiner_a_side_chat_and_a_r
     for marker in list(NICKS.values()) + ["Marmoset", TAG]:
         assert marker.encode() not in tap, f"{marker!r} reached the server in the clear"
         assert marker.encode() not in log, f"{marker!r} is in the server's log"
+
+
+@pytest.mark.parametrize("flags", [["--max-stanza-bytes", "12000"], ["--max-stanza-bytes", "16713"], ["--max-occupants", "0"]])
+def test_serve_refuses_limits_that_cannot_hold_a_room(tmp_path, flags):
+    # CR-0005 §6.3: a stanza must hold a 16 KiB payload and one key per occupant.
+    done = subprocess.run([binary(), "serve", "--port", "0", "--data-dir", str(tmp_path), *flags],
+                          capture_output=True, text=True, timeout=10)
+    assert done.returncode == 64, done.stderr
+    assert "CR-0005 §6.3" in done.stderr
