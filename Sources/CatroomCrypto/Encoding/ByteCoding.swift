@@ -6,6 +6,9 @@ struct ByteWriter {
 
     mutating func append(_ byte: UInt8) { bytes.append(byte) }
 
+    /// Zeroes the written bytes in place, for a writer that held secrets.
+    mutating func wipe() { bytes.withUnsafeMutableBytes { zero($0) } }
+
     mutating func append(_ value: UInt16) {
         bytes.append(UInt8(truncatingIfNeeded: value >> 8))
         bytes.append(UInt8(truncatingIfNeeded: value))

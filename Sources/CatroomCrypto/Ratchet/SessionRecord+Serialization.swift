@@ -20,9 +20,9 @@ extension SessionRecord {
         writer.append(Self.serializationVersion)
         writer.append(UInt8(states.count))
         for state in states { Self.write(state, to: &writer) }
-        var bytes = writer.bytes
-        defer { bytes.withUnsafeMutableBytes { zero($0) } }
-        return SecretBytes(copying: bytes)
+        // Wiped in the writer itself: a copy of its array would be a second buffer.
+        defer { writer.wipe() }
+        return SecretBytes(copying: writer.bytes)
     }
 
     private static func write(_ state: SessionState, to writer: inout ByteWriter) {
