@@ -35,7 +35,7 @@ public enum SCRAM {
         /// Checks a plaintext password (SASL PLAIN, RFC 4616) against these credentials.
         public func matches(password: [UInt8]) -> Bool {
             let other = Credentials(password: password, salt: salt, iterations: iterations)
-            return SecretBytes(copying: other.storedKey) == SecretBytes(copying: storedKey)
+            return constantTimeEqual(other.storedKey, storedKey)
         }
     }
 

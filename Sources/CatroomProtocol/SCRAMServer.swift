@@ -78,7 +78,7 @@ public struct SCRAMServer: Sendable {
         // ClientKey = ClientProof XOR HMAC(StoredKey, AuthMessage); it must hash to StoredKey.
         let signature = HMACSHA256.authenticate(key: used.storedKey, message: authMessage)
         let clientKey = zip(proof, signature).map { $0 ^ $1 }
-        let matches = SecretBytes(copying: SHA256.hash(clientKey)) == SecretBytes(copying: used.storedKey)
+        let matches = constantTimeEqual(SHA256.hash(clientKey), used.storedKey)
         guard matches, credentials != nil else { return fail(.notAuthorized) }
         state = .done
         let serverSignature = HMACSHA256.authenticate(key: used.serverKey, message: authMessage)

@@ -70,11 +70,7 @@ public final class SecretBytes: @unchecked Sendable {
 
 extension SecretBytes: Equatable {
     /// Constant-time comparison (`sodium_memcmp`).
-    public static func == (lhs: SecretBytes, rhs: SecretBytes) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        if lhs.count == 0 { return true }
-        return sodium_memcmp(lhs.storage.baseAddress!, rhs.storage.baseAddress!, lhs.count) == 0
-    }
+    public static func == (lhs: SecretBytes, rhs: SecretBytes) -> Bool { constantTimeEqual(lhs, rhs) }
 }
 
 extension SecretBytes: RawBytes {}
