@@ -1,4 +1,4 @@
-import CatroomCrypto
+import CatroomProtocol
 import Foundation
 import NIOSSL
 
@@ -34,11 +34,6 @@ struct CertificatePin: Sendable {
         }
     }
 
-    /// Uppercase hex pairs joined by colons, as `catroom serve` prints it.
-    static func fingerprint(ofDER der: [UInt8]) -> String {
-        SHA256.hash(der).map { String(format: "%02X", $0) }.joined(separator: ":")
-    }
-
     /// A fingerprint as the user may type it: case and colons do not matter.
     static func normalized(_ text: String) -> String {
         let hex = text.uppercased().filter { $0.isHexDigit }
@@ -52,7 +47,7 @@ struct CertificatePin: Sendable {
 
     /// Checks the presented leaf certificate.
     func check(_ certificate: NIOSSLCertificate) throws -> Outcome {
-        let presented = Self.fingerprint(ofDER: try certificate.toDERBytes())
+        let presented = certificateFingerprint(ofDER: try certificate.toDERBytes())
         switch trust {
         case .insecure:
             return .unchecked(presented)

@@ -1,4 +1,4 @@
-import CatroomCrypto
+import CatroomProtocol
 import Crypto
 import Foundation
 import NIOSSL
@@ -40,11 +40,7 @@ struct ServerCertificate {
         let der = try leaf.toDERBytes()
         return ServerCertificate(
             chain: chain, key: try NIOSSLPrivateKey(file: key, format: .pem),
-            fingerprint: Self.fingerprint(ofDER: der), generated: generated)
-    }
-
-    static func fingerprint(ofDER der: [UInt8]) -> String {
-        SHA256.hash(der).map { String(format: "%02X", $0) }.joined(separator: ":")
+            fingerprint: certificateFingerprint(ofDER: der), generated: generated)
     }
 
     /// A self-signed P-256 certificate for `domain` and `rooms.<domain>`, valid ten years;
