@@ -77,6 +77,7 @@ let package = Package(
             name: "catroom",
             dependencies: [
                 "CatroomCrypto",
+                "CatroomProtocol",
                 "CatroomBench",
                 "CatroomServer",
                 "CatroomClient",

@@ -28,7 +28,7 @@ public final class CatroomClient: Sendable {
     public func run(group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async {
         let emit: @Sendable (ClientEvent) -> Void = { [continuation] in continuation.yield($0) }
         defer { continuation.finish() }
-        if configuration.trust == .insecure || configuration.plaintext, !ClientConfiguration.isLoopback(configuration.host) {
+        if configuration.trust == .insecure || configuration.plaintext, !isLoopbackHost(configuration.host) {
             return emit(.error("--insecure and plaintext are for loopback tests only"))
         }
         let connection: StanzaConnection

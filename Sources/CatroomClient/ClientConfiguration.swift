@@ -43,8 +43,4 @@ public struct ClientConfiguration: Sendable {
     }
 
     public var roomAddress: String { "\(room)@rooms.\(domain)" }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
 }

@@ -25,7 +25,7 @@ public final class Server: Sendable {
 
     /// Binds the listeners and starts serving.
     public static func start(configuration: ServerConfiguration, logger: Logger, threads: Int = System.coreCount) async throws -> Server {
-        guard (!configuration.allowPlaintext && configuration.wireTapPath == nil) || Self.isLoopback(configuration.host) else {
+        guard (!configuration.allowPlaintext && configuration.wireTapPath == nil) || isLoopbackHost(configuration.host) else {
             throw ServerError.plaintextNeedsLoopback(configuration.host)
         }
         let info = XML.ExpatInfo.current
@@ -120,10 +120,6 @@ public final class Server: Sendable {
     /// Counts for tests and the status line.
     public var statistics: (connections: Int, accounts: Int, sessions: Int, rooms: Int) {
         (hub.openConnections, hub.accountCount, hub.sessionCount, hub.roomCount)
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "::1" || host == "localhost" || host.hasPrefix("127.")
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CatroomClient
+import CatroomProtocol
 import Foundation
 
 extension Catroom {
@@ -51,7 +52,7 @@ extension Catroom {
         var sourceAddress: String?
 
         func validate() throws {
-            if insecure || plaintext, !["localhost", "::1"].contains(server), !server.hasPrefix("127.") {
+            if insecure || plaintext, !isLoopbackHost(server) {
                 throw ValidationError("--insecure and --plaintext are for loopback servers only")
             }
             if pin != nil, insecure { throw ValidationError("--pin and --insecure contradict each other") }

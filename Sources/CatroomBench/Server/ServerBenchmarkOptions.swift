@@ -1,3 +1,4 @@
+import CatroomProtocol
 import NIOCore
 
 /// What `catroom bench server` is pointed at and what it asks of it.
@@ -92,7 +93,7 @@ public struct ServerBenchmarkOptions: Sendable {
     /// Checks the options make a bounded run against loopback; returns what is wrong, if anything.
     public func problems() -> [String] {
         var problems: [String] = []
-        if !Self.isLoopback(host) { problems.append("--host must be a loopback address (127.0.0.0/8, ::1 or localhost)") }
+        if !isLoopbackHost(host) { problems.append("--host must be a loopback address (127.0.0.0/8, ::1 or localhost)") }
         if !(1...254).contains(sourceAddresses) { problems.append("--source-addresses must be 1 to 254") }
         if sourceAddresses > 1 && host.contains(":") { problems.append("--source-addresses needs an IPv4 --host") }
         if !(1...1024).contains(clientThreads) { problems.append("--client-threads must be 1 to 1024") }
@@ -112,11 +113,5 @@ public struct ServerBenchmarkOptions: Sendable {
         }
         if !(0...60).contains(settleSeconds) { problems.append("--settle must be 0 to 60 seconds") }
         return problems
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" || host == "::1" { return true }
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 }
