@@ -39,6 +39,24 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func everyMalformedRequestIsAnsweredBadRequest() async throws {
+        // RFC 6120 §8.2.3: a get or set carries exactly one payload; every request gets a reply.
+        let server = try await TestServer.start()
+        let (alice, jid, _) = try await TestClient.login(port: server.port)
+        for (id, to, iq) in [
+            ("none", "localhost", "type='get'/>"),
+            ("service", "rooms.localhost", "type='get'/>"),
+            ("room", "lobby@rooms.localhost", "type='set'/>"),
+            ("two", "localhost", "type='get'><ping xmlns='urn:xmpp:ping'/><ping xmlns='urn:xmpp:ping'/></iq>"),
+            ("kind", jid.description, "type='fetch'><ping xmlns='urn:xmpp:ping'/></iq>"),
+        ] {
+            try await alice.send("<iq id='\(id)' to='\(to)' \(iq)")
+            let reply = try await alice.receive()
+            #expect(reply.attribute("id") == id && reply.errorCondition == "bad-request", "\(id): \(reply)")
+        }
+        await server.shutdown()
+    }
+
     @Test func directTLSPortSpeaksTLSFromTheFirstByte() async throws {
         let server = try await TestServer.start(requireTLS: true)
         let alice = try await TestClient.connect(port: try #require(server.directTLSPort), directTLS: true)

@@ -13,10 +13,7 @@ struct ServerIQ {
 
     func handle(_ stanza: Stanza, from session: Session) -> [Delivery] {
         let router = StanzaRouter(hub: hub)
-        guard !stanza.isResponse else { return [] }
-        guard let payload = stanza.payload, stanza.type == "get" || stanza.type == "set" else {
-            return router.reply(stanza, session, StanzaError(.badRequest))
-        }
+        guard !stanza.isResponse, let payload = stanza.payload else { return [] }
         switch (stanza.type, payload.namespace, payload.name) {
         case ("get", Namespace.discoInfo, "query"):
             return [Delivery(to: session, element: stanza.result(Disco.info(

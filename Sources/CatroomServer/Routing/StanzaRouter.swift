@@ -12,6 +12,12 @@ struct StanzaRouter {
     /// Routes a stanza from a bound session; `from` is already stamped.
     func route(_ stanza: Stanza, from session: Session) -> [Delivery] {
         if stanza.hasMalformedRecipient { return reply(stanza, session, StanzaError(.jidMalformed)) }
+        // RFC 6120 §8.2.3: a request is a get or set with exactly one payload; so every
+        // handler below may assume one, and no malformed request goes unanswered.
+        if stanza.kind == .iq, !stanza.isResponse,
+           stanza.type != "get" && stanza.type != "set" || stanza.element.childElements.count != 1 {
+            return reply(stanza, session, StanzaError(.badRequest))
+        }
         guard let to = stanza.to else { return server(stanza, from: session) }
         switch to.domain {
         case domain.domain where to.localpart == nil:
@@ -50,7 +56,7 @@ struct StanzaRouter {
             return BundleService(hub: hub).fetch(stanza, of: to, from: session)
         case .iq:
             guard let target = hub.session(to) else { return reply(stanza, session, StanzaError(.serviceUnavailable)) }
-            return stanza.isResponse || stanza.type == "get" || stanza.type == "set" ? [Delivery(to: target, element: stanza.element)] : []
+            return [Delivery(to: target, element: stanza.element)]
         case .message:
             guard stanza.type == "error" || Self.isEncrypted(stanza) else {
                 return reply(stanza, session, Self.unencrypted)
