@@ -24,7 +24,6 @@ let package = Package(
         // System libraries from Debian (scripts/setup.sh installs them).
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "CatroomCrypto", dependencies: ["CSodium"]),
         .target(name: "CatroomXML", dependencies: ["CExpat"]),

@@ -21,8 +21,6 @@ actor RoomEngine {
     private var announcedReady = false
     /// Messages that arrived before their sender's session, retried for a few seconds.
     private var waiting: [(element: XML.Element, since: ContinuousClock.Instant)] = []
-    /// Ids of messages this client sent, to recognise the server's reflection.
-    private var sentIDs = Set<String>()
 
     init(
         configuration: ClientConfiguration, room: JID, me: String, store: SessionStore, connection: StanzaConnection,
@@ -159,7 +157,6 @@ actor RoomEngine {
         }
         if sender == me {
             // Our own groupchat, reflected by the room (XEP-0045 §7.4): already shown.
-            if let id = element.attribute("id") { sentIDs.remove(id) }
             return
         }
         guard let encryptedElement = element.firstChild(name: "encrypted", namespace: Namespace.encrypted) else {
@@ -301,7 +298,6 @@ actor RoomEngine {
             messageID: sealed.context.messageID, commitment: sealed.context.commitment, recipients: sealed.context.recipients,
             keys: sealed.keys.mapValues(\.encoded), payload: sealed.payload)
         let id = sealed.context.messageID.hexString
-        sentIDs.insert(id)
         connection.send(XML.Element("message", namespace: Namespace.client, attributes: [
             XML.Attribute("to", value: address.description), XML.Attribute("type", value: type), XML.Attribute("id", value: id),
         ], children: [.element(element.element)]))

@@ -198,10 +198,9 @@ final class Hub: @unchecked Sendable {
         locked { rooms[room]?.privateMessage(stanza, from: sender, to: nick) }
     }
 
-    func roomExists(_ room: JID) -> Bool { locked { rooms[room] != nil } }
-
-    func roomInfo(_ room: JID) -> (occupants: Int, passwordProtected: Bool)? {
-        locked { rooms[room].map { ($0.occupants.count, $0.passwordDigest != nil) } }
+    /// Whether the room has a password; nil when there is no such room.
+    func roomIsPasswordProtected(_ room: JID) -> Bool? {
+        locked { rooms[room].map { $0.passwordDigest != nil } }
     }
 
     // MARK: - Bundles (CR-0004)

@@ -122,10 +122,10 @@ struct RoomService {
         guard !stanza.isResponse, let payload = stanza.payload else { return [] }
         switch (stanza.type, payload.namespace) {
         case ("get", Namespace.discoInfo):
-            guard let info = hub.roomInfo(room) else { return router.reply(stanza, session, StanzaError(.itemNotFound)) }
+            guard let passwordProtected = hub.roomIsPasswordProtected(room) else { return router.reply(stanza, session, StanzaError(.itemNotFound)) }
             // Occupants' real JIDs are shown to nobody (there are no moderators): semi-anonymous.
             let features = [Namespace.muc, "muc_temporary", "muc_unmoderated", "muc_semianonymous",
-                            info.passwordProtected ? "muc_passwordprotected" : "muc_unsecured", Namespace.encrypted]
+                            passwordProtected ? "muc_passwordprotected" : "muc_unsecured", Namespace.encrypted]
             return [Delivery(to: session, element: stanza.result(Disco.info(identity: ("conference", "text", room.localpart!), features: features)))]
         case ("get", Namespace.discoItems):
             return [Delivery(to: session, element: stanza.result(Disco.items([])))]
