@@ -190,12 +190,10 @@ final class Hub: @unchecked Sendable {
         locked { rooms[room]?.occupant(session: session) }
     }
 
-    func groupchat(_ stanza: Stanza, room: JID, from sender: Room.Occupant) -> [Delivery] {
-        locked { rooms[room]?.groupchat(stanza, from: sender) ?? [] }
-    }
-
-    func privateMessage(_ stanza: Stanza, room: JID, from sender: Room.Occupant, to nick: String) -> Delivery? {
-        locked { rooms[room]?.privateMessage(stanza, from: sender, to: nick) }
+    /// A copy of the room as it is now, so a message is checked and fanned out to
+    /// these occupants without holding the lock.
+    func room(_ room: JID) -> Room? {
+        locked { rooms[room] }
     }
 
     /// Whether the room has a password; nil when there is no such room.

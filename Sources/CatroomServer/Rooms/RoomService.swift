@@ -70,14 +70,14 @@ struct RoomService {
         guard stanza.type == "groupchat" else {
             return router.reply(stanza, session, StanzaError(.badRequest, text: "only groupchat messages go to the room"))
         }
-        guard let sender = hub.occupant(of: room, session: session.jid) else {
+        guard let snapshot = hub.room(room), let sender = snapshot.occupant(session: session.jid) else {
             return router.reply(stanza, session, StanzaError(.notAcceptable, text: "join the room first"))
         }
         guard stanza.element.firstChild(name: "subject", namespace: Namespace.client) == nil else {
             return router.reply(stanza, session, StanzaError(.forbidden, text: "rooms have no subject"))
         }
         guard StanzaRouter.isEncrypted(stanza) else { return router.reply(stanza, session, StanzaRouter.unencrypted) }
-        return hub.groupchat(stanza, room: room, from: sender)
+        return snapshot.groupchat(stanza, from: sender)
     }
 
     private func privateMessage(_ stanza: Stanza, room: JID, to nick: String, from session: Session) -> [Delivery] {
@@ -86,11 +86,11 @@ struct RoomService {
         guard stanza.type != "groupchat" else {
             return router.reply(stanza, session, StanzaError(.badRequest, text: "groupchat goes to the room"))
         }
-        guard let sender = hub.occupant(of: room, session: session.jid) else {
+        guard let snapshot = hub.room(room), let sender = snapshot.occupant(session: session.jid) else {
             return router.reply(stanza, session, StanzaError(.notAcceptable, text: "join the room first"))
         }
         guard StanzaRouter.isEncrypted(stanza) else { return router.reply(stanza, session, StanzaRouter.unencrypted) }
-        guard let delivery = hub.privateMessage(stanza, room: room, from: sender, to: nick) else {
+        guard let delivery = snapshot.privateMessage(stanza, from: sender, to: nick) else {
             return router.reply(stanza, session, StanzaError(.itemNotFound, text: "no such occupant"))
         }
         return [delivery]
