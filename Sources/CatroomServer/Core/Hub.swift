@@ -203,24 +203,18 @@ final class Hub: @unchecked Sendable {
 
     // MARK: - Bundles (CR-0004)
 
-    /// Stores or extends `localpart`'s bundle. The identity key must be the account's
-    /// own (for an ephemeral account) and the signed prekey signed by it.
+    /// Stores or extends `localpart`'s bundle, whose signature the caller has checked.
+    /// The identity key must be the account's own (for an ephemeral account).
     func publish(_ bundle: BundleElement, by localpart: String) throws(StanzaError) {
         try locked { () throws(StanzaError) in
             guard var account = accounts[localpart] else { throw StanzaError(.notAuthorized) }
             if let key = account.identityKey, key != bundle.identityKey {
                 throw StanzaError(.notAcceptable, text: "not your identity key")
             }
-            guard bundle.signedPreKey.isSigned(by: bundle.identityKey) else {
-                throw StanzaError(.notAcceptable, text: "signed prekey signature does not verify")
-            }
             guard account.publications.take() else {
                 throw StanzaError(.resourceConstraint, text: "too many bundle publications, try later")
             }
             if account.bundle == nil {
-                guard bundle.oneTimePreKeys.count <= StoredBundle.capacity else {
-                    throw StanzaError(.resourceConstraint, text: "at most \(StoredBundle.capacity) one-time prekeys")
-                }
                 account.bundle = StoredBundle(identityKey: bundle.identityKey, signedPreKey: bundle.signedPreKey, oneTimePreKeys: bundle.oneTimePreKeys)
             } else {
                 try account.bundle!.publish(bundle)
@@ -230,23 +224,19 @@ final class Hub: @unchecked Sendable {
     }
 
     /// Hands out `localpart`'s bundle with at most one one-time prekey, which is deleted;
-    /// the second value is the owner's sessions to notify when the stock ran low.
-    func fetchBundle(of localpart: String) -> (BundleElement, lowStock: [Session])? {
+    /// also the one-time prekeys left, and the owner's sessions to notify when the stock ran low.
+    func fetchBundle(of localpart: String) -> (BundleElement, remaining: Int, lowStock: [Session])? {
         locked {
-            guard var bundle = accounts[localpart]?.bundle else { return nil }
-            let handed = bundle.take()
-            let notify = bundle.needsLowStockNotice()
-            accounts[localpart]!.bundle = bundle
+            // Changed in place: a copy taken out and put back would copy the prekeys each time.
+            guard accounts[localpart]?.bundle != nil else { return nil }
+            let handed = accounts[localpart]!.bundle!.take()
+            let notify = accounts[localpart]!.bundle!.needsLowStockNotice()
             let owners = notify ? (sessionsOfAccount[localpart] ?? []).compactMap { sessions[$0] } : []
-            return (handed, owners)
+            return (handed, accounts[localpart]!.bundle!.oneTimePreKeys.count, owners)
         }
     }
 
     func allowBundleFetch(by localpart: String) -> Bool {
         locked { accounts[localpart]?.fetches.take() ?? false }
-    }
-
-    func remainingOneTimePreKeys(of localpart: String) -> Int? {
-        locked { accounts[localpart]?.bundle?.oneTimePreKeys.count }
     }
 }

@@ -14,6 +14,10 @@ struct BundleService {
             guard bundle.oneTimePreKeys.count <= StoredBundle.capacity else {
                 throw StanzaError(.resourceConstraint, text: "at most \(StoredBundle.capacity) one-time prekeys")
             }
+            // Verified before taking the hub's lock: an Ed25519 check is the costly step.
+            guard bundle.signedPreKey.isSigned(by: bundle.identityKey) else {
+                throw StanzaError(.notAcceptable, text: "signed prekey signature does not verify")
+            }
             try hub.publish(bundle, by: session.account)
             return [Delivery(to: session, element: stanza.result())]
         } catch {
@@ -30,11 +34,10 @@ struct BundleService {
         guard hub.allowBundleFetch(by: session.account) else {
             return router.reply(stanza, session, StanzaError(.resourceConstraint, text: "too many bundle fetches"))
         }
-        guard let (bundle, owners) = hub.fetchBundle(of: owner.localpart!) else {
+        guard let (bundle, remaining, owners) = hub.fetchBundle(of: owner.localpart!) else {
             return router.reply(stanza, session, StanzaError(.itemNotFound))
         }
         var deliveries = [Delivery(to: session, element: stanza.result(bundle.element))]
-        let remaining = hub.remainingOneTimePreKeys(of: owner.localpart!) ?? 0
         for owner in owners {
             deliveries.append(Delivery(to: owner, element: Self.lowStockNotice(to: owner.jid, remaining: remaining, from: hub.domain)))
         }
