@@ -1,4 +1,5 @@
 import CatroomCrypto
+import CatroomServer
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -247,31 +248,22 @@ struct LoadRun: Sendable {
     /// catroom's limits a scenario needs, beside its defaults.
     func catroomLimits(connections: Int, occupants: Int? = nil, stanzaRate: Double? = nil, measuredRate: Bool = false) -> [ServerBenchmarkReport.LimitNeed] {
         let perAddress = Double((connections + options.sourceAddresses - 1) / options.sourceAddresses)
+        let defaults = ServerConfiguration.Limits()
         var needs: [ServerBenchmarkReport.LimitNeed] = [
-            .init(flag: "connections-per-address", needed: perAddress, catroomDefault: CatroomDefaults.connectionsPerAddress, measured: false),
-            .init(flag: "connection-attempts-per-minute", needed: perAddress, catroomDefault: CatroomDefaults.connectionAttemptsPerMinute, measured: false),
+            .init(flag: "connections-per-address", needed: perAddress, catroomDefault: Double(defaults.connectionsPerAddress), measured: false),
+            .init(flag: "connection-attempts-per-minute", needed: perAddress, catroomDefault: Double(defaults.connectionAttemptsPerMinute), measured: false),
         ]
         if options.registration != .none {
-            needs.append(.init(flag: "registrations-per-minute", needed: perAddress, catroomDefault: CatroomDefaults.registrationsPerMinute, measured: false))
+            needs.append(.init(flag: "registrations-per-minute", needed: perAddress, catroomDefault: Double(defaults.registrationsPerMinute), measured: false))
         }
         if let occupants {
-            needs.append(.init(flag: "max-occupants", needed: Double(occupants), catroomDefault: CatroomDefaults.maxOccupants, measured: false))
+            needs.append(.init(flag: "max-occupants", needed: Double(occupants), catroomDefault: Double(defaults.maxOccupants), measured: false))
         }
         if let stanzaRate {
-            needs.append(.init(flag: "stanza-rate", needed: (stanzaRate * 10).rounded() / 10, catroomDefault: CatroomDefaults.stanzaRate, measured: measuredRate))
+            needs.append(.init(flag: "stanza-rate", needed: (stanzaRate * 10).rounded() / 10, catroomDefault: defaults.stanzasPerSecond, measured: measuredRate))
         }
         return needs
     }
-}
-
-/// catroom's default limits (`ServerConfiguration.Limits`, which this target does not
-/// import), so the report can say which ones a scenario needs raised.
-enum CatroomDefaults {
-    static let connectionsPerAddress = 32.0
-    static let connectionAttemptsPerMinute = 120.0
-    static let registrationsPerMinute = 20.0
-    static let stanzaRate = 200.0
-    static let maxOccupants = 200.0
 }
 
 /// A logged-in connection as the benchmark holds it: the channel, and its handler on its event loop.
