@@ -71,3 +71,14 @@ extension XML.Element: CustomStringConvertible {
     /// The serialised element, for logs and test failures.
     public var description: String { serializedString() }
 }
+
+extension XML {
+    /// Appends `value` escaped exactly as the serialiser writes an attribute value
+    /// between single quotes, for callers that splice values into serialised bytes.
+    public static func appendAttributeValue(_ value: String, to buffer: inout [UInt8]) {
+        var serializer = Serializer(appendingTo: buffer)
+        buffer = []  // so the serializer holds the only reference and appends in place
+        serializer.attributeValue(value)
+        buffer = serializer.bytes
+    }
+}

@@ -152,6 +152,11 @@ extension XML {
             name.withUTF8 { bytes.append(contentsOf: $0) }
         }
 
+        /// An attribute value's characters, escaped (no quotes).
+        mutating func attributeValue(_ value: String) {
+            escaped(value, mask: Self.attributeSpecials)
+        }
+
         /// Bytes below 0x40 that need attention in text: C0 controls except tab and
         /// line feed (a raw CR would be read back as LF), `&`, `<` and `>`.
         static let textSpecials: UInt64 = 0xFFFF_FFFF & ~(1 << 0x09 | 1 << 0x0A) | 1 << 0x26 | 1 << 0x3C | 1 << 0x3E

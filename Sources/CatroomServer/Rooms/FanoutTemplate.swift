@@ -8,17 +8,13 @@ import CatroomXML
 /// the pieces with the recipient's address and key entry in between: fan-out
 /// becomes concatenation instead of 50 serialisations of an 800-byte payload.
 final class FanoutTemplate: Sendable {
-    /// The message as the first recipient would get it, minus `to` and keys: for `element(for:)`.
-    private let template: XML.Element
-    private let encryptedIndex: Int?
-    /// Where, among `<encrypted/>`'s children, a recipient's key goes.
-    private let keyPosition: Int
+    /// The message with the sender's `from`, as every copy starts.
+    private let message: XML.Element
     /// Serialised pieces: `head` + to + `middle` + key + `tail`.
     private let head: [UInt8]
     private let middle: [UInt8]
     private let tail: [UInt8]
     /// Each recipient's `<key/>`, serialised inside `<encrypted/>`'s namespace.
-    private let keys: [String: XML.Element]
     private let keyBytes: [String: [UInt8]]
 
     /// Private-use characters that mark where `to` and the key go; a stanza that
@@ -26,48 +22,37 @@ final class FanoutTemplate: Sendable {
     private static let toMarker = "\u{E000}"
     private static let keyMarker = "\u{E001}"
 
-    init?(_ stanza: XML.Element, from: JID) {
-        var template = stanza
-        template[attribute: "from"] = from.description
-        template[attribute: "to"] = nil
-        var keys: [String: XML.Element] = [:]
-        var marked = template
+    /// A template for `message` (its `from` already the sender's occupant JID), or nil
+    /// when one place for the key would not give every copy `copy(of:to:nick:)` gives:
+    /// key entries that are not adjacent, or two for one recipient.
+    init?(_ message: XML.Element) {
+        var marked = message
         marked[attribute: "to"] = Self.toMarker
-        var keyPosition = 0
-        encryptedIndex = template.children.firstIndex {
-            $0.element.map { $0.name == "encrypted" && $0.namespace == Namespace.encrypted } ?? false
-        }
-        if let encryptedIndex, case .element(var encrypted) = template.children[encryptedIndex] {
+        var keys: [String: XML.Element] = [:]
+        if let index = Self.encryptedIndex(in: message), case .element(let encrypted) = message.children[index] {
             var withMarker = encrypted
             withMarker.children = []
+            var keysEnded = false
             for node in encrypted.children {
                 if case .element(let key) = node, key.name == "key", key.namespace == Namespace.encrypted {
-                    if keys.isEmpty {
-                        keyPosition = withMarker.children.count
-                        withMarker.children.append(.text(Self.keyMarker))
-                    }
-                    if let recipient = key.attribute("recipient") { keys[recipient] = key }
+                    if keysEnded { return nil }
+                    if keys.isEmpty { withMarker.children.append(.text(Self.keyMarker)) }
+                    guard let recipient = key.attribute("recipient") else { continue }
+                    guard keys.updateValue(key, forKey: recipient) == nil else { return nil }
                 } else {
+                    keysEnded = !keys.isEmpty
                     withMarker.children.append(node)
                 }
             }
-            if keys.isEmpty {
-                keyPosition = withMarker.children.count
-                withMarker.children.append(.text(Self.keyMarker))
-            }
-            encrypted.children = encrypted.children.filter { $0.element?.name != "key" || $0.element?.namespace != Namespace.encrypted }
-            template.children[encryptedIndex] = .element(encrypted)
-            marked.children[encryptedIndex] = .element(withMarker)
+            if keys.isEmpty { withMarker.children.append(.text(Self.keyMarker)) }
+            marked.children[index] = .element(withMarker)
         } else {
             marked.children.append(.text(Self.keyMarker))
         }
         let bytes = marked.serialized(inheritedNamespace: Namespace.client)
-        let pieces = Self.split(bytes, at: Array(Self.toMarker.utf8), Array(Self.keyMarker.utf8))
-        guard let pieces else { return nil }
+        guard let pieces = Self.split(bytes, at: Array(Self.toMarker.utf8), Array(Self.keyMarker.utf8)) else { return nil }
         (head, middle, tail) = pieces
-        self.template = template
-        self.keyPosition = keyPosition
-        self.keys = keys
+        self.message = message
         keyBytes = keys.mapValues { $0.serialized(inheritedNamespace: Namespace.encrypted) }
     }
 
@@ -77,7 +62,7 @@ final class FanoutTemplate: Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(head.count + middle.count + tail.count + key.count + 96)
         bytes += head
-        Self.appendEscaped(recipient.description, to: &bytes)
+        XML.appendAttributeValue(recipient.description, to: &bytes)
         bytes += middle
         bytes += key
         bytes += tail
@@ -86,13 +71,22 @@ final class FanoutTemplate: Sendable {
 
     /// The same copy as an element (for the test-only tamper hook).
     func element(to recipient: JID, nick: String) -> XML.Element {
-        var copy = template
+        Self.copy(of: message, to: recipient, nick: nick)
+    }
+
+    /// One recipient's copy of `message`: addressed to it, with every `<key/>` addressed
+    /// to someone else removed (CR-0005 §6.2). The template's bytes are this, serialised.
+    static func copy(of message: XML.Element, to recipient: JID, nick: String) -> XML.Element {
+        var copy = message
         copy[attribute: "to"] = recipient.description
-        if let encryptedIndex, let key = keys[nick], case .element(var encrypted) = copy.children[encryptedIndex] {
-            encrypted.children.insert(.element(key), at: keyPosition)
-            copy.children[encryptedIndex] = .element(encrypted)
+        if let index = encryptedIndex(in: copy), case .element(let encrypted) = copy.children[index] {
+            copy.children[index] = .element(EncryptedElement.copy(of: encrypted, for: nick))
         }
         return copy
+    }
+
+    private static func encryptedIndex(in message: XML.Element) -> Int? {
+        message.children.firstIndex { $0.element.map { $0.name == "encrypted" && $0.namespace == Namespace.encrypted } ?? false }
     }
 
     /// Splits at each marker, which must occur exactly once and in order.
@@ -115,19 +109,5 @@ final class FanoutTemplate: Sendable {
             }
         }
         return found
-    }
-
-    /// An attribute value between single quotes (the serializer's quoting).
-    private static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "&"): bytes += Array("&amp;".utf8)
-            case UInt8(ascii: "<"): bytes += Array("&lt;".utf8)
-            case UInt8(ascii: ">"): bytes += Array("&gt;".utf8)
-            case UInt8(ascii: "'"): bytes += Array("&apos;".utf8)
-            case UInt8(ascii: "\""): bytes += Array("&quot;".utf8)
-            default: bytes.append(byte)
-            }
-        }
     }
 }

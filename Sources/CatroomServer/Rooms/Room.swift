@@ -90,22 +90,12 @@ struct Room: Sendable {
     /// A groupchat message from an occupant, to every occupant: each copy carries only
     /// its addressee's key entry (CR-0005 §6.2); the sender's copy carries none.
     func groupchat(_ stanza: Stanza, from sender: Occupant) -> [Delivery] {
-        if let template = FanoutTemplate(stanza.element, from: address(of: sender.nick)) {
+        var message = stanza.element
+        message[attribute: "from"] = address(of: sender.nick).description
+        if let template = FanoutTemplate(message) {
             return occupants.map { Delivery(to: $0.session, fanout: template, nick: $0.nick) }
         }
-        let encryptedIndex = stanza.element.children.firstIndex {
-            $0.element.map { $0.name == "encrypted" && $0.namespace == Namespace.encrypted } ?? false
-        }
-        var template = stanza.element
-        template[attribute: "from"] = address(of: sender.nick).description
-        return occupants.map { recipient in
-            var copy = template
-            copy[attribute: "to"] = recipient.session.jid.description
-            if let encryptedIndex, case .element(let encrypted) = copy.children[encryptedIndex] {
-                copy.children[encryptedIndex] = .element(EncryptedElement.copy(of: encrypted, for: recipient.nick))
-            }
-            return Delivery(to: recipient.session, element: copy)
-        }
+        return occupants.map { Delivery(to: $0.session, element: FanoutTemplate.copy(of: message, to: $0.session.jid, nick: $0.nick)) }
     }
 
     /// A private message from an occupant to another, by nick.
