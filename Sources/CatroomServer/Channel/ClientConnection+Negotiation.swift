@@ -46,7 +46,7 @@ extension ClientConnection {
         if authenticatedAs != nil {
             features.append(XML.Element("bind", namespace: Namespace.bind, attributes: []))
         } else {
-            if !isSecure, tls != nil {
+            if !isSecure {
                 // RFC 6120 §5.3.1: when TLS is mandatory it is the only feature offered.
                 var starttls = XML.Element("starttls", namespace: Namespace.tls, attributes: [])
                 if tlsRequired { starttls.append(XML.Element("required", namespace: Namespace.tls, attributes: [])) }
@@ -109,7 +109,7 @@ extension ClientConnection {
     // MARK: - STARTTLS (RFC 6120 §5.4)
 
     private func startTLS() {
-        guard let tls, !isSecure, let context else {
+        guard !isSecure, let context else {
             // RFC 6120 §5.4.2.2: a <failure/>, then the stream ends.
             send(XML.Element("failure", namespace: Namespace.tls, attributes: []))
             return closeStream(with: nil)

@@ -26,7 +26,7 @@ final class ClientConnection: ChannelInboundHandler {
     }
 
     let hub: Hub
-    let tls: NIOSSLContext?
+    let tls: NIOSSLContext
     let decoder: XMLStreamHandler
     let logger: Logger
     let handle: ConnectionHandle
@@ -52,7 +52,7 @@ final class ClientConnection: ChannelInboundHandler {
     private var keepalive: RepeatedTask?
     weak var context: ChannelHandlerContext?
 
-    init(hub: Hub, tls: NIOSSLContext?, decoder: XMLStreamHandler, handle: ConnectionHandle, secure: Bool, logger: Logger) {
+    init(hub: Hub, tls: NIOSSLContext, decoder: XMLStreamHandler, handle: ConnectionHandle, secure: Bool, logger: Logger) {
         self.hub = hub
         self.tls = tls
         self.decoder = decoder

@@ -8,7 +8,6 @@ struct BundleService {
 
     /// `<iq type='set'><bundle xmlns='urn:catroom:bundles:0'>…</bundle></iq>` to the server.
     func publish(_ stanza: Stanza, _ payload: XML.Element, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         do throws(StanzaError) {
             let bundle = try BundleElement(payload)
             guard bundle.oneTimePreKeys.count <= StoredBundle.capacity else {
@@ -21,21 +20,20 @@ struct BundleService {
             try hub.publish(bundle, by: session.account)
             return [Delivery(to: session, element: stanza.result())]
         } catch {
-            return router.reply(stanza, session, error)
+            return StanzaRouter.reply(stanza, session, error)
         }
     }
 
     /// `<iq type='get' to='id@domain'><bundle xmlns='urn:catroom:bundles:0'/></iq>`.
     func fetch(_ stanza: Stanza, of owner: JID, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         guard stanza.type == "get", let payload = stanza.payload, payload.name == "bundle", payload.namespace == Namespace.bundles else {
-            return stanza.isResponse ? [] : router.reply(stanza, session, StanzaError(.serviceUnavailable))
+            return stanza.isResponse ? [] : StanzaRouter.reply(stanza, session, StanzaError(.serviceUnavailable))
         }
         guard hub.allowBundleFetch(by: session.account) else {
-            return router.reply(stanza, session, StanzaError(.resourceConstraint, text: "too many bundle fetches"))
+            return StanzaRouter.reply(stanza, session, StanzaError(.resourceConstraint, text: "too many bundle fetches"))
         }
         guard let (bundle, remaining, owners) = hub.fetchBundle(of: owner.localpart!) else {
-            return router.reply(stanza, session, StanzaError(.itemNotFound))
+            return StanzaRouter.reply(stanza, session, StanzaError(.itemNotFound))
         }
         var deliveries = [Delivery(to: session, element: stanza.result(bundle.element))]
         for owner in owners {

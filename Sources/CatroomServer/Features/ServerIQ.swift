@@ -12,7 +12,6 @@ struct ServerIQ {
     ]
 
     func handle(_ stanza: Stanza, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         guard !stanza.isResponse, let payload = stanza.payload else { return [] }
         switch (stanza.type, payload.namespace, payload.name) {
         case ("get", Namespace.discoInfo, "query"):
@@ -29,9 +28,9 @@ struct ServerIQ {
         case ("set", Namespace.bundles, "bundle"):
             return BundleService(hub: hub).publish(stanza, payload, from: session)
         case (_, Namespace.register, "query"):
-            return router.reply(stanza, session, StanzaError(.notAllowed, text: "register before authenticating"))
+            return StanzaRouter.reply(stanza, session, StanzaError(.notAllowed, text: "register before authenticating"))
         default:
-            return router.reply(stanza, session, StanzaError(.serviceUnavailable))
+            return StanzaRouter.reply(stanza, session, StanzaError(.serviceUnavailable))
         }
     }
 }

@@ -9,7 +9,6 @@ struct RoomService {
     static let serviceFeatures = [Namespace.discoInfo, Namespace.discoItems, Namespace.muc, Namespace.encrypted, Namespace.ping]
 
     func route(_ stanza: Stanza, to: JID, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         guard to.localpart != nil else { return service(stanza, from: session) }
         let room = to.bare
         switch (stanza.kind, to.resource) {
@@ -17,7 +16,7 @@ struct RoomService {
             return presence(stanza, room: room, nick: nick, from: session)
         case (.presence, nil):
             // XEP-0045 §7.2.1: joining needs a nick.
-            return stanza.type == nil ? router.reply(stanza, session, StanzaError(.jidMalformed, text: "join as room@service/nick")) : []
+            return stanza.type == nil ? StanzaRouter.reply(stanza, session, StanzaError(.jidMalformed, text: "join as room@service/nick")) : []
         case (.message, nil):
             return groupchat(stanza, room: room, from: session)
         case (.message, let nick?):
@@ -26,19 +25,18 @@ struct RoomService {
             return roomIQ(stanza, room: room, from: session)
         case (.iq, _?):
             // IQs are not relayed to occupants: the room would learn nothing, but neither do they need it.
-            return router.reply(stanza, session, StanzaError(.serviceUnavailable))
+            return StanzaRouter.reply(stanza, session, StanzaError(.serviceUnavailable))
         }
     }
 
     // MARK: - Presence: join, stay, leave (XEP-0045 §7.2, §7.14)
 
     private func presence(_ stanza: Stanza, room: JID, nick: String, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         switch stanza.type {
         case nil:
             if let occupant = hub.occupant(of: room, session: session.jid) {
                 // Already in: a nick change is a new identity, which is not allowed (CR-0005 §5.1).
-                return occupant.nick == nick ? [] : router.reply(stanza, session, StanzaError(.notAcceptable, text: "the nick is your account id"))
+                return occupant.nick == nick ? [] : StanzaRouter.reply(stanza, session, StanzaError(.notAcceptable, text: "the nick is your account id"))
             }
             let password = stanza.element.firstChild(name: "x", namespace: Namespace.muc)?
                 .firstChild(name: "password", namespace: Namespace.muc)?.text
@@ -65,33 +63,31 @@ struct RoomService {
     // MARK: - Messages (XEP-0045 §7.4, §7.5; CR-0005 §6)
 
     private func groupchat(_ stanza: Stanza, room: JID, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         guard stanza.type != "error" else { return [] }
         guard stanza.type == "groupchat" else {
-            return router.reply(stanza, session, StanzaError(.badRequest, text: "only groupchat messages go to the room"))
+            return StanzaRouter.reply(stanza, session, StanzaError(.badRequest, text: "only groupchat messages go to the room"))
         }
         guard let snapshot = hub.room(room), let sender = snapshot.occupant(session: session.jid) else {
-            return router.reply(stanza, session, StanzaError(.notAcceptable, text: "join the room first"))
+            return StanzaRouter.reply(stanza, session, StanzaError(.notAcceptable, text: "join the room first"))
         }
         guard stanza.element.firstChild(name: "subject", namespace: Namespace.client) == nil else {
-            return router.reply(stanza, session, StanzaError(.forbidden, text: "rooms have no subject"))
+            return StanzaRouter.reply(stanza, session, StanzaError(.forbidden, text: "rooms have no subject"))
         }
-        guard StanzaRouter.isEncrypted(stanza) else { return router.reply(stanza, session, StanzaRouter.unencrypted) }
+        guard StanzaRouter.isEncrypted(stanza) else { return StanzaRouter.reply(stanza, session, StanzaRouter.unencrypted) }
         return snapshot.groupchat(stanza, from: sender)
     }
 
     private func privateMessage(_ stanza: Stanza, room: JID, to nick: String, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         guard stanza.type != "error" else { return [] }
         guard stanza.type != "groupchat" else {
-            return router.reply(stanza, session, StanzaError(.badRequest, text: "groupchat goes to the room"))
+            return StanzaRouter.reply(stanza, session, StanzaError(.badRequest, text: "groupchat goes to the room"))
         }
         guard let snapshot = hub.room(room), let sender = snapshot.occupant(session: session.jid) else {
-            return router.reply(stanza, session, StanzaError(.notAcceptable, text: "join the room first"))
+            return StanzaRouter.reply(stanza, session, StanzaError(.notAcceptable, text: "join the room first"))
         }
-        guard StanzaRouter.isEncrypted(stanza) else { return router.reply(stanza, session, StanzaRouter.unencrypted) }
+        guard StanzaRouter.isEncrypted(stanza) else { return StanzaRouter.reply(stanza, session, StanzaRouter.unencrypted) }
         guard let delivery = snapshot.privateMessage(stanza, from: sender, to: nick) else {
-            return router.reply(stanza, session, StanzaError(.itemNotFound, text: "no such occupant"))
+            return StanzaRouter.reply(stanza, session, StanzaError(.itemNotFound, text: "no such occupant"))
         }
         return [delivery]
     }
@@ -99,9 +95,8 @@ struct RoomService {
     // MARK: - Disco (XEP-0045 §6)
 
     private func service(_ stanza: Stanza, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         guard stanza.kind == .iq, !stanza.isResponse, let payload = stanza.payload else {
-            return stanza.kind == .message ? router.reply(stanza, session, StanzaError(.serviceUnavailable)) : []
+            return stanza.kind == .message ? StanzaRouter.reply(stanza, session, StanzaError(.serviceUnavailable)) : []
         }
         switch (stanza.type, payload.namespace) {
         case ("get", Namespace.discoInfo):
@@ -113,16 +108,15 @@ struct RoomService {
         case ("get", Namespace.ping):
             return [Delivery(to: session, element: stanza.result())]
         default:
-            return router.reply(stanza, session, StanzaError(.serviceUnavailable))
+            return StanzaRouter.reply(stanza, session, StanzaError(.serviceUnavailable))
         }
     }
 
     private func roomIQ(_ stanza: Stanza, room: JID, from session: Session) -> [Delivery] {
-        let router = StanzaRouter(hub: hub)
         guard !stanza.isResponse, let payload = stanza.payload else { return [] }
         switch (stanza.type, payload.namespace) {
         case ("get", Namespace.discoInfo):
-            guard let passwordProtected = hub.roomIsPasswordProtected(room) else { return router.reply(stanza, session, StanzaError(.itemNotFound)) }
+            guard let passwordProtected = hub.roomIsPasswordProtected(room) else { return StanzaRouter.reply(stanza, session, StanzaError(.itemNotFound)) }
             // Occupants' real JIDs are shown to nobody (there are no moderators): semi-anonymous.
             let features = [Namespace.muc, "muc_temporary", "muc_unmoderated", "muc_semianonymous",
                             passwordProtected ? "muc_passwordprotected" : "muc_unsecured", Namespace.encrypted]
@@ -132,7 +126,7 @@ struct RoomService {
         case (_, Namespace.mucOwner):
             return configuration(stanza, room: room, from: session)
         default:
-            return router.reply(stanza, session, StanzaError(.serviceUnavailable))
+            return StanzaRouter.reply(stanza, session, StanzaError(.serviceUnavailable))
         }
     }
 
@@ -140,7 +134,7 @@ struct RoomService {
     /// form). Rooms have nothing to configure: the empty form, and any submission accepted.
     private func configuration(_ stanza: Stanza, room: JID, from session: Session) -> [Delivery] {
         guard hub.occupant(of: room, session: session.jid) != nil else {
-            return StanzaRouter(hub: hub).reply(stanza, session, StanzaError(.forbidden))
+            return StanzaRouter.reply(stanza, session, StanzaError(.forbidden))
         }
         guard stanza.type == "get" else { return [Delivery(to: session, element: stanza.result())] }
         var query = XML.Element("query", namespace: Namespace.mucOwner, attributes: [])

@@ -11,12 +11,12 @@ struct StanzaRouter {
 
     /// Routes a stanza from a bound session; `from` is already stamped.
     func route(_ stanza: Stanza, from session: Session) -> [Delivery] {
-        if stanza.hasMalformedRecipient { return reply(stanza, session, StanzaError(.jidMalformed)) }
+        if stanza.hasMalformedRecipient { return Self.reply(stanza, session, StanzaError(.jidMalformed)) }
         // RFC 6120 §8.2.3: a request is a get or set with exactly one payload; so every
         // handler below may assume one, and no malformed request goes unanswered.
         if stanza.kind == .iq, !stanza.isResponse,
            stanza.type != "get" && stanza.type != "set" || stanza.element.childElements.count != 1 {
-            return reply(stanza, session, StanzaError(.badRequest))
+            return Self.reply(stanza, session, StanzaError(.badRequest))
         }
         guard let to = stanza.to else { return server(stanza, from: session) }
         switch to.domain {
@@ -28,7 +28,7 @@ struct StanzaRouter {
             return RoomService(hub: hub).route(stanza, to: to, from: session)
         default:
             // No server-to-server: every other domain is unreachable (RFC 6120 §8.3.3.14).
-            return reply(stanza, session, StanzaError(.remoteServerNotFound))
+            return Self.reply(stanza, session, StanzaError(.remoteServerNotFound))
         }
     }
 
@@ -42,7 +42,7 @@ struct StanzaRouter {
             // Initial and broadcast presence: there are no rosters to broadcast to.
             return []
         case .message:
-            return reply(stanza, session, StanzaError(.serviceUnavailable))
+            return Self.reply(stanza, session, StanzaError(.serviceUnavailable))
         }
     }
 
@@ -55,14 +55,14 @@ struct StanzaRouter {
             if to == session.jid.bare { return ServerIQ(hub: hub).handle(stanza, from: session) }
             return BundleService(hub: hub).fetch(stanza, of: to, from: session)
         case .iq:
-            guard let target = hub.session(to) else { return reply(stanza, session, StanzaError(.serviceUnavailable)) }
+            guard let target = hub.session(to) else { return Self.reply(stanza, session, StanzaError(.serviceUnavailable)) }
             return [Delivery(to: target, element: stanza.element)]
         case .message:
             guard stanza.type == "error" || Self.isEncrypted(stanza) else {
-                return reply(stanza, session, Self.unencrypted)
+                return Self.reply(stanza, session, Self.unencrypted)
             }
             let targets = to.isBare ? hub.sessions(of: to) : hub.session(to).map { [$0] } ?? hub.sessions(of: to.bare)
-            guard !targets.isEmpty else { return reply(stanza, session, StanzaError(.serviceUnavailable)) }
+            guard !targets.isEmpty else { return Self.reply(stanza, session, StanzaError(.serviceUnavailable)) }
             return targets.map { Delivery(to: $0, element: stanza.element) }
         case .presence:
             // Directed presence is not relayed: nobody learns who is online from the server.
@@ -80,8 +80,8 @@ struct StanzaRouter {
     static let unencrypted = StanzaError(.notAcceptable, text: "only end-to-end encrypted messages are accepted (urn:catroom:e2e:0)")
 
     /// The error reply to `stanza`, or nothing if it must not be answered.
-    func reply(_ stanza: Stanza, _ session: Session, _ error: StanzaError) -> [Delivery] {
-        guard !stanza.isResponse, let element = stanza.errorReply(error) else { return [] }
+    static func reply(_ stanza: Stanza, _ session: Session, _ error: StanzaError) -> [Delivery] {
+        guard let element = stanza.errorReply(error) else { return [] }
         return [Delivery(to: session, element: element)]
     }
 }
