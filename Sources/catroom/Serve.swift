@@ -40,7 +40,7 @@ extension Catroom {
         @Option(help: "trace, debug, info, notice, warning, error or critical.")
         var logLevel = "info"
 
-        @Option(help: "Event-loop threads (default: one per core).")
+        @Option(help: "Event-loop threads.")
         var threads = ProcessInfo.processInfo.activeProcessorCount
 
         @Flag(help: "Allow plain username/password registration (XEP-0077), for interop and load tests.")
