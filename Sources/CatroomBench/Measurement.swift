@@ -6,11 +6,7 @@ struct Measurement: Sendable {
     /// Per-call durations in nanoseconds, sorted.
     let samples: [Double]
 
-    var median: Double { percentile(0.5) }
-
-    func percentile(_ p: Double) -> Double {
-        samples[min(samples.count - 1, Int(Double(samples.count) * p))]
-    }
+    var median: Double { percentile(0.5, ofSorted: samples)! }
 
     /// Runs `prepare` untimed and `body` timed, `count` times after `warmup` untimed rounds.
     static func run<State>(
@@ -32,4 +28,11 @@ struct Measurement: Sendable {
     static func run(count: Int, warmup: Int = 20, body: () throws -> Void) rethrows -> Measurement {
         try run(count: count, warmup: warmup, prepare: { () }, body: { _ in try body() })
     }
+}
+
+/// The sample at fraction `p` (0...1) of an ascending array, taken at index ⌊count × p⌋ and
+/// clamped to the last; nil for an empty array. Every report's percentiles come from here.
+func percentile<T>(_ p: Double, ofSorted sorted: [T]) -> T? {
+    guard !sorted.isEmpty else { return nil }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }

@@ -156,8 +156,8 @@ public struct JoinBenchmark {
     static func row(_ members: Int, _ mode: String, _ samples: [Double]) -> Row {
         let sorted = samples.sorted()
         return Row(
-            members: members, mode: mode, medianMilliseconds: sorted[sorted.count / 2],
-            p90Milliseconds: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.9))],
+            members: members, mode: mode, medianMilliseconds: percentile(0.5, ofSorted: sorted)!,
+            p90Milliseconds: percentile(0.9, ofSorted: sorted)!,
             maxMilliseconds: sorted.last ?? 0, samples: sorted.count)
     }
 

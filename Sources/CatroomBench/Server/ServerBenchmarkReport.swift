@@ -109,10 +109,7 @@ public struct ServerBenchmarkReport: Sendable, Codable {
         /// From unsorted nanosecond samples.
         init(nanoseconds samples: [UInt64]) {
             let sorted = samples.sorted()
-            func at(_ p: Double) -> Double {
-                guard !sorted.isEmpty else { return 0 }
-                return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6
-            }
+            func at(_ p: Double) -> Double { Double(percentile(p, ofSorted: sorted) ?? 0) / 1e6 }
             count = sorted.count
             p50Milliseconds = at(0.5)
             p90Milliseconds = at(0.9)
