@@ -10,10 +10,21 @@ public struct CryptoBenchmark {
         public let floorMicroseconds: Double
         /// What the floor consists of.
         public let floor: String
-        public var ratio: Double { catroomMicroseconds / floorMicroseconds }
+        /// catroom / floor; stored rather than computed so the JSON carries it.
+        public let ratio: Double
         /// The target this row is held to, if any, and whether it was met.
         public let target: String?
         public let met: Bool?
+
+        init(operation: String, catroomMicroseconds: Double, floorMicroseconds: Double, floor: String, target: String?, met: Bool?) {
+            self.operation = operation
+            self.catroomMicroseconds = catroomMicroseconds
+            self.floorMicroseconds = floorMicroseconds
+            self.floor = floor
+            ratio = catroomMicroseconds / floorMicroseconds
+            self.target = target
+            self.met = met
+        }
     }
 
     /// Samples per measurement; `quick` divides them by ten for a smoke run.

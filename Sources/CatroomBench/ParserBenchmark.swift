@@ -86,8 +86,6 @@ public struct ParserBenchmark {
     }
 
     public static func json(_ report: Report) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(report), as: UTF8.self)
+        try prettyJSON(report)
     }
 }

@@ -24,16 +24,6 @@ extension CryptoBenchmark {
 
     /// One JSON document with every row and its ratio.
     public static func json(_ rows: [Row]) throws -> String {
-        struct Entry: Encodable {
-            let operation: String, catroomMicroseconds: Double, floorMicroseconds: Double, ratio: Double
-            let floor: String, target: String?, met: Bool?
-        }
-        let entries = rows.map {
-            Entry(operation: $0.operation, catroomMicroseconds: $0.catroomMicroseconds, floorMicroseconds: $0.floorMicroseconds,
-                  ratio: $0.ratio, floor: $0.floor, target: $0.target, met: $0.met)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(entries), as: UTF8.self)
+        try prettyJSON(rows)
     }
 }

@@ -172,9 +172,7 @@ public struct JoinBenchmark {
     }
 
     public static func json(_ rows: [Row]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(rows), as: UTF8.self)
+        try prettyJSON(rows)
     }
 
     struct Failure: Error, CustomStringConvertible {

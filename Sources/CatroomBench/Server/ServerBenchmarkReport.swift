@@ -149,9 +149,7 @@ public struct ServerBenchmarkReport: Sendable, Codable {
 
 extension ServerBenchmarkReport {
     public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        try prettyJSON(self)
     }
 
     /// The report for people: one block per scenario.
