@@ -6,16 +6,13 @@ extension LoadRun {
     /// and sending initial presence, holds them while the server settles, then measures
     /// and closes them all. Memory per connection is the server's RSS growth over the count.
     func idle() async -> ServerBenchmarkReport.Scenario {
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(options.timeoutSeconds * 1e9))
-        _ = progress.takeErrors()
+        let deadline = startScenario()
         let count = options.connections
         var report = ServerBenchmarkReport.Scenario(
             name: "idle",
             parameters: [
                 .init(name: "connections", value: String(count)), .init(name: "concurrency", value: String(options.concurrency)),
             ],
-            completed: false, failure: nil, errors: [:], throughput: nil, latency: nil, idle: nil, server: nil,
-            generator: .init(cpuSeconds: 0, rssBeforeKiB: 0, rssAfterKiB: 0),
             catroomLimits: catroomLimits(connections: count))
 
         let before = snapshot()

@@ -6,8 +6,7 @@ extension LoadRun {
     /// seconds, whatever the server does (an open loop: replies do not pace sends). Each
     /// receiver records receive time − the send time carried in the id.
     func latency() async -> ServerBenchmarkReport.Scenario {
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(options.timeoutSeconds * 1e9))
-        _ = progress.takeErrors()
+        let deadline = startScenario()
         let senders = options.rooms * options.occupants
         var report = ServerBenchmarkReport.Scenario(
             name: "latency",
@@ -15,19 +14,8 @@ extension LoadRun {
                 .init(name: "rate", value: String(format: "%.0f/s", options.rate)),
                 .init(name: "duration", value: String(format: "%.1f s", options.durationSeconds)),
             ],
-            completed: false, failure: nil, errors: [:], throughput: nil, latency: nil, idle: nil, server: nil,
-            generator: .init(cpuSeconds: 0, rssBeforeKiB: 0, rssAfterKiB: 0),
             catroomLimits: catroomLimits(connections: senders, occupants: options.occupants, stanzaRate: options.rate / Double(senders)))
-        let generatorStart = ProcessSample.current()
-        let rooms: [BenchRoom]
-        do {
-            rooms = try await openRooms(scenario: "l", deadline: deadline)
-        } catch {
-            report.failure = "\(error)"
-            report.errors = progress.takeErrors()
-            report.generator = LoadRun.usage(generatorStart, .current())!
-            return report
-        }
+        guard let rooms = await openRooms(scenario: "l", deadline: deadline, reporting: &report) else { return report }
         let connections = rooms.flatMap(\.occupants)
 
         // Sender p's messages are due at start + p/rate + k·senders/rate: evenly spread overall.
@@ -57,10 +45,7 @@ extension LoadRun {
         }
         let finished = await wait(until: deadline) { progress.settledConnections >= connections.count }
         let after = snapshot()
-
-        let stats = await settle(connections.map { $0.submit { $0.takeStats() } }, by: .now() + .seconds(10))?
-            .compactMap { try? $0.get() } ?? []
-        await closeAll(connections)
+        let stats = await takeStatsAndClose(connections)
 
         let intended = stats.reduce(0) { $0 + $1.intended }
         let sent = stats.reduce(0) { $0 + $1.sent }

@@ -44,6 +44,27 @@ extension LoadRun {
         return rooms
     }
 
+    /// `openRooms`, or nil with the failure, the errors and the generator's usage so far in `report`.
+    func openRooms(scenario: String, deadline: NIODeadline, reporting report: inout ServerBenchmarkReport.Scenario) async -> [BenchRoom]? {
+        let generatorStart = ProcessSample.current()
+        do {
+            return try await openRooms(scenario: scenario, deadline: deadline)
+        } catch {
+            report.failure = "\(error)"
+            report.errors = progress.takeErrors()
+            report.generator = LoadRun.usage(generatorStart, .current())!
+            return nil
+        }
+    }
+
+    /// Each connection's statistics (from those answering within 10 s), then closes them all.
+    func takeStatsAndClose(_ connections: [LoadConnection]) async -> [TrafficStats] {
+        let stats = await settle(connections.map { $0.submit { $0.takeStats() } }, by: .now() + .seconds(10))?
+            .compactMap { try? $0.get() } ?? []
+        await closeAll(connections)
+        return stats
+    }
+
     func roomParameters() -> [ServerBenchmarkReport.Parameter] {
         [
             .init(name: "rooms", value: String(options.rooms)),

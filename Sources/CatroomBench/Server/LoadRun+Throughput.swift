@@ -7,27 +7,15 @@ extension LoadRun {
     /// rate is every groupchat stanza every client received, over the time from the first
     /// send to the last delivery.
     func throughput() async -> ServerBenchmarkReport.Scenario {
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(options.timeoutSeconds * 1e9))
-        _ = progress.takeErrors()
+        let deadline = startScenario()
         let occupants = options.rooms * options.occupants
         var report = ServerBenchmarkReport.Scenario(
             name: "throughput",
             parameters: roomParameters() + [
                 .init(name: "messages", value: String(options.messages)), .init(name: "window", value: String(options.window)),
             ],
-            completed: false, failure: nil, errors: [:], throughput: nil, latency: nil, idle: nil, server: nil,
-            generator: .init(cpuSeconds: 0, rssBeforeKiB: 0, rssAfterKiB: 0),
             catroomLimits: catroomLimits(connections: occupants, occupants: options.occupants))
-        let generatorStart = ProcessSample.current()
-        let rooms: [BenchRoom]
-        do {
-            rooms = try await openRooms(scenario: "t", deadline: deadline)
-        } catch {
-            report.failure = "\(error)"
-            report.errors = progress.takeErrors()
-            report.generator = LoadRun.usage(generatorStart, .current())!
-            return report
-        }
+        guard let rooms = await openRooms(scenario: "t", deadline: deadline, reporting: &report) else { return report }
         let connections = rooms.flatMap(\.occupants)
         let expected = options.occupants * options.messages
 
@@ -42,10 +30,7 @@ extension LoadRun {
         }
         let finished = await wait(until: deadline) { progress.settledConnections >= connections.count }
         let after = snapshot()
-
-        let stats = await settle(connections.map { $0.submit { $0.takeStats() } }, by: .now() + .seconds(10))?
-            .compactMap { try? $0.get() } ?? []
-        await closeAll(connections)
+        let stats = await takeStatsAndClose(connections)
 
         let delivered = stats.reduce(0) { $0 + $1.delivered }
         let firstSend = stats.map(\.firstSend).filter { $0 > 0 }.min() ?? 0

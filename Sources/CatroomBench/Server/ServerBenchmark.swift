@@ -95,6 +95,13 @@ struct LoadRun: Sendable {
             username: username, password: options.password, identity: identity)
     }
 
+    /// Starts a scenario: its deadline from `--timeout`, and no errors left from the one before.
+    func startScenario() -> NIODeadline {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(options.timeoutSeconds * 1e9))
+        _ = progress.takeErrors()
+        return deadline
+    }
+
     // MARK: - Connections
 
     /// Connects connection `index`, logs in as account `index` and binds a resource.

@@ -23,22 +23,23 @@ public struct ServerBenchmarkReport: Sendable, Codable {
     public var scenarios: [Scenario]
 
     /// One scenario's numbers; the section for its kind is filled in, the others are nil.
+    /// The defaults describe one not run yet, so a scenario starts from its name, parameters and limits.
     public struct Scenario: Sendable, Codable {
         public var name: String
         /// The parameters it ran with, in the order they are printed.
         public var parameters: [Parameter]
         /// False when it ran into `--timeout` or a set-up failure; the numbers are then partial.
-        public var completed: Bool
+        public var completed = false
         public var failure: String?
         /// Errors by kind, counted over every connection.
-        public var errors: [String: Int]
+        public var errors: [String: Int] = [:]
         public var throughput: Throughput?
         public var latency: Latency?
         public var idle: Idle?
         /// The server's CPU and memory around the measured phase (with `--server-pid`).
         public var server: ResourceUsage?
         /// The generator's own, over the same phase.
-        public var generator: ResourceUsage
+        public var generator = ResourceUsage(cpuSeconds: 0, rssBeforeKiB: 0, rssAfterKiB: 0)
         /// CPU seconds the rest of the machine spent over the same phase: neither server nor
         /// generator (nil without `--server-pid`). Well above zero means a disturbed measurement.
         public var otherProcessesCPUSeconds: Double? = nil
