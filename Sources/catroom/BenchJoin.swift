@@ -22,6 +22,14 @@ extension Catroom.Bench {
         @Flag(help: "Print JSON instead of a table.")
         var json = false
 
+        // JoinBenchmark indexes its samples and counts the other members from these: zero would crash it.
+        func validate() throws {
+            guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+            guard !members.isEmpty, members.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--members must be room sizes of at least 1 (the newcomer included)")
+            }
+        }
+
         func run() async throws {
             let binary = process ? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path : nil
             let rows = try await JoinBenchmark(sizes: members, repeats: repeats, binary: binary).run()
