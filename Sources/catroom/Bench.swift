@@ -55,25 +55,25 @@ extension Catroom {
                     """)
 
             @Option(help: "Server address (loopback only).")
-            var host = "127.0.0.1"
+            var host = ServerBenchmarkOptions().host
 
             @Option(help: "Server port (STARTTLS or plaintext; the direct-TLS port with --tls direct).")
-            var port = 5222
+            var port = ServerBenchmarkOptions().port
 
             @Option(help: "The XMPP domain.")
-            var domain = "localhost"
+            var domain = ServerBenchmarkOptions().domain
 
             @Option(help: "The MUC service (default rooms.<domain>, catroom's; conference.<domain> on most other servers).")
             var roomDomain: String?
 
             @Option(help: "starttls, direct or none (certificates are not verified).")
-            var tls: ServerBenchmarkOptions.TLSMode = .starttls
+            var tls = ServerBenchmarkOptions().tls
 
             @Option(help: "SASL mechanism: plain or scram-sha-256.")
-            var auth: ServerBenchmarkOptions.Authentication = .scramSHA256
+            var auth = ServerBenchmarkOptions().authentication
 
             @Option(help: "xep0077, catroom-key or none (accounts <prefix><n> with --password exist).")
-            var register: ServerBenchmarkOptions.Registration = .xep0077
+            var register = ServerBenchmarkOptions().registration
 
             @Option(help: """
                 Account names are <prefix><t|l|i><n> when registering (per scenario), <prefix><n> with --register none \
@@ -85,7 +85,7 @@ extension Catroom {
             var password = ServerBenchmarkOptions().password
 
             @Option(help: "Spread connections over 127.0.0.1 … 127.0.0.N.")
-            var sourceAddresses = 1
+            var sourceAddresses = ServerBenchmarkOptions().sourceAddresses
 
             @Option(help: "Generator event-loop threads (default: one per core).")
             var clientThreads = ServerBenchmarkOptions().clientThreads
@@ -96,8 +96,8 @@ extension Catroom {
             @Option(help: "Seconds each scenario may take, set-up included.")
             var timeout = ServerBenchmarkOptions().timeoutSeconds
 
-            @Option(help: "throughput, latency, idle or all.")
-            var scenario = "all"
+            @Option(help: "The scenario to run; all runs each in turn.")
+            var scenario = ScenarioChoice.all
 
             @Option(help: "Rooms (throughput, latency).")
             var rooms = ServerBenchmarkOptions().rooms
@@ -130,16 +130,28 @@ extension Catroom {
             var settle = ServerBenchmarkOptions().settleSeconds
 
             @Option(help: "End connections with </stream:stream> (polite) or by closing the socket (abrupt).")
-            var close = "polite"
+            var close = CloseMode(politely: ServerBenchmarkOptions().closePolitely)
 
             @Flag(help: "Print JSON instead of text.")
             var json = false
 
-            func validate() throws {
-                guard close == "polite" || close == "abrupt" else { throw ValidationError("--close must be polite or abrupt") }
-                guard scenario == "all" || ServerBenchmarkOptions.Scenario(rawValue: scenario) != nil else {
-                    throw ValidationError("--scenario must be throughput, latency, idle or all")
+            /// `--scenario`: one of the scenarios, or all of them (the default).
+            enum ScenarioChoice: String, CaseIterable, ExpressibleByArgument {
+                case throughput, latency, idle, all
+
+                var scenarios: [ServerBenchmarkOptions.Scenario] {
+                    ServerBenchmarkOptions.Scenario(rawValue: rawValue).map { [$0] } ?? ServerBenchmarkOptions.Scenario.allCases
                 }
+            }
+
+            /// `--close`: how each connection ends.
+            enum CloseMode: String, CaseIterable, ExpressibleByArgument {
+                case polite, abrupt
+
+                init(politely: Bool) { self = politely ? .polite : .abrupt }
+            }
+
+            func validate() throws {
                 let problems = options.problems()
                 guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
             }
@@ -159,7 +171,7 @@ extension Catroom {
                 options.clientThreads = clientThreads
                 options.serverPID = serverPid
                 options.timeoutSeconds = timeout
-                options.scenarios = scenario == "all" ? ServerBenchmarkOptions.Scenario.allCases : [ServerBenchmarkOptions.Scenario(rawValue: scenario)!]
+                options.scenarios = scenario.scenarios
                 options.rooms = rooms
                 options.occupants = occupants
                 options.payloadBytes = payloadBytes
@@ -170,7 +182,7 @@ extension Catroom {
                 options.connections = connections
                 options.concurrency = concurrency
                 options.settleSeconds = settle
-                options.closePolitely = close == "polite"
+                options.closePolitely = close == .polite
                 return options
             }
 

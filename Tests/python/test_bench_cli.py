@@ -22,3 +22,19 @@ def test_bench_join_refuses_empty_runs(flags, message):
     done = bench("join", *flags)
     assert done.returncode == 64, done.stderr
     assert message in done.stderr
+
+
+@pytest.mark.parametrize("flags", [["--scenario", "everything"], ["--close", "rude"]])
+def test_bench_server_refuses_unknown_choices(flags):
+    done = bench("server", *flags)
+    assert done.returncode == 64, done.stderr
+    assert flags[1] in done.stderr
+
+
+@pytest.mark.parametrize("scenario", ["throughput", "latency", "idle", "all"])
+@pytest.mark.parametrize("close", ["polite", "abrupt"])
+def test_bench_server_accepts_every_documented_choice(scenario, close):
+    # A non-loopback host stops it before it connects: the choices themselves were accepted.
+    done = bench("server", "--scenario", scenario, "--close", close, "--host", "192.0.2.1")
+    assert done.returncode == 64, done.stderr
+    assert "--host must be a loopback address" in done.stderr
