@@ -33,38 +33,77 @@ def free_port() -> int:
 
 
 class Server:
-    """`catroom serve` on loopback with TLS required, its stderr kept as the log."""
+    """`catroom serve` on loopback with TLS required, its stderr kept as the log.
 
-    def __init__(self, workdir: Path, *extra: str):
+    `extra` flags are passed through. With `trace` (the default) it logs at trace level and
+    taps the wire, for tests that check what the server saw. Its stdout is read on a
+    thread, so a server that hangs before announcing itself fails the wait instead of
+    blocking it.
+    """
+
+    def __init__(self, workdir: Path, *extra: str, direct_tls_port: int = 0, trace: bool = True, startup: float = WAIT):
         self.port = free_port()
+        self.direct_tls_port = direct_tls_port
         self.workdir = workdir
         self.log_path = workdir / "server.log"
         self.tap_path = workdir / "wire.tap"
         self.log = open(self.log_path, "wb")
+        observe = ["--log-level", "trace", "--wire-tap", str(self.tap_path)] if trace else []
         self.process = subprocess.Popen(
-            [binary(), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--direct-tls-port", "0",
-             "--data-dir", str(workdir / "data"), "--log-level", "trace", "--wire-tap", str(self.tap_path), *extra],
-            stdout=subprocess.PIPE, stderr=self.log)
-        self.fingerprint = None
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline().decode()
-            if not line:
-                break
+            [binary(), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--direct-tls-port", str(direct_tls_port),
+             "--data-dir", str(workdir / "data"), *observe, *extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.stdout: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.serving = self.fingerprint = None
+        try:
+            self._await_startup(startup)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.stdout.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _await_startup(self, timeout: float) -> None:
+        """Until the last start-up line ("join with: ..."), keeping the serving line and the fingerprint."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                raise RuntimeError(f"catroom serve did not start within {timeout} s\n{self.diagnostics()}")
+            if line.startswith("catroom serving "):
+                self.serving = line
             match = re.search(r"certificate SHA-256 ([0-9A-F:]+)", line)
             if match:
                 self.fingerprint = match.group(1)
             if line.startswith("join with:"):
                 return
-        raise RuntimeError(f"the server did not start: {self.log_path.read_text()}")
+
+    def diagnostics(self) -> str:
+        log = self.log_path.read_text(errors="replace")[-4000:]
+        return f"stdout:\n{''.join(self.stdout)}\nstderr (tail):\n{log}"
 
     def stop(self) -> int:
+        """SIGTERM, then SIGKILL if it has not exited within `WAIT`; the exit status."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=WAIT)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=2)
+        if not self._reader.is_alive():  # closing under a blocked reader would block too
+            self.process.stdout.close()
         self.log.close()
         return self.process.returncode
 
@@ -94,35 +133,33 @@ class Client:
         self.process.stdin.write((line + "\n").encode())
         self.process.stdin.flush()
 
+    def _arrivals(self, seconds: float):
+        """Events as they arrive within `seconds`, each also kept in `events`; stops early at end of output."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                event = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return
+            if event is None:
+                return
+            self.events.append(event)
+            yield event
+
     def wait_for(self, what: str, match, timeout: float = WAIT) -> dict:
         """The first event (already seen or arriving) that `match` accepts."""
         for event in self.events:
             if match(event):
                 return event
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if event is None:
-                break
-            self.events.append(event)
+        for event in self._arrivals(timeout):
             if match(event):
                 return event
         raise AssertionError(f"{self.nick}: no {what} within {timeout} s; events: {json.dumps(self.events, indent=1)[-3000:]}")
 
     def drain(self, seconds: float = 0.3) -> list[dict]:
         """Collects whatever arrives within `seconds`."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                event = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if event is None:
-                break
-            self.events.append(event)
+        for _ in self._arrivals(seconds):
+            pass
         return self.events
 
     def ready(self) -> dict:

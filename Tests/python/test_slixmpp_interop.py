@@ -35,12 +35,9 @@ import asyncio
 import base64
 import hashlib
 import os
-import queue
 import signal
-import socket
 import ssl
 import subprocess
-import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -48,13 +45,12 @@ from typing import Callable
 
 import pytest
 
-from catroom_processes import binary, free_port
+from catroom_processes import Server, free_port
 import slixmpp
 from slixmpp.exceptions import IqError, PresenceError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-REPO = Path(__file__).resolve().parents[2]
 DOMAIN = "catroom.test"
 ROOMS = f"rooms.{DOMAIN}"
 LOBBY = f"lobby@{ROOMS}"
@@ -69,64 +65,18 @@ STARTUP = 10.0    # a debug build generating its certificate
 # ---------------------------------------------------------------------------
 # The server process
 # ---------------------------------------------------------------------------
-def catroom_binary() -> Path:
-    try:
-        return Path(binary())
-    except RuntimeError as error:
-        pytest.fail(str(error), pytrace=False)
+class CatroomServer(Server):
+    """The shared ``catroom serve`` on DOMAIN, with STARTTLS and direct TLS ports, and its checks."""
 
-
-class CatroomServer:
-    """``catroom serve`` as a subprocess, with its stdout read on a thread."""
-
-    def __init__(self, binary: Path, data_dir: Path):
-        self.port, self.direct_tls_port = free_port(), free_port()
-        self.stderr_path = data_dir / "stderr.log"
-        self._stderr = open(self.stderr_path, "wb")
-        self.process = subprocess.Popen(
-            [str(binary), "serve", "--domain", DOMAIN, "--host", "127.0.0.1",
-             "--port", str(self.port), "--direct-tls-port", str(self.direct_tls_port),
-             "--data-dir", str(data_dir / "data"), "--allow-plain-registration", "--threads", "2"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
-        self.stdout: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
-        self._reader.start()
+    def __init__(self, data_dir: Path):
         try:
-            self.fingerprint = self._await_startup()
-        except BaseException:
-            self.kill()
-            raise
-
-    def _read_stdout(self) -> None:
-        for line in self.process.stdout:
-            self.stdout.append(line)
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def _await_startup(self) -> str:
-        deadline = time.monotonic() + STARTUP
-        serving = fingerprint = None
-        while fingerprint is None:
-            try:
-                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                self.kill()
-                pytest.fail(f"catroom serve did not start within {STARTUP} s\n{self.diagnostics()}", pytrace=False)
-            if line.startswith("catroom serving "):
-                serving = line
-            elif line.startswith("certificate SHA-256 "):
-                fingerprint = line.split()[2]
-        assert serving.strip() == (
+            super().__init__(data_dir, "--domain", DOMAIN, "--allow-plain-registration", "--threads", "2",
+                             direct_tls_port=free_port(), trace=False, startup=STARTUP)
+        except RuntimeError as error:
+            pytest.fail(str(error), pytrace=False)
+        assert self.serving.strip() == (
             f"catroom serving {DOMAIN} on port {self.port} (STARTTLS) and {self.direct_tls_port} (TLS); rooms on {ROOMS}"
-        ), f"unexpected start-up line: {serving!r}"
-        return fingerprint
-
-    def diagnostics(self) -> str:
-        log = self.stderr_path.read_text(errors="replace")[-4000:]
-        return f"stdout:\n{''.join(self.stdout)}\nstderr (tail):\n{log}"
+        ), f"unexpected start-up line: {self.serving!r}"
 
     def terminate(self, timeout: float = 8.0) -> int:
         """SIGTERM and wait; the exit status, or fail if it does not exit in time."""
@@ -135,16 +85,8 @@ class CatroomServer:
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.kill()
+            self.stop()
             pytest.fail(f"catroom serve ignored SIGTERM for {timeout} s\n{self.diagnostics()}", pytrace=False)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        self._reader.join(timeout=2)
-        self.process.stdout.close()
-        self._stderr.close()
 
 
 # ---------------------------------------------------------------------------
@@ -361,11 +303,11 @@ def run(loop):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = CatroomServer(catroom_binary(), tmp_path_factory.mktemp("catroom"))
+    server = CatroomServer(tmp_path_factory.mktemp("catroom"))
     yield server
     if server.process.poll() is None:
         server.terminate()
-    server.kill()
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -39,9 +37,8 @@ from typing import Callable
 
 import pytest
 
-from catroom_processes import binary, free_port
+from catroom_processes import Server, binary
 
-REPO = Path(__file__).resolve().parents[2]
 ROOM = "lobby@rooms.localhost"
 WIDTH, HEIGHT = 100, 30
 
@@ -55,13 +52,6 @@ if shutil.which("tmux") is None:
 # ---------------------------------------------------------------------------
 # Processes
 # ---------------------------------------------------------------------------
-def catroom_binary() -> Path:
-    try:
-        return Path(binary())
-    except RuntimeError as error:
-        pytest.fail(str(error), pytrace=False)
-
-
 def wait_until(check: Callable[[], object], what: str, timeout: float = WAIT, describe: Callable[[], str] = lambda: ""):
     """Polls ``check`` until it returns something truthy; fails after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -89,42 +79,12 @@ def pids_with_argument(argument: str) -> list[int]:
     return found
 
 
-class Server:
-    """``catroom serve`` on a free loopback port."""
-
-    def __init__(self, binary: Path, directory: Path):
-        self.port = free_port()
-        self._stderr = open(directory / "server.log", "wb")
-        self.process = subprocess.Popen(
-            [str(binary), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--direct-tls-port", "0",
-             "--data-dir", str(directory / "data"), "--allow-plaintext", "--threads", "2"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
-        lines: queue.Queue[str] = queue.Queue()
-
-        def read() -> None:
-            for line in self.process.stdout:
-                lines.put(line)
-
-        threading.Thread(target=read, daemon=True).start()
-        deadline = time.monotonic() + STARTUP
-        while True:
-            try:
-                line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-            except queue.Empty:
-                self.stop()
-                pytest.fail("catroom serve did not start in time", pytrace=False)
-            if line.startswith("catroom serving"):
-                return
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._stderr.close()
+def start_server(directory: Path) -> Server:
+    """``catroom serve`` on a free loopback port, TLS required as by default."""
+    try:
+        return Server(directory, "--threads", "2", trace=False, startup=STARTUP)
+    except RuntimeError as error:
+        pytest.fail(f"catroom serve did not start in time: {error}", pytrace=False)
 
 
 class Peer:
@@ -226,17 +186,17 @@ class Pane:
 def world(tmp_path_factory):
     """The server, bob (--json) and the tmux pane, torn down whatever happens."""
     directory = tmp_path_factory.mktemp("terminal-ui")
-    binary = catroom_binary()
-    server = Server(binary, directory)
+    catroom = Path(binary())
+    server = start_server(directory)
     peer = pane = None
     try:
-        peer = Peer(binary, server.port, "bob", directory)
+        peer = Peer(catroom, server.port, "bob", directory)
         peer.wait_for("the room joined", lambda e: e.get("event") == "joined")
         pane = Pane(directory)
         script = directory / "alice.sh"
         script.write_text(
             "#!/bin/sh\n"
-            f'"{binary}" join lobby --nick "$1" --server 127.0.0.1 --domain localhost --port {server.port} --insecure\n'
+            f'"{catroom}" join lobby --nick "$1" --server 127.0.0.1 --domain localhost --port {server.port} --insecure\n'
             'echo "EXIT:$?"\n')
         script.chmod(0o755)
         yield {"server": server, "peer": peer, "pane": pane, "script": script}
