@@ -24,8 +24,6 @@ public struct SessionStore: Sendable {
 
     public func session(with peer: String) -> SessionRecord? { records[peer] }
 
-    public var peers: Dictionary<String, SessionRecord>.Keys { records.keys }
-
     /// Forgets everything about `peer` (it left the room).
     public mutating func removeSession(with peer: String) { records[peer] = nil }
 

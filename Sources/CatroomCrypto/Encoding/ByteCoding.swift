@@ -73,20 +73,10 @@ struct ByteReader {
         try take(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    mutating func readShortString() throws -> String { try utf8String(take(Int(readByte()))) }
-
-    mutating func readString() throws -> String { try utf8String(take(Int(readUInt16()))) }
-
     /// All bytes left.
     mutating func readRest() -> [UInt8] { try! read(count: remaining) }
 
     func expectEnd() throws {
         guard remaining == 0 else { throw CryptoError.malformed }
-    }
-
-    private func utf8String(_ bytes: UnsafeRawBufferPointer) throws -> String {
-        // Validate rather than repair: a relabelled string must not decode to the same text.
-        guard let string = String(validating: bytes, as: UTF8.self) else { throw CryptoError.malformed }
-        return string
     }
 }

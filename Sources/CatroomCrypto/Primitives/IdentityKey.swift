@@ -90,9 +90,6 @@ public struct IdentityKeyPair: Sendable {
         return generate(using: &entropy)
     }
 
-    /// The 32-byte seed, for encoding the key pair.
-    var seed: SecretBytes { secretKey.slice(0..<Self.seedCount) }
-
     /// Signs `context || message` (Ed25519, deterministic).
     public func signature(context: [UInt8], message: some RawBytes) -> [UInt8] {
         let signed = message.withUnsafeBytes { context + Array($0) }

@@ -80,7 +80,7 @@ extension SessionRecord {
         else { throw CryptoError.malformed }
         let baseKey = try X25519.PublicKey(bytes: reader.read(count: 32))
         var state = SessionState(
-            restoring: associatedData, remoteIdentity: remoteIdentity, baseKey: baseKey,
+            associatedData: associatedData, remoteIdentity: remoteIdentity, baseKey: baseKey,
             rootKey: RootKey(secret: try reader.readSecret(count: 32)))
         let flags = try reader.readByte()
         guard flags & ~Flag.all == 0 else { throw CryptoError.malformed }

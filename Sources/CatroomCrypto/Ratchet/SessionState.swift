@@ -53,16 +53,13 @@ struct SessionState: Sendable {
         return state
     }
 
-    private init(associatedData: [UInt8], remoteIdentity: IdentityKey, baseKey: X25519.PublicKey, rootKey: RootKey) {
+    /// The fields fixed at creation; `initiator`, `responder` and deserialisation
+    /// (SessionRecord+Serialization) set the rest.
+    init(associatedData: [UInt8], remoteIdentity: IdentityKey, baseKey: X25519.PublicKey, rootKey: RootKey) {
         self.associatedData = associatedData
         self.remoteIdentity = remoteIdentity
         self.baseKey = baseKey
         self.rootKey = rootKey
-    }
-
-    /// Rebuilds a state from its serialised fields (SessionRecord+Serialization).
-    init(restoring associatedData: [UInt8], remoteIdentity: IdentityKey, baseKey: X25519.PublicKey, rootKey: RootKey) {
-        self.init(associatedData: associatedData, remoteIdentity: remoteIdentity, baseKey: baseKey, rootKey: rootKey)
     }
 
     // MARK: - Encrypting (§3.4 RatchetEncrypt)
