@@ -40,8 +40,7 @@ public struct SessionStore: Sendable {
     /// The bundle's identity key must be the one `peer`'s id was derived from; the
     /// prekey signature is checked before any DH.
     public mutating func initiateSession<E: EntropySource>(with bundle: PreKeyBundle, peer: String, using entropy: inout E) throws {
-        guard bundle.identityKey.accountID == peer, peer != accountID else { throw CryptoError.identityMismatch }
-        if let existing = records[peer], existing.remoteIdentity != bundle.identityKey { throw CryptoError.identityMismatch }
+        try checkIdentity(bundle.identityKey, of: peer)
         let ephemeral = X25519.KeyPair.generate(using: &entropy)
         let agreement = try X3DH.initiate(identity: identity, ephemeral: ephemeral, bundle: bundle)
         let preKey = PreKeyInfo(
@@ -51,11 +50,7 @@ public struct SessionStore: Sendable {
         let state = SessionState.initiator(
             agreement: agreement, remoteIdentity: bundle.identityKey,
             remoteSignedPreKey: bundle.signedPreKey.publicKey, preKey: preKey)
-        if records[peer] != nil {
-            records[peer]!.promote(state)
-        } else {
-            records[peer] = SessionRecord(state)
-        }
+        makeCurrent(state, for: peer)
     }
 
     public mutating func initiateSession(with bundle: PreKeyBundle, peer: String) throws {
@@ -90,10 +85,9 @@ public struct SessionStore: Sendable {
     ) throws -> T {
         let existing = records[peer]
         if let preKey = message.preKey {
-            guard preKey.identityKey.accountID == peer, peer != accountID else { throw CryptoError.identityMismatch }
-            if let existing, existing.remoteIdentity != preKey.identityKey { throw CryptoError.identityMismatch }
-            if let existing, existing.state(forBaseKey: preKey.baseKey) != nil {
-                return try decryptExisting(message, from: peer, record: existing, associatedData: associatedData, accept: accept)
+            try checkIdentity(preKey.identityKey, of: peer)
+            if let existing, let position = existing.position(forBaseKey: preKey.baseKey) {
+                return try keep(existing.decrypting(message, associatedData: associatedData, inStateAt: position), for: peer, accept: accept)
             }
             guard !preKeys.hasSeen(baseKey: preKey.baseKey) else { throw CryptoError.duplicateMessage }
             let agreement = try preKeys.agreement(for: preKey)
@@ -104,15 +98,11 @@ public struct SessionStore: Sendable {
             let result = try accept(plaintext)
             // Authenticated: commit the new session and consume the prekey.
             preKeys.commit(preKey)
-            if records[peer] != nil {
-                records[peer]!.promote(state)
-            } else {
-                records[peer] = SessionRecord(state)
-            }
+            makeCurrent(state, for: peer)
             return result
         }
         guard let existing else { throw CryptoError.noSession }
-        return try decryptExisting(message, from: peer, record: existing, associatedData: associatedData, accept: accept)
+        return try keep(existing.decrypting(message, associatedData: associatedData), for: peer, accept: accept)
     }
 
     /// Decrypts and returns the plaintext, for callers with nothing further to check.
@@ -120,13 +110,31 @@ public struct SessionStore: Sendable {
         try decrypt(message, from: peer, associatedData: associatedData) { $0 }
     }
 
-    private mutating func decryptExisting<T>(
-        _ message: SessionMessage, from peer: String, record: SessionRecord, associatedData: [UInt8],
-        accept: (SecretBytes) throws -> T
+    /// Hands a decryption's plaintext to `accept` and keeps its updated record only if that succeeds.
+    private mutating func keep<T>(
+        _ decrypted: (SessionRecord, SecretBytes), for peer: String, accept: (SecretBytes) throws -> T
     ) throws -> T {
-        let (updated, plaintext) = try record.decrypting(message, associatedData: associatedData)
+        let (updated, plaintext) = decrypted
         let result = try accept(plaintext)
         records[peer] = updated
         return result
+    }
+
+    // MARK: - Helpers
+
+    /// A session with `peer` must use the identity key `peer`'s id was derived from, never
+    /// our own, and the one any session already held with `peer` uses.
+    private func checkIdentity(_ identityKey: IdentityKey, of peer: String) throws {
+        guard identityKey.accountID == peer, peer != accountID else { throw CryptoError.identityMismatch }
+        if let existing = records[peer], existing.remoteIdentity != identityKey { throw CryptoError.identityMismatch }
+    }
+
+    /// Makes `state` the current session with `peer`, archiving any current one.
+    private mutating func makeCurrent(_ state: SessionState, for peer: String) {
+        if records[peer] != nil {
+            records[peer]!.promote(state)
+        } else {
+            records[peer] = SessionRecord(state)
+        }
     }
 }

@@ -28,18 +28,18 @@ public struct SessionRecord: Sendable {
         try current.encrypt(plaintext, associatedData: associatedData, using: &entropy)
     }
 
-    /// The state created by an X3DH run with this base key, if it is still kept.
-    func state(forBaseKey baseKey: X25519.PublicKey) -> SessionState? {
-        ([current] + previous).first { $0.baseKey == baseKey }
+    /// Where the state created by an X3DH run with this base key is kept, if it still is:
+    /// 0 for `current`, `i + 1` for `previous[i]`.
+    func position(forBaseKey baseKey: X25519.PublicKey) -> Int? {
+        if current.baseKey == baseKey { return 0 }
+        return previous.firstIndex { $0.baseKey == baseKey }.map { $0 + 1 }
     }
 
     /// Decrypts without changing `self`: returns the plaintext and the record to keep on success.
     func decrypting(_ message: SessionMessage, associatedData: [UInt8]) throws -> (SessionRecord, SecretBytes) {
         if let preKey = message.preKey {
             // An initial message belongs to the session its base key made.
-            guard let position = ([current] + previous).firstIndex(where: { $0.baseKey == preKey.baseKey }) else {
-                throw CryptoError.noSession
-            }
+            guard let position = position(forBaseKey: preKey.baseKey) else { throw CryptoError.noSession }
             return try decrypting(message, associatedData: associatedData, inStateAt: position)
         }
         var failure = CryptoError.decryptionFailed
@@ -56,7 +56,8 @@ public struct SessionRecord: Sendable {
         throw failure
     }
 
-    private func decrypting(_ message: SessionMessage, associatedData: [UInt8], inStateAt position: Int) throws -> (SessionRecord, SecretBytes) {
+    /// Decrypts with the state at `position` only (see `position(forBaseKey:)`), without changing `self`.
+    func decrypting(_ message: SessionMessage, associatedData: [UInt8], inStateAt position: Int) throws -> (SessionRecord, SecretBytes) {
         let state = position == 0 ? current : previous[position - 1]
         let (updated, plaintext) = try state.decrypting(message, associatedData: associatedData)
         var record = self
