@@ -7,6 +7,10 @@ public enum SCRAM {
     /// RFC 7677 §4: at least 4096.
     public static let iterations = 4096
 
+    /// A fresh client or server nonce: 18 CSPRNG bytes in base64, so 24 printable
+    /// characters with no comma (RFC 5802 §5.1).
+    public static func makeNonce() -> String { randomBytes(count: 18).base64 }
+
     /// What the server keeps instead of a password (RFC 5802 §3): salt, iteration count, StoredKey, ServerKey.
     public struct Credentials: Sendable {
         public let salt: [UInt8]

@@ -13,7 +13,8 @@ public struct SCRAMClient: Sendable {
     /// Known once `clientFinal` ran; `verify` refuses to succeed before.
     private var serverSignature: [UInt8]?
 
-    public init(user: String, password: [UInt8], nonce: String) {
+    /// `nonce` is fixed only by tests; a real exchange takes a fresh one.
+    public init(user: String, password: [UInt8], nonce: String = SCRAM.makeNonce()) {
         self.user = user
         self.password = password
         clientNonce = nonce

@@ -48,7 +48,7 @@ extension TestClient {
     /// SASL SCRAM-SHA-256, then the stream restart; returns the new features.
     @discardableResult
     public func authenticate(user: String, password: String, domain: String = "localhost") async throws -> XML.Element {
-        var scram = SCRAMClient(user: user, password: Array(password.utf8), nonce: SecretBytes.random(count: 18).unprotectedBytes.base64)
+        var scram = SCRAMClient(user: user, password: Array(password.utf8))
         try await send("<auth xmlns='\(Namespace.sasl)' mechanism='SCRAM-SHA-256'>\(scram.clientFirst().base64)</auth>")
         let challenge = try await receive()
         guard challenge.name == "challenge", let first = [UInt8](base64: challenge.text) else { throw Unexpected("SASL: \(challenge)") }
@@ -82,7 +82,7 @@ extension TestClient {
             try await client.openStream(to: domain)
         }
         guard let streamID = client.streamID else { throw Unexpected("no stream id") }
-        let password = SecretBytes.random(count: 24).unprotectedBytes.base64
+        let password = randomBytes(count: 24).base64
         try await client.registerEphemeral(identity: identity, password: password, domain: domain, streamID: streamID)
         try await client.authenticate(user: identity.publicKey.accountID, password: password, domain: domain)
         let jid = try await client.bind()

@@ -115,7 +115,7 @@ import Testing
         var ones = 0
         let count = 10_000
         for _ in 0..<count {
-            let key = SecretBytes.random(count: 32).unprotectedBytes
+            let key = randomBytes(count: 32)
             seen.insert(key)
             ones += key.reduce(0) { $0 + $1.nonzeroBitCount }
         }

@@ -77,7 +77,7 @@ struct SCRAMServerTests {
     /// otherwise asking twice tells who exists. Built as the server does: a fresh exchange
     /// each time, decoy salts keyed by one server secret.
     @Test func unknownUserGetsTheSameSaltOnEveryAttempt() {
-        let key = SecretBytes.random(count: 32).unprotectedBytes
+        let key = randomBytes(count: 32)
         func challenge(for user: String) -> SCRAMServer.Step {
             var server = SCRAMServer(serverNonce: RFC7677.serverNonce, decoySalt: { SCRAM.decoySalt(key: key, user: $0) })
             return server.receive(clientFirst: utf8("n,,n=\(user),r=\(RFC7677.clientNonce)"), credentials: RFC7677.lookup)

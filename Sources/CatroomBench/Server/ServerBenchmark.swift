@@ -67,7 +67,7 @@ public struct ServerBenchmark: Sendable {
 /// Lowercase letters from libsodium's CSPRNG, for names that must not collide between runs.
 func randomLetters(_ count: Int) -> String {
     let alphabet = Array("abcdefghijklmnopqrstuvwxyz")
-    return String(SecretBytes.random(count: count).unprotectedBytes.map { alphabet[Int($0) % alphabet.count] })
+    return String(randomBytes(count: count).map { alphabet[Int($0) % alphabet.count] })
 }
 
 /// One run of the benchmark: the event loops, the TLS context and the connections' shared progress.

@@ -217,8 +217,7 @@ struct StreamNegotiation {
             guard mechanisms.isEmpty || mechanisms.contains(SCRAM.mechanism) else {
                 return fail("SCRAM-SHA-256 not offered (offered: \(mechanisms.joined(separator: " ")))")
             }
-            var client = SCRAMClient(
-                user: plan.username, password: Array(plan.password.utf8), nonce: SecretBytes.random(count: 18).unprotectedBytes.base64)
+            var client = SCRAMClient(user: plan.username, password: Array(plan.password.utf8))
             let first = client.clientFirst()
             scram = client
             phase = .awaitingChallenge

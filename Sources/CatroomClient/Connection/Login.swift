@@ -42,7 +42,7 @@ struct Login {
         guard features.firstChild(name: "register", namespace: Namespace.registerFeature) != nil else {
             throw Failure("the server does not offer registration (is it a catroom server?)")
         }
-        let password = SecretBytes.random(count: 24).unprotectedBytes.base64
+        let password = randomBytes(count: 24).base64
         try await register(password: password)
         features = try await authenticate(password: password)
         guard features.firstChild(name: "bind", namespace: Namespace.bind) != nil else { throw Failure("no resource binding offered") }
@@ -95,8 +95,7 @@ struct Login {
 
     /// SASL SCRAM-SHA-256 (RFC 7677), then the stream restart.
     private mutating func authenticate(password: String) async throws -> XML.Element {
-        var scram = SCRAMClient(
-            user: identity.publicKey.accountID, password: Array(password.utf8), nonce: SecretBytes.random(count: 18).unprotectedBytes.base64)
+        var scram = SCRAMClient(user: identity.publicKey.accountID, password: Array(password.utf8))
         connection.send(XML.Element("auth", namespace: Namespace.sasl, attributes: [XML.Attribute("mechanism", value: SCRAM.mechanism)], children: [.text(scram.clientFirst().base64)]))
         let challenge = try await element()
         guard challenge.name == "challenge", let serverFirst = [UInt8](base64: challenge.text) else { throw Failure("authentication refused: \(challenge.childElements.first?.name ?? "?")") }

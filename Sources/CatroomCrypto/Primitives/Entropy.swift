@@ -32,3 +32,11 @@ extension EntropySource {
         return bytes
     }
 }
+
+/// `count` fresh bytes from libsodium's CSPRNG in a plain array, which is never wiped:
+/// for stream ids, nonces, salts and values that leave as text anyway. Keys come
+/// from an `EntropySource` as `SecretBytes`.
+public func randomBytes(count: Int) -> [UInt8] {
+    var entropy = SystemEntropy()
+    return entropy.bytes(count: count)
+}

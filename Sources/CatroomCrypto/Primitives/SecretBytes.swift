@@ -33,14 +33,6 @@ public final class SecretBytes: @unchecked Sendable {
         }
     }
 
-    /// Fills `count` bytes from libsodium's CSPRNG.
-    public static func random(count: Int) -> SecretBytes {
-        _ = Sodium.ready
-        return SecretBytes(count: count) { buffer in
-            randombytes_buf(buffer.baseAddress!, buffer.count)
-        }
-    }
-
     deinit {
         Self.wipe(storage)
         storage.deallocate()

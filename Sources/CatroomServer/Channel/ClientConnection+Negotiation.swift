@@ -15,7 +15,7 @@ extension ClientConnection {
     // MARK: - Headers and features (RFC 6120 §4.3, §4.7)
 
     func sendHeader() {
-        streamID = SecretBytes.random(count: 16).unprotectedBytes.base64
+        streamID = randomBytes(count: 16).base64
         let header = XML.Element("stream", namespace: Namespace.stream, attributes: [
             XML.Attribute("from", value: configuration.domain), XML.Attribute("id", value: streamID),
             XML.Attribute("version", value: "1.0"), XML.Attribute("lang", namespace: XML.xmlNamespace, value: "en"),
@@ -147,7 +147,7 @@ extension ClientConnection {
         switch element.attribute("mechanism") {
         case SCRAM.mechanism?:
             var exchange = SCRAMServer(
-                serverNonce: SecretBytes.random(count: 18).unprotectedBytes.base64,
+                serverNonce: SCRAM.makeNonce(),
                 decoySalt: { [key = hub.decoyKey] user in SCRAM.decoySalt(key: key, user: user) })
             let step = exchange.receive(clientFirst: initial) { [hub] user in
                 JID.normalizedLocalpart(user).flatMap { hub.credentials(for: $0) }
@@ -244,7 +244,7 @@ extension ClientConnection {
             var candidates: [String] = []
             if let requested, JID.isValidResource(requested) { candidates.append(requested) }
             // RFC 6120 §7.7.2.2: on a clash the server may assign a resource instead.
-            candidates.append("catroom-" + SecretBytes.random(count: 6).unprotectedBytes.hexString)
+            candidates.append("catroom-" + randomBytes(count: 6).hexString)
             for resource in candidates {
                 let jid = try! bare.with(resource: resource)
                 do {

@@ -12,7 +12,7 @@ final class Hub: @unchecked Sendable {
     let domain: JID
     let roomDomain: JID
     /// Keys the SCRAM decoy salts (RFC 5802 §9), fresh for each server run.
-    let decoyKey = SecretBytes.random(count: 32).unprotectedBytes
+    let decoyKey = randomBytes(count: 32)
     private let lock = NIOLock()
     private var accounts: [String: Account] = [:]
     private var sessions: [JID: Session] = [:]

@@ -43,7 +43,7 @@ extension ClientConnection {
 
     /// The form of CR-0003 §5.1: a fresh challenge bound to this stream, and the fields to return.
     private func registrationForm() -> XML.Element {
-        let nonce = SecretBytes.random(count: KeyPossession.challengeCount).unprotectedBytes
+        let nonce = randomBytes(count: KeyPossession.challengeCount)
         challenge = (nonce, .now())
         var query = XML.Element("query", namespace: Namespace.register, attributes: [])
         query.append(XML.Element("instructions", namespace: Namespace.register, attributes: [], children: [
@@ -83,7 +83,7 @@ extension ClientConnection {
         else { return .failure(StanzaError(.badRequest, text: "malformed key, signature or password")) }
         guard KeyPossession.isValid(signature, identityKey: identityKey, domain: configuration.domain, streamID: streamID, nonce: issued.nonce)
         else { return .failure(StanzaError(.notAuthorized, text: "the signature does not prove the key")) }
-        let credentials = SCRAM.Credentials(password: password, salt: SecretBytes.random(count: 16).unprotectedBytes)
+        let credentials = SCRAM.Credentials(password: password, salt: randomBytes(count: 16))
         for replaced in hub.registerEphemeral(identityKey: identityKey, credentials: credentials, connection: handle) {
             replaced.close(with: .replaced)
         }
@@ -105,7 +105,7 @@ extension ClientConnection {
         }
         do {
             try hub.registerPlain(localpart: localpart, credentials: SCRAM.Credentials(
-                password: Array(password.utf8), salt: SecretBytes.random(count: 16).unprotectedBytes))
+                password: Array(password.utf8), salt: randomBytes(count: 16)))
             return .success(())
         } catch {
             return .failure(error)
