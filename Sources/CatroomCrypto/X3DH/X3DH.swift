@@ -55,7 +55,6 @@ public enum X3DH {
                 offset += X25519.keyCount
             }
         }
-        return HKDF.deriveKey(
-            salt: [UInt8](repeating: 0, count: 32), inputKeyMaterial: keyMaterial, info: Label.x3dh, outputCount: 32)
+        return HKDF.deriveKey(salt: EmptySalt.zeros, inputKeyMaterial: keyMaterial, info: Label.x3dh, outputCount: 32)
     }
 }
