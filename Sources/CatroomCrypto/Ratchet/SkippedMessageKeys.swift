@@ -9,7 +9,7 @@ struct SkippedMessageKeys: Sendable {
 
     private var keys: [Index: MessageKey] = [:]
     /// Insertion order; entries already used are skipped lazily and compacted away.
-    private var order: [Index] = []
+    private var order = FIFOQueue<Index>()
 
     var count: Int { keys.count }
 
@@ -32,6 +32,6 @@ struct SkippedMessageKeys: Sendable {
 
     /// The live entries, oldest first: for serialisation.
     var entries: [(Index, MessageKey)] {
-        order.compactMap { index in keys[index].map { (index, $0) } }
+        order.elements.compactMap { index in keys[index].map { (index, $0) } }
     }
 }

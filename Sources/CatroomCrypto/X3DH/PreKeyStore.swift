@@ -7,7 +7,7 @@ public struct PreKeyStore: Sendable {
     private var oneTimePreKeyPairs: [UInt32: X25519.KeyPair] = [:]
     private var nextOneTimePreKeyID: UInt32 = 1
     private var seenBaseKeys = Set<X25519.PublicKey>()
-    private var seenBaseKeyOrder: [X25519.PublicKey] = []
+    private var seenBaseKeyOrder = FIFOQueue<X25519.PublicKey>()
 
     /// Creates the signed prekey, signed by `identity`.
     public init<E: EntropySource>(identity: IdentityKeyPair, signedPreKeyID: UInt32 = 1, using entropy: inout E) {
