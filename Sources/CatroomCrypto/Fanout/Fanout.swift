@@ -75,18 +75,14 @@ struct PayloadKeys {
     var commitment: [UInt8] { material.withUnsafeBytes { Array($0[56..<88]) } }
 
     func seal(_ plaintext: some RawBytes, digest: [UInt8]) -> [UInt8] {
-        material.withUnsafeBytes { m in
-            XChaCha20Poly1305.seal(
-                plaintext, key: UnsafeRawBufferPointer(rebasing: m[0..<32]),
-                nonce: UnsafeRawBufferPointer(rebasing: m[32..<56]), associatedData: digest)
+        XChaCha20Poly1305.withKeyAndNonce(in: material) { key, nonce in
+            XChaCha20Poly1305.seal(plaintext, key: key, nonce: nonce, associatedData: digest)
         }
     }
 
     func open(_ ciphertext: [UInt8], digest: [UInt8]) throws -> [UInt8] {
-        try material.withUnsafeBytes { m in
-            try XChaCha20Poly1305.open(
-                ciphertext, key: UnsafeRawBufferPointer(rebasing: m[0..<32]),
-                nonce: UnsafeRawBufferPointer(rebasing: m[32..<56]), associatedData: digest)
+        try XChaCha20Poly1305.withKeyAndNonce(in: material) { key, nonce in
+            try XChaCha20Poly1305.open(ciphertext, key: key, nonce: nonce, associatedData: digest)
         }
     }
 }

@@ -52,6 +52,18 @@ public enum XChaCha20Poly1305 {
         }
     }
 
+    /// Lends the key (the first 32 bytes) and nonce (the next 24) of derived `material`:
+    /// the layout of both the message and the fan-out key schedules.
+    static func withKeyAndNonce<R>(
+        in material: SecretBytes, _ body: (_ key: UnsafeRawBufferPointer, _ nonce: UnsafeRawBufferPointer) throws -> R
+    ) rethrows -> R {
+        try material.withUnsafeBytes { m in
+            try body(
+                UnsafeRawBufferPointer(rebasing: m[0..<keyCount]),
+                UnsafeRawBufferPointer(rebasing: m[keyCount..<keyCount + nonceCount]))
+        }
+    }
+
     private static func openInto<Output>(
         _ ciphertext: some RawBytes, key: some RawBytes, nonce: some RawBytes, associatedData: some RawBytes,
         make: (Int, (UnsafeMutableRawBufferPointer) throws -> Void) throws -> Output

@@ -47,20 +47,14 @@ struct MessageKey: Sendable {
     }
 
     func seal(_ plaintext: some RawBytes, associatedData: [UInt8]) -> [UInt8] {
-        let keys = aeadKeyAndNonce()
-        return keys.withUnsafeBytes { keys in
-            XChaCha20Poly1305.seal(
-                plaintext, key: UnsafeRawBufferPointer(rebasing: keys[0..<32]),
-                nonce: UnsafeRawBufferPointer(rebasing: keys[32..<56]), associatedData: associatedData)
+        XChaCha20Poly1305.withKeyAndNonce(in: aeadKeyAndNonce()) { key, nonce in
+            XChaCha20Poly1305.seal(plaintext, key: key, nonce: nonce, associatedData: associatedData)
         }
     }
 
     func open(_ ciphertext: [UInt8], associatedData: [UInt8]) throws -> SecretBytes {
-        let keys = aeadKeyAndNonce()
-        return try keys.withUnsafeBytes { keys in
-            try XChaCha20Poly1305.openSecret(
-                ciphertext, key: UnsafeRawBufferPointer(rebasing: keys[0..<32]),
-                nonce: UnsafeRawBufferPointer(rebasing: keys[32..<56]), associatedData: associatedData)
+        try XChaCha20Poly1305.withKeyAndNonce(in: aeadKeyAndNonce()) { key, nonce in
+            try XChaCha20Poly1305.openSecret(ciphertext, key: key, nonce: nonce, associatedData: associatedData)
         }
     }
 }
