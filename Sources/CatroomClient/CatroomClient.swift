@@ -121,6 +121,9 @@ public final class CatroomClient: Sendable {
 
     public func members() async -> [MemberInfo] { await engine.engine?.memberList() ?? [] }
 
+    /// The member a name typed by the user means (an id, a shown name, or a unique chosen one).
+    public func member(named nick: String) async -> MemberInfo? { await engine.engine?.memberInfo(named: nick) }
+
     public func me() async -> MemberInfo? { await engine.engine?.myInfo() }
 
     /// Leaves the room and closes the stream (RFC 6120 §4.4).

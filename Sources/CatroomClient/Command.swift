@@ -90,7 +90,7 @@ extension CatroomClient {
                 guard let me = await me() else { return .error("not connected yet") }
                 return .fingerprint(nick: me.nick, fingerprint: me.fingerprint, verified: true)
             case .fingerprint(let nick?):
-                guard let member = await members().first(where: { $0.nick == nick || $0.id == nick }), !member.fingerprint.isEmpty else {
+                guard let member = await member(named: nick), !member.fingerprint.isEmpty else {
                     return .error("no member called \(nick) with a key")
                 }
                 return .fingerprint(nick: member.nick, fingerprint: member.fingerprint, verified: member.verified)

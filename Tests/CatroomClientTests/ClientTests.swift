@@ -36,4 +36,36 @@ import Testing
         for participant in [alice, bob, carol] { await participant.stop() }
         await server.shutdown()
     }
+
+    /// A name shared with another member is shown with a fingerprint suffix (RM-05); every
+    /// command finds a member the same way: by id, by the name as shown, or by a chosen
+    /// name that only one member has.
+    @Test func membersAreFoundByIdShownNameOrUniqueChosenName() async throws {
+        let server = try await TestServer.start()
+        let alice = Participant(server: server, nick: "alice")
+        try await alice.waitUntilReady()
+        let bob = Participant(server: server, nick: "bob")
+        try await bob.waitUntilReady()
+        let otherBob = Participant(server: server, nick: "bob")
+        try await otherBob.waitUntilReady()
+        let otherID = try #require(await otherBob.client.me()?.id)
+        let joined = { (id: String) in { (event: ClientEvent) -> MemberInfo? in
+            if case .memberJoined(let member) = event, member.id == id { member } else { nil }
+        } }
+        // To bob, the other bob shares its own name: shown with a suffix, yet "bob" still finds it.
+        let shown = try await bob.waitFor("the other bob", joined(otherID))
+        #expect(shown.nick == "bob#" + shown.shortFingerprint)
+        for name in ["bob", shown.nick, otherID] {
+            #expect(await bob.client.member(named: name) == shown, "looking up \(name)")
+        }
+        #expect(await bob.client.member(named: "carol") == nil)
+        #expect(await bob.client.perform(.fingerprint("bob")) == .fingerprint(nick: shown.nick, fingerprint: shown.fingerprint, verified: false))
+        #expect(await bob.client.perform(.fingerprint("carol")) == .error("no member called carol with a key"))
+        // To alice, two members chose "bob": that name is ambiguous, the shown names are not.
+        try await alice.waitFor("the other bob", joined(otherID))
+        #expect(await alice.client.member(named: "bob") == nil)
+        #expect(await alice.client.member(named: "bob#" + shown.shortFingerprint)?.id == otherID)
+        for participant in [alice, bob, otherBob] { await participant.stop() }
+        await server.shutdown()
+    }
 }

@@ -335,7 +335,14 @@ actor RoomEngine {
         return info(members[member.id]!)
     }
 
-    func member(named nick: String) -> Member? {
+    /// The member a typed name means: its account id, or a name as shown (`bob#1234abcd`)
+    /// or as chosen (`bob`) if only one member has it. Every command that names a member
+    /// looks it up here, so they all agree.
+    func memberInfo(named nick: String) -> MemberInfo? {
+        member(named: nick).map(info)
+    }
+
+    private func member(named nick: String) -> Member? {
         if let exact = members[nick] { return exact }
         let matches = members.values.filter { info($0).nick == nick || $0.nick == nick }
         return matches.count == 1 ? matches.first : nil

@@ -45,7 +45,7 @@ final class ChatSession: @unchecked Sendable {
         case .help:
             output.showHelp()
         case .query(let target):
-            if let target, await client?.members().contains(where: { $0.nick == target || $0.id == target }) != true {
+            if let target, await client?.member(named: target) == nil {
                 output.show(ClientEvent.error("no member called \(target)"))
             } else {
                 queryTarget = target
