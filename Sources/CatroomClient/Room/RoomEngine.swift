@@ -21,6 +21,8 @@ actor RoomEngine {
     private var announcedReady = false
     /// Messages that arrived before their sender's session, retried for a few seconds.
     private var waiting: [(element: XML.Element, since: ContinuousClock.Instant)] = []
+    /// One retry timer serves the whole queue, however many messages wait.
+    private var retryScheduled = false
 
     init(
         configuration: ClientConfiguration, room: JID, me: String, store: SessionStore, connection: StanzaConnection,
@@ -231,6 +233,8 @@ actor RoomEngine {
     }
 
     private func scheduleRetry() {
+        guard !retryScheduled else { return }
+        retryScheduled = true
         Task {
             try? await Task.sleep(for: .milliseconds(250))
             self.retryWaiting()
@@ -238,6 +242,7 @@ actor RoomEngine {
     }
 
     private func retryWaiting() {
+        retryScheduled = false
         let pending = waiting
         waiting = []
         for (element, since) in pending {
