@@ -17,6 +17,8 @@ actor RoomEngine {
     private let iq: IQTracker
     private let emit: @Sendable (ClientEvent) -> Void
     private let configuration: ClientConfiguration
+    /// The server's own address, which sends low-stock notices (CR-0004).
+    private let serverDomain: JID?
     private var joined = false
     private var announcedReady = false
     /// Messages that arrived before their sender's session, retried for a few seconds.
@@ -29,6 +31,7 @@ actor RoomEngine {
         iq: IQTracker, emit: @escaping @Sendable (ClientEvent) -> Void
     ) {
         self.configuration = configuration
+        serverDomain = try? JID(localpart: nil, domain: configuration.domain)
         self.room = room
         self.me = me
         myNick = DisplayName.sanitize(configuration.nick)
@@ -150,7 +153,7 @@ actor RoomEngine {
 
     func handleMessage(_ element: XML.Element) {
         guard let from = element.attribute("from").flatMap({ try? JID($0) }) else { return }
-        if from == JID.bareDomain(configuration.domain), element.firstChild(name: "low-stock", namespace: Namespace.bundles) != nil {
+        if from == serverDomain, element.firstChild(name: "low-stock", namespace: Namespace.bundles) != nil {
             return refillPreKeys()
         }
         guard from.bare == room, let sender = from.resource else { return }
@@ -379,8 +382,4 @@ actor RoomEngine {
         default: "\(error)"
         }
     }
-}
-
-extension JID {
-    static func bareDomain(_ domain: String) -> JID? { try? JID(localpart: nil, domain: domain) }
 }
