@@ -63,13 +63,7 @@ public final class CatroomClient: Sendable {
             configuration: configuration, room: room, me: result.jid.localpart!,
             store: SessionStore(preKeys: PreKeyStore(identity: identity)), connection: connection, iq: iq, emit: emit)
         self.engine.set(engine, connection)
-        let trust: TrustOutcome = switch result.pin {
-        case .recorded(let fingerprint)?: .recorded(fingerprint: fingerprint)
-        case .matched(let fingerprint)?: .matched(fingerprint: fingerprint)
-        case .unchecked(let fingerprint)?: .unchecked(fingerprint: fingerprint)
-        case nil: .plaintext
-        }
-        emit(.connected(server: configuration.host, trust: trust, me: await engine.myInfo()))
+        emit(.connected(server: configuration.host, trust: result.trust, me: await engine.myInfo()))
 
         // Read everything from here on; the engine publishes and joins meanwhile.
         let reading = Task {

@@ -17,9 +17,13 @@ public struct MemberInfo: Sendable, Equatable, Codable {
 
 /// How the server's certificate was trusted.
 public enum TrustOutcome: Sendable, Equatable, Codable {
+    /// First contact: the fingerprint was recorded.
     case recorded(fingerprint: String)
+    /// It matched what was recorded, or the explicit pin.
     case matched(fingerprint: String)
+    /// Not checked (`--insecure`, loopback only).
     case unchecked(fingerprint: String)
+    /// No TLS (`--plaintext`, loopback only).
     case plaintext
 }
 

@@ -9,15 +9,6 @@ struct CertificatePin: Sendable {
     let port: Int
     let trust: ClientConfiguration.Trust
 
-    enum Outcome: Sendable, Equatable {
-        /// First contact: the fingerprint was recorded.
-        case recorded(String)
-        /// It matched what was recorded, or the explicit pin.
-        case matched(String)
-        /// Not checked (`--insecure`, loopback only).
-        case unchecked(String)
-    }
-
     struct Mismatch: Error, CustomStringConvertible {
         let host: String
         let expected: String
@@ -46,23 +37,23 @@ struct CertificatePin: Sendable {
     var entry: String { "[\(host)]:\(port)" }
 
     /// Checks the presented leaf certificate.
-    func check(_ certificate: NIOSSLCertificate) throws -> Outcome {
+    func check(_ certificate: NIOSSLCertificate) throws -> TrustOutcome {
         let presented = certificateFingerprint(ofDER: try certificate.toDERBytes())
         switch trust {
         case .insecure:
-            return .unchecked(presented)
+            return .unchecked(fingerprint: presented)
         case .pinned(let pin):
             guard Self.normalized(pin) == presented else {
                 throw Mismatch(host: entry, expected: Self.normalized(pin), presented: presented, source: "--pin")
             }
-            return .matched(presented)
+            return .matched(fingerprint: presented)
         case .firstUse(let path):
             if let known = try Self.knownFingerprint(for: entry, in: path) {
                 guard known == presented else { throw Mismatch(host: entry, expected: known, presented: presented, source: path) }
-                return .matched(presented)
+                return .matched(fingerprint: presented)
             }
             try Self.record(presented, for: entry, in: path)
-            return .recorded(presented)
+            return .recorded(fingerprint: presented)
         }
     }
 

@@ -27,14 +27,14 @@ struct Login {
     /// What login establishes.
     struct Result {
         let jid: JID
-        let pin: CertificatePin.Outcome?
+        let trust: TrustOutcome
     }
 
     mutating func run() async throws -> Result {
         var features = try await openStream()
-        var pin: CertificatePin.Outcome?
+        var trust = TrustOutcome.plaintext
         if features.firstChild(name: "starttls", namespace: Namespace.tls) != nil {
-            pin = try await startTLS()
+            trust = try await startTLS()
             features = try await openStream()
         } else if !configuration.plaintext {
             throw Failure("the server does not offer TLS; refusing to continue in the clear")
@@ -46,7 +46,7 @@ struct Login {
         try await register(password: password)
         features = try await authenticate(password: password)
         guard features.firstChild(name: "bind", namespace: Namespace.bind) != nil else { throw Failure("no resource binding offered") }
-        return Result(jid: try await bind(), pin: pin)
+        return Result(jid: try await bind(), trust: trust)
     }
 
     // MARK: - Steps
@@ -60,7 +60,7 @@ struct Login {
         return features
     }
 
-    private mutating func startTLS() async throws -> CertificatePin.Outcome {
+    private mutating func startTLS() async throws -> TrustOutcome {
         connection.send(XML.Element("starttls", namespace: Namespace.tls, attributes: []))
         let proceed = try await element()
         guard proceed.name == "proceed", proceed.namespace == Namespace.tls else { throw unexpected(proceed) }
@@ -156,6 +156,6 @@ struct Login {
 
 /// Carries the pin outcome out of the TLS verification callback.
 private final class OutcomeBox: @unchecked Sendable {
-    private(set) var value: CertificatePin.Outcome?
-    func set(_ outcome: CertificatePin.Outcome) { value = outcome }
+    private(set) var value: TrustOutcome?
+    func set(_ outcome: TrustOutcome) { value = outcome }
 }
