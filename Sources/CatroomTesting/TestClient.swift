@@ -150,12 +150,18 @@ public final class TestClient: @unchecked Sendable {
         let proceed = try await receive()
         guard proceed.name == "proceed" else { throw Unexpected("expected <proceed/>, got \(proceed)") }
         let handshake = channel.eventLoop.makePromise(of: Void.self)
-        try await channel.eventLoop.submit { [channel, parser] in
-            parser.parser.reset()
-            let sync = channel.pipeline.syncOperations
-            try sync.addHandler(TestClient.tlsHandler(), position: .first)
-            try sync.addHandler(HandshakeWaiter(promise: handshake), position: .after(sync.handler(type: NIOSSLClientHandler.self)))
-        }.get()
+        do {
+            try await channel.eventLoop.submit { [channel, parser] in
+                parser.parser.reset()
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(TestClient.tlsHandler(), position: .first)
+                try sync.addHandler(HandshakeWaiter(promise: handshake), position: .after(sync.handler(type: NIOSSLClientHandler.self)))
+            }.get()
+        } catch {
+            // Already closed (a server that hangs up after <proceed/>): NIO traps on an uncompleted promise.
+            handshake.fail(error)
+            throw error
+        }
         try await handshake.futureResult.get()
     }
 }
@@ -256,5 +262,11 @@ final class HandshakeWaiter: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         promise.fail(error)
         context.fireErrorCaught(error)
+    }
+
+    /// A connection that closes mid-handshake must fail `startTLS()`, not leave it waiting.
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(TestClient.Unexpected("the connection closed during the TLS handshake"))
+        context.fireChannelInactive()
     }
 }
