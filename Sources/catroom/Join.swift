@@ -71,13 +71,7 @@ extension Catroom {
                 return
             }
             let output: ChatOutput = json ? JSONOutput() : LineOutput()
-            let session = ChatSession(configuration: configuration, output: output)
-            session.start()
-            for await line in StandardInput.lines() {
-                guard await session.handle(line) else { return }
-            }
-            // End of input (Ctrl-D, or the script closed the pipe): leave cleanly.
-            await session.stop()
+            await ChatSession(configuration: configuration, output: output).runOnStandardInput()
         }
 
         static var defaultKnownHosts: String {

@@ -68,6 +68,16 @@ final class ChatSession: @unchecked Sendable {
         return true
     }
 
+    /// The plain-lines front ends: joins, then handles lines from standard input until
+    /// `/quit` or the end of input (Ctrl-D, or a script closing the pipe), and leaves cleanly.
+    func runOnStandardInput() async {
+        start()
+        for await line in StandardInput.lines() {
+            guard await handle(line) else { return }
+        }
+        await stop()
+    }
+
     func stop() async {
         await client?.leave()
         client = nil

@@ -16,7 +16,7 @@ struct TerminalChat {
             try TerminalDevice.enter()
         } catch {
             FileHandle.standardError.write(Data("catroom: cannot drive this terminal (\(error)); using plain lines\n".utf8))
-            return await runLineMode()
+            return await ChatSession(configuration: configuration, output: LineOutput()).runOnStandardInput()
         }
         defer { TerminalDevice.leave() }
 
@@ -64,16 +64,6 @@ struct TerminalChat {
             source.resume()
             return source
         }
-    }
-
-    /// The plain line mode, for a terminal whose settings cannot be changed.
-    private func runLineMode() async {
-        let session = ChatSession(configuration: configuration, output: LineOutput())
-        session.start()
-        for await line in StandardInput.lines() {
-            guard await session.handle(line) else { return }
-        }
-        await session.stop()
     }
 }
 
