@@ -5,6 +5,8 @@ import Foundation
 /// (docs/json-mode.md). Input lines are the same commands a person types.
 final class JSONOutput: ChatOutput, @unchecked Sendable {
     private let lock = NSLock()
+    /// Made once (it is costly to create); not thread-safe, so used under `lock`.
+    private let dateFormatter = ISO8601DateFormatter()
 
     func show(_ event: ClientEvent) {
         switch event {
@@ -19,7 +21,7 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .message(let message):
             write([
                 "event": "message", "from": Self.member(message.from), "text": message.text, "action": message.isAction,
-                "private": message.isPrivate, "own": message.isOwn, "sent": ISO8601DateFormatter().string(from: message.sent),
+                "private": message.isPrivate, "own": message.isOwn, "sent": lock.withLock { dateFormatter.string(from: message.sent) },
                 "missing": message.missingRecipients, "unknown": message.unknownRecipients,
             ])
         case .undecryptable(let from, let reason): write(["event": "undecryptable", "from": from, "reason": reason])
