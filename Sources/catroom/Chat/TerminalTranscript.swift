@@ -183,7 +183,7 @@ struct TerminalTranscript {
             let own = me.map { $0.nick == name && $0.fingerprint == fingerprint } ?? false
             var lines = [Self.noticeLine(own ? [TerminalSpan("your fingerprint ("), nick(name, id: me?.id), TerminalSpan("):")]
                                              : [TerminalSpan("fingerprint of "), nick(name, id: nil), TerminalSpan(":")])]
-            lines.append(TerminalLine(prefix: [TerminalSpan("   ")], [TerminalSpan(Self.grouped(fingerprint), Self.bold)]))
+            lines.append(TerminalLine(prefix: [TerminalSpan("   ")], [TerminalSpan(fingerprint, Self.bold)]))
             if !verified {
                 lines.append(TerminalLine(prefix: [TerminalSpan("   ")], [
                     TerminalSpan("not verified: compare it out of band, then /verify \(name)", Self.warning),
@@ -193,15 +193,6 @@ struct TerminalTranscript {
             }
             return lines
         }
-    }
-
-    /// Hex in eight groups of eight, however it arrived.
-    static func grouped(_ fingerprint: String) -> String {
-        let hex = fingerprint.filter(\.isHexDigit)
-        guard hex.count == 64 else { return fingerprint }
-        return stride(from: 0, to: 64, by: 8).map { offset in
-            String(hex.dropFirst(offset).prefix(8))
-        }.joined(separator: " ")
     }
 
     // MARK: - The front end's own lines
