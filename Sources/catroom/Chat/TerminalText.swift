@@ -21,7 +21,6 @@ struct TerminalStyle: Equatable, Sendable {
     var bold = false
     var dim = false
     var italic = false
-    var underline = false
     var reverse = false
 
     static let plain = TerminalStyle()
@@ -38,7 +37,6 @@ struct TerminalStyle: Equatable, Sendable {
         if bold { codes.append("1") }
         if dim { codes.append("2") }
         if italic { codes.append("3") }
-        if underline { codes.append("4") }
         if reverse { codes.append("7") }
         if colors, let color {
             switch color {
