@@ -1,7 +1,7 @@
 import Foundation
 
 /// A member as the user sees it.
-public struct MemberInfo: Sendable, Equatable, Codable {
+public struct MemberInfo: Sendable, Equatable {
     /// The account id: the key-derived name the server knows (CR-0001 §5.1).
     public let id: String
     /// The display name the member chose, made unique with a fingerprint suffix if it clashes.
@@ -16,7 +16,7 @@ public struct MemberInfo: Sendable, Equatable, Codable {
 }
 
 /// How the server's certificate was trusted.
-public enum TrustOutcome: Sendable, Equatable, Codable {
+public enum TrustOutcome: Sendable, Equatable {
     /// First contact: the fingerprint was recorded.
     case recorded(fingerprint: String)
     /// It matched what was recorded, or the explicit pin.
@@ -28,7 +28,7 @@ public enum TrustOutcome: Sendable, Equatable, Codable {
 }
 
 /// A chat message, decrypted.
-public struct ChatMessage: Sendable, Equatable, Codable {
+public struct ChatMessage: Sendable, Equatable {
     public let from: MemberInfo
     public let text: String
     /// A `/me` line.
