@@ -1,4 +1,4 @@
-import CatroomCrypto
+@testable import CatroomCrypto
 import Testing
 
 /// Room fan-out sealing and opening (DESIGN §2.6, §2.7; SECURITY-CASES PC-19..PC-21, RM-07).
@@ -123,6 +123,49 @@ import Testing
         // Recipient 2 is given other's key entry (a different K) under honest's context.
         #expect(throws: CryptoError.decryptionFailed) { try open(honest, at: 2, key: other.keys[ids[2]]!) }
         #expect(try open(honest, at: 1) == "for one")
+    }
+
+    /// A recipient learns K; it must still be unable to make a payload that another
+    /// recipient accepts as the sender's (issue 9: insider forgery).
+    @Test func aRecipientCannotForgeThePayload() throws {
+        let message = try seal("from member 0", to: [1, 2])
+        var insider = members[1].store
+        let learned = try insider.decrypt(
+            message.keys[ids[1]]!, from: ids[0], associatedData: message.context.entryDigest(payload: message.payload))
+        let forged = PayloadKeys(learned).seal(Array("forged by member 1".utf8), digest: message.context.digest)
+        let before = members[2].store.session(with: ids[0])?.serialized
+        #expect(throws: CryptoError.decryptionFailed) {
+            _ = try Fanout.open(forged, context: message.context, key: message.keys[ids[2]]!, store: &members[2].store)
+        }
+        #expect(members[2].store.session(with: ids[0])?.serialized == before)
+        #expect(try open(message, at: 2) == "from member 0")
+    }
+
+    /// A sender's valid entry carrying a key other than the committed one is the sender's fault, named apart.
+    @Test func anEntryWithAnUncommittedKeyIsACommitmentMismatch() throws {
+        let message = try seal("x", to: [1, 2])
+        let digest = message.context.entryDigest(payload: message.payload)
+        var sender = members[0].store
+        let wrong = try sender.encrypt(SecretBytes(copying: [UInt8](repeating: 7, count: 32)), to: ids[2], associatedData: digest)
+        #expect(throws: CryptoError.commitmentMismatch) { try open(message, at: 2, key: wrong) }
+        let short = try sender.encrypt([UInt8](repeating: 7, count: 31), to: ids[2], associatedData: digest)
+        #expect(throws: CryptoError.commitmentMismatch) { try open(message, at: 2, key: short) }
+    }
+
+    /// A sender's valid entry with the right key, bound to a payload that does not open.
+    @Test func aPayloadThatDoesNotOpenUnderItsKeyIsPayloadInvalid() throws {
+        let message = try seal("x", to: [1])
+        var broken = message.payload
+        broken[broken.count - 1] ^= 1
+        var insider = members[1].store
+        let payloadKey = try insider.decrypt(
+            message.keys[ids[1]]!, from: ids[0], associatedData: message.context.entryDigest(payload: message.payload))
+        let entry = try members[0].store.encrypt(payloadKey, to: ids[1], associatedData: message.context.entryDigest(payload: broken))
+        let before = members[1].store.session(with: ids[0])?.serialized
+        #expect(throws: CryptoError.payloadInvalid) {
+            _ = try Fanout.open(broken, context: message.context, key: entry, store: &members[1].store)
+        }
+        #expect(members[1].store.session(with: ids[0])?.serialized == before)
     }
 
     @Test func onlyListedRecipientsCanOpen() throws {

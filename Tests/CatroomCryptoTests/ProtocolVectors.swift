@@ -325,16 +325,21 @@ enum ProtocolVectors {
         ]
         scripted += sortedNames.map { inputs("alice.ratchetPrivate.\($0)", party: "alice", use: "DHs generated for the entry to \($0)") }
         let before = Dictionary(uniqueKeysWithValues: peers.values.map { ($0.id, alice.store.session(with: $0.id)!.current) })
+        let aliceBefore = alice.store
         var entropy = ScriptedEntropy(scripted)
         let message = try Fanout.seal(plaintext, kind: .room, room: room, recipients: peers.values.map(\.id), store: &alice.store, using: &entropy)
         var roomMessage = sealRecord(message, plaintext: plaintext, payloadKey: scripted[0])
+        let entryDigest = message.context.entryDigest(payload: message.payload)
         roomMessage["keyEntries"] = try message.context.recipients.enumerated().map { index, id -> [String: Any] in
             var entry = try sendRecord(
                 before: before[id]!, after: alice.store.session(with: id)!.current, message: message.keys[id]!,
-                context: message.context.digest, ratchetInput: scripted[2 + index])
+                context: entryDigest, ratchetInput: scripted[2 + index])
             entry["recipient"] = name(id)
             return entry
         }
+        // Every rejection runs before the recipient opens the genuine message, and changes nothing.
+        roomMessage["rejections"] = try roomRejections(
+            message, payloadKey: scripted[0], alice: aliceBefore, peers: peers, name: name, inputs: inputs)
         var opened: [[String: Any]] = []
         for recipient in sortedNames {
             let text = try Fanout.open(message.payload, context: message.context, key: message.keys[peers[recipient]!.id]!, store: &peers[recipient]!.store)
@@ -356,9 +361,16 @@ enum ProtocolVectors {
         var privateReply = sealRecord(reply, plaintext: replyText, payloadKey: replyInputs[0])
         var entry = try sendRecord(
             before: bobBefore, after: bob.store.session(with: alice.id)!.current, message: reply.keys[alice.id]!,
-            context: reply.context.digest, ratchetInput: replyInputs[2])
+            context: reply.context.entryDigest(payload: reply.payload), ratchetInput: replyInputs[2])
         entry["recipient"] = "alice"
         privateReply["keyEntry"] = entry
+        // Shown in the room, the side chat is a different context.
+        let asRoom = try FanoutContext(
+            kind: .room, room: room, sender: reply.context.sender, messageID: reply.context.messageID,
+            recipients: reply.context.recipients, commitment: reply.context.commitment)
+        privateReply["rejections"] = [try rejection(
+            "kindChanged", "the side chat presented as a room message (kind 0x01)", recipient: "alice",
+            presented: ["kind": 1], payload: reply.payload, context: asRoom, key: reply.keys[alice.id]!, store: alice.store)]
         let replyOpened = try Fanout.open(reply.payload, context: reply.context, key: reply.keys[alice.id]!, store: &alice.store)
         privateReply["opened"] = ["recipient": "alice", "plaintext": replyOpened.hexString]
 
@@ -372,6 +384,112 @@ enum ProtocolVectors {
             "privateReply": privateReply,
             "randomInputsInOrder": inputs.used,
         ]
+    }
+
+    /// Inputs a recipient must reject (CR-0002 §5.4), each with the error it gives.
+    static func roomRejections(
+        _ message: Fanout.Message, payloadKey: [UInt8], alice: SessionStore, peers: [String: Party],
+        name: (String) -> String, inputs: Inputs
+    ) throws -> [[String: Any]] {
+        let carol = peers["carol"]!.store
+        let context = message.context
+        let carolKey = message.keys[peers["carol"]!.id]!
+        func flipLast(_ bytes: [UInt8]) -> [UInt8] { bytes.dropLast() + [bytes[bytes.count - 1] ^ 1] }
+        func relabel(room newRoom: String? = nil, recipients: [String]? = nil) throws -> FanoutContext {
+            try FanoutContext(
+                kind: context.kind, room: newRoom ?? context.room, sender: context.sender, messageID: context.messageID,
+                recipients: recipients ?? context.recipients, commitment: context.commitment)
+        }
+        var cases: [[String: Any]] = []
+        let tampered = flipLast(message.payload)
+        cases.append(try rejection(
+            "payloadTampered", "the payload's last byte flipped", recipient: "carol",
+            presented: ["payload": tampered.hexString], payload: tampered, context: context, key: carolKey, store: carol))
+        let tamperedEntry = try SessionMessage(decoding: flipLast(carolKey.encoded))
+        cases.append(try rejection(
+            "entryTampered", "carol's key entry with its last byte flipped", recipient: "carol",
+            presented: ["keyEntry": tamperedEntry.encoded.hexString], payload: message.payload, context: context, key: tamperedEntry, store: carol))
+        let bobKey = message.keys[peers["bob"]!.id]!
+        cases.append(try rejection(
+            "entryOfAnotherRecipient", "bob's key entry presented to carol", recipient: "carol",
+            presented: ["keyEntry": bobKey.encoded.hexString], payload: message.payload, context: context, key: bobKey, store: carol))
+        let withoutDave = context.recipients.filter { name($0) != "dave" }
+        cases.append(try rejection(
+            "recipientRemoved", "dave removed from the recipient list", recipient: "carol",
+            presented: ["sortedRecipients": withoutDave], payload: message.payload, context: relabel(recipients: withoutDave),
+            key: carolKey, store: carol))
+        let otherRoom = "other@rooms.example.org"
+        cases.append(try rejection(
+            "roomChanged", "the message presented in another room", recipient: "carol",
+            presented: ["room": otherRoom], payload: message.payload, context: relabel(room: otherRoom), key: carolKey, store: carol))
+        cases.append([
+            "name": "duplicateRecipient", "description": "carol listed twice", "recipient": "carol",
+            "presented": ["sortedRecipients": context.recipients + [peers["carol"]!.id]], "error": "context-invalid",
+        ])
+        #expect(throws: CryptoError.contextMismatch) { try relabel(recipients: context.recipients + [peers["carol"]!.id]) }
+
+        // Bob, a recipient, learns K and seals his own text under it with the same context digest D0.
+        var bob = peers["bob"]!.store
+        let learned = try bob.decrypt(bobKey, from: context.sender, associatedData: context.entryDigest(payload: message.payload))
+        let forgedText = Array("Forged by bob in alice's name.".utf8)
+        let forged = PayloadKeys(learned).seal(forgedText, digest: context.digest)
+        cases.append(try rejection(
+            "recipientForgery", "bob seals his own plaintext under K and the same D0; carol is given it with alice's genuine entry",
+            recipient: "carol", presented: ["payload": forged.hexString, "forgedPlaintext": forgedText.hexString],
+            payload: forged, context: context, key: carolKey, store: carol))
+
+        // Alice herself (malicious) gives carol a K' that does not match the commitment, in a valid entry.
+        let carolID = peers["carol"]!.id
+        var forker = alice
+        let otherKey = inputs("malicious.payloadKey", party: "alice", use: "payload key K' in a malicious entry to carol")
+        var forkEntropy = ScriptedEntropy([inputs("malicious.ratchetPrivate.commitment", party: "alice", use: "DHs generated for that entry")])
+        let wrongKey = try forker.encrypt(SecretBytes(copying: otherKey), to: carolID, associatedData: context.entryDigest(payload: message.payload), using: &forkEntropy)
+        cases.append(try rejection(
+            "commitmentMismatch", "alice's valid entry to carol carries K', which does not match the commitment",
+            recipient: "carol", presented: ["keyEntry": wrongKey.encoded.hexString, "entryPayloadKey": otherKey.hexString],
+            payload: message.payload, context: context, key: wrongKey, store: carol))
+
+        // Alice binds carol's entry (carrying the right K) to a payload that does not open.
+        forker = alice
+        let broken = flipLast(message.payload)
+        var brokenEntropy = ScriptedEntropy([inputs("malicious.ratchetPrivate.payload", party: "alice", use: "DHs generated for that entry")])
+        let brokenKey = try forker.encrypt(
+            SecretBytes(copying: payloadKey), to: carolID, associatedData: context.entryDigest(payload: broken), using: &brokenEntropy)
+        cases.append(try rejection(
+            "payloadUnopenable", "alice's valid entry to carol, with the right K, binds a payload that does not open under K",
+            recipient: "carol", presented: ["payload": broken.hexString, "keyEntry": brokenKey.encoded.hexString],
+            payload: broken, context: context, key: brokenKey, store: carol))
+        return cases
+    }
+
+    /// One rejection: opening must fail with the named error (CR-0002 §5.4) and leave the store as it was.
+    static func rejection(
+        _ name: String, _ description: String, recipient: String, presented: [String: Any],
+        payload: [UInt8], context: FanoutContext, key: SessionMessage, store: SessionStore
+    ) throws -> [String: Any] {
+        var copy = store
+        var error = "none"
+        do {
+            _ = try Fanout.open(payload, context: context, key: key, store: &copy)
+        } catch let failure as CryptoError {
+            error = errorName(failure)
+        }
+        #expect(error != "none", "\(name) was accepted")
+        #expect(copy.session(with: context.sender)?.serialized == store.session(with: context.sender)?.serialized)
+        return ["name": name, "description": description, "recipient": recipient, "presented": presented, "error": error]
+    }
+
+    /// CR-0002 §5.4's error names.
+    static func errorName(_ error: CryptoError) -> String {
+        switch error {
+        case .malformed, .contextMismatch: "context-invalid"
+        case .decryptionFailed, .unknownPreKey, .invalidKey, .tooFarInFuture, .identityMismatch: "entry-authentication-failed"
+        case .commitmentMismatch: "commitment-mismatch"
+        case .payloadInvalid: "payload-authentication-failed"
+        case .duplicateMessage: "duplicate"
+        case .noSession: "no-session"
+        default: "\(error)"
+        }
     }
 
     /// The shared part of a sealed message: payload keys, context, digest and payload.
@@ -390,8 +508,10 @@ enum ProtocolVectors {
             "commitment": message.context.commitment.hexString,
             "sortedRecipients": message.context.recipients,
             "context": message.context.encoded.hexString,
-            "digest": message.context.digest.hexString,
+            "contextDigest": message.context.digest.hexString,
             "payload": message.payload.hexString,
+            "payloadDigest": SHA256.hash(message.payload).hexString,
+            "entryDigest": message.context.entryDigest(payload: message.payload).hexString,
         ]
     }
 

@@ -81,8 +81,17 @@ def sealed_rows(message):
         ("payloadKey", message["payloadKey"]), ("messageID", message["messageID"]),
         ("aeadKey", message["aeadKey"]), ("aeadNonce", message["aeadNonce"]), ("commitment", message["commitment"]),
         ("sortedRecipients", ", ".join(message["sortedRecipients"])),
-        ("context", message["context"]), ("digest", message["digest"]), ("payload", message["payload"]),
+        ("context", message["context"]), ("contextDigest", message["contextDigest"]), ("payload", message["payload"]),
+        ("payloadDigest", message["payloadDigest"]), ("entryDigest", message["entryDigest"]),
     ]
+
+
+def rejections(cases):
+    out = []
+    for case in cases:
+        rows = [("presented " + key, ", ".join(value) if isinstance(value, list) else value) for key, value in sorted(case["presented"].items())]
+        out.append(f"**{case['name']}** ({case['description']}), opened by {case['recipient']}: `{case['error']}`\n\n" + block(rows))
+    return out
 
 
 def fanout_doc(data):
@@ -94,16 +103,21 @@ def fanout_doc(data):
     out.append(f"### Room message from alice in `{data['room']}`\n")
     out.append(f"Plaintext as text: `{text(room['plaintext'])}`.\n")
     out.append(block(sealed_rows(room)))
-    out.append("Key entries, in sorted recipient order (CR-0001 initial messages; `messageAD` = AD_x3dh || headerBytes || digest):\n")
+    out.append("Key entries, in sorted recipient order (CR-0001 initial messages; `messageAD` = AD_x3dh || headerBytes || entryDigest):\n")
     for entry in room["keyEntries"]:
         out.append(block([("recipient", entry["recipient"])] + send_rows(entry)))
     out.append(block([(f"opened by {entry['recipient']}", entry["plaintext"]) for entry in room["opened"]]))
+    out.append("#### Inputs a recipient must reject (§5.4), each before opening the message above and changing nothing\n")
+    out.append("Each case presents the room message with the fields listed changed; every other field is as above.\n")
+    out += rejections(room["rejections"])
     reply = data["privateReply"]
     out.append("### Private reply from bob to alice (kind 0x02)\n")
     out.append(f"Bob opened the room message above (creating his session with alice), then answers. His entry is a ratchet message (type 0x01) with a DH step. Plaintext as text: `{text(reply['plaintext'])}`.\n")
     out.append(block(sealed_rows(reply)))
     out.append(block([("recipient", reply["keyEntry"]["recipient"])] + send_rows(reply["keyEntry"])))
     out.append(block([("opened by alice", reply["opened"]["plaintext"])]))
+    out.append("#### Inputs alice must reject, before opening the reply\n")
+    out += rejections(reply["rejections"])
     return out
 
 

@@ -373,6 +373,8 @@ actor RoomEngine {
     static func describe(_ error: Error) -> String {
         switch error as? CryptoError {
         case .decryptionFailed?: "it failed to authenticate (tampered, or not for this room or chat)"
+        case .commitmentMismatch?: "the sender sent a key that does not match its commitment (the sender misbehaved)"
+        case .payloadInvalid?: "the sender sent a payload that does not open (the sender misbehaved)"
         case .contextMismatch?: "its recipients or kind do not fit where it arrived"
         case .identityMismatch?: "the sender's key does not match its id"
         case .tooFarInFuture?: "too many messages missing before it"

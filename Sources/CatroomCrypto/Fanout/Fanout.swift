@@ -1,10 +1,15 @@
 /// Room fan-out (CR-0002): a payload sealed once under a fresh key, and that key
 /// sent to each recipient through its pairwise Double Ratchet session.
 ///
-/// From the payload key K: HKDF(salt = 32 zero bytes, IKM = K, info = "catroom-fanout-v1"),
+/// From the payload key K: HKDF(salt = 32 zero bytes, IKM = K, info = "catroom-fanout-v2"),
 /// 88 bytes = AEAD key (32) || nonce (24) || commitment (32). The commitment sits in
 /// the context, so two recipients who accept one message hold the same K and
 /// therefore the same plaintext (no "invisible salamanders", SECURITY-CASES PC-19).
+///
+/// The payload is sealed under the context digest D0; every key entry is sealed
+/// under the entry digest D = SHA-256(label || D0 || SHA-256(payload)) (CR-0002 §5.1).
+/// A recipient learns K, so K alone cannot vouch for the payload: the sender's
+/// entry does, which no other recipient can make.
 public enum Fanout {
     public static let payloadKeyCount = 32
 
@@ -29,12 +34,12 @@ public enum Fanout {
         let context = try FanoutContext(
             kind: kind, room: room, sender: store.accountID, messageID: messageID,
             recipients: recipients, commitment: derived.commitment)
-        let digest = context.digest
-        let payload = derived.seal(plaintext, digest: digest)
+        let payload = derived.seal(plaintext, digest: context.digest)
+        let entryDigest = context.entryDigest(payload: payload)
         var keys: [String: SessionMessage] = [:]
         keys.reserveCapacity(context.recipients.count)
         for recipient in context.recipients {
-            keys[recipient] = try store.encrypt(payloadKey, to: recipient, associatedData: digest, using: &entropy)
+            keys[recipient] = try store.encrypt(payloadKey, to: recipient, associatedData: entryDigest, using: &entropy)
         }
         return Message(context: context, payload: payload, keys: keys)
     }
@@ -47,19 +52,24 @@ public enum Fanout {
     }
 
     /// Opens a fan-out message addressed to `store`'s owner, with the context rebuilt
-    /// from where and how it arrived. The owner must be a recipient. The key entry is
-    /// decrypted through the sender's session; the session advances only if the
-    /// entry, the commitment and the payload all check out.
+    /// from where and how it arrived (CR-0002 §5.4, checks in that order). The owner
+    /// must be a recipient. The key entry is decrypted through the sender's session;
+    /// the session advances only if the entry, the commitment and the payload all
+    /// check out.
     public static func open(
         _ payload: [UInt8], context: FanoutContext, key: SessionMessage, store: inout SessionStore
     ) throws -> [UInt8] {
         guard context.recipients.contains(store.accountID) else { throw CryptoError.contextMismatch }
-        let digest = context.digest
-        return try store.decrypt(key, from: context.sender, associatedData: digest) { payloadKey in
-            guard payloadKey.count == payloadKeyCount else { throw CryptoError.decryptionFailed }
+        let entryDigest = context.entryDigest(payload: payload)
+        return try store.decrypt(key, from: context.sender, associatedData: entryDigest) { payloadKey in
+            guard payloadKey.count == payloadKeyCount else { throw CryptoError.commitmentMismatch }
             let derived = PayloadKeys(payloadKey)
-            guard constantTimeEqual(derived.commitment, context.commitment) else { throw CryptoError.decryptionFailed }
-            return try derived.open(payload, digest: digest)
+            guard constantTimeEqual(derived.commitment, context.commitment) else { throw CryptoError.commitmentMismatch }
+            do {
+                return try derived.open(payload, digest: context.digest)
+            } catch {
+                throw CryptoError.payloadInvalid
+            }
         }
     }
 }

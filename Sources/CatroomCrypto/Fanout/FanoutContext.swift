@@ -1,10 +1,11 @@
 /// What a fan-out message is bound to (CR-0002 §5.1): where it was sent, by whom,
 /// to whom, and the commitment to its payload key.
 ///
-/// Its encoding is hashed into the digest D that authenticates both the payload
-/// and every recipient's key entry, so a relay can neither move a message between
-/// rooms or from room to side chat, nor relabel its sender, nor add, drop or
-/// reorder recipients without every recipient noticing.
+/// Its encoding is hashed into the context digest D0, which authenticates the
+/// payload and, with the payload's own hash, every recipient's key entry; so a
+/// relay can neither move a message between rooms or from room to side chat, nor
+/// relabel its sender, nor add, drop or reorder recipients, nor swap the payload,
+/// without every recipient noticing.
 public struct FanoutContext: Hashable, Sendable {
     public enum Kind: UInt8, Sendable {
         /// A groupchat message to every listed member.
@@ -13,7 +14,7 @@ public struct FanoutContext: Hashable, Sendable {
         case privateChat = 2
     }
 
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let messageIDCount = 16
     public static let commitmentCount = 32
 
@@ -55,7 +56,7 @@ public struct FanoutContext: Hashable, Sendable {
 
     /// CR-0002 §5.1:
     ///
-    ///     version (0x01) || kind (u8) || len (u16) || room || len (u8) || sender
+    ///     version (0x02) || kind (u8) || len (u16) || room || len (u8) || sender
     ///     || message_id (16) || count (u16) || (len (u8) || recipient)* || commitment (32)
     public var encoded: [UInt8] {
         var writer = ByteWriter(capacity: 64 + room.utf8.count + recipients.count * 34)
@@ -70,6 +71,12 @@ public struct FanoutContext: Hashable, Sendable {
         return writer.bytes
     }
 
-    /// D = SHA-256(encoded context): the associated data of the payload and of every key entry.
+    /// D0 = SHA-256(encoded context): the associated data of the payload.
     public var digest: [UInt8] { SHA256.hash(encoded) }
+
+    /// D = SHA-256("catroom-entry-v2" || D0 || SHA-256(payload)): the associated data
+    /// of every key entry, so the sender's entry vouches for the exact payload bytes.
+    public func entryDigest(payload: [UInt8]) -> [UInt8] {
+        SHA256.hash(Label.fanoutEntry + digest + SHA256.hash(payload))
+    }
 }

@@ -25,4 +25,10 @@ public enum CryptoError: Error, Equatable, Sendable {
     case identityMismatch
     /// A fan-out message's context (room, kind, recipients, sender) does not fit where it arrived.
     case contextMismatch
+    /// A fan-out entry authenticated, but the key it carries does not match the
+    /// message's commitment: the sender itself sent recipients different keys.
+    case commitmentMismatch
+    /// A fan-out entry and commitment authenticated, but the payload did not:
+    /// the sender itself sealed a payload that does not open.
+    case payloadInvalid
 }

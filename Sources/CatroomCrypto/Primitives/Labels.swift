@@ -10,7 +10,9 @@ public enum Label {
     /// Expansion of a message key into an AEAD key and nonce (Double Ratchet §5.2 ENCRYPT).
     public static let messageKeys = "catroom-message-v1".utf8Bytes
     /// Expansion of a fan-out payload key into AEAD key, nonce and commitment.
-    public static let fanoutKeys = "catroom-fanout-v1".utf8Bytes
+    public static let fanoutKeys = "catroom-fanout-v2".utf8Bytes
+    /// Prefix of the entry digest that binds each key entry to the payload (CR-0002 §5.1).
+    public static let fanoutEntry = "catroom-entry-v2".utf8Bytes
     /// Prefix of the message an identity key signs to vouch for its signed prekey.
     public static let signedPreKey = "catroom-spk-v1".utf8Bytes
     /// Prefix of the hash an account id is cut from.
