@@ -120,6 +120,12 @@ public final class CatroomClient: Sendable {
 
     public func me() async -> MemberInfo? { await engine.engine?.myInfo() }
 
+    /// Test only: sends each text as a version of one room message (a malicious sender).
+    @_spi(Testing) public func sayInVersions(_ texts: [String]) async throws { try await engine.engine?.sayInVersions(texts) }
+
+    /// Who acknowledged this member's last room message, and who not yet (CR-0006 §5.8).
+    public func lastDelivery() async -> (acknowledged: [String], pending: [String])? { await engine.engine?.lastDelivery() }
+
     /// Leaves the room and closes the stream (RFC 6120 §4.4).
     public func leave() async {
         guard let connection = engine.connection else { return }

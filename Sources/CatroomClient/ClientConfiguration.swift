@@ -31,6 +31,12 @@ public struct ClientConfiguration: Sendable {
     /// How long an occupant may go without completing its key exchange before it is
     /// reported as a possible silent reader.
     public var silentReaderSeconds = 10
+    /// How long accepted room messages may wait for a message of one's own to carry
+    /// their acknowledgements before an acknowledgement-only message goes out (CR-0006 §5.8).
+    public var acknowledgementDelaySeconds = 1.0
+    /// How long a gap in a member's message counters may stay unfilled (a reordered
+    /// message may still fill it) before it is reported as missing messages.
+    public var gapReportSeconds = 5.0
     /// Seconds from connecting to a bound resource before giving up.
     public var loginTimeoutSeconds = 20
 

@@ -10,6 +10,8 @@ public enum Command: Equatable, Sendable {
     case who
     case fingerprint(String?)
     case verify(String)
+    /// Who acknowledged this member's last room message (CR-0006 §5.8).
+    case info
     case part
     case join(String)
     case quit
@@ -28,6 +30,7 @@ public enum Command: Equatable, Sendable {
         ("nick", "/nick <name>", "change your display name"),
         ("fingerprint", "/fingerprint [nick]", "show your own or a member's full fingerprint"),
         ("verify", "/verify <nick>", "mark a member verified after comparing fingerprints out of band"),
+        ("info", "/info", "show who has acknowledged your last room message"),
         ("part", "/part", "leave the room"),
         ("join", "/join <room>", "leave this room and join another, with a fresh identity"),
         ("quit", "/quit", "leave and exit (Ctrl-D and Ctrl-C do the same)"),
@@ -56,6 +59,7 @@ public enum Command: Equatable, Sendable {
         case "nick": return rest.isEmpty ? .usage(usage) : .nick(rest)
         case "fingerprint": return .fingerprint(rest.isEmpty ? nil : rest)
         case "verify": return rest.isEmpty ? .usage(usage) : .verify(rest)
+        case "info": return .info
         case "part", "leave": return .part
         case "join": return rest.isEmpty ? .usage(usage) : .join(rest)
         case "quit", "exit": return .quit
@@ -97,6 +101,11 @@ extension CatroomClient {
             case .verify(let nick):
                 guard let member = try await verify(nick) else { return .error("not connected yet") }
                 return .notice("\(member.nick) is now marked verified (\(member.shortFingerprint))")
+            case .info:
+                guard let delivery = await lastDelivery() else { return .notice("you have sent no room message yet") }
+                let got = delivery.acknowledged.isEmpty ? "nobody yet" : delivery.acknowledged.joined(separator: ", ")
+                let pending = delivery.pending.isEmpty ? "" : "; not yet acknowledged by \(delivery.pending.joined(separator: ", "))"
+                return .notice("your last message was acknowledged by \(got)\(pending)")
             case .usage(let usage): return .error("usage: \(usage)")
             case .unknown(let name): return .error("unknown command /\(name): /help lists them")
             case .query, .part, .join, .quit, .help: return .none

@@ -45,6 +45,8 @@ public struct ChatMessage: Sendable, Equatable {
     public let isOwn: Bool
     /// For one's own side-chat message: whom it went to.
     public var to: MemberInfo?
+    /// The CR-0002 message id in hex: `delivery` events name it.
+    public var id: String = ""
 }
 
 /// Everything a front end shows, in order.
@@ -67,6 +69,15 @@ public enum ClientEvent: Sendable, Equatable {
     case undecryptable(from: String, reason: String)
     /// A message that arrived again (replayed by the server, say): not shown a second time.
     case duplicate(from: String)
+    /// Who has acknowledged one of this member's room messages so far (CR-0006 §5.8),
+    /// by display name; `pending` have not (yet).
+    case delivery(messageID: String, acknowledged: [String], pending: [String])
+    /// A split view (CR-0006 §5.8): `witness` accepted `sender`'s message `messageID`
+    /// in another version than this member did. `text` is this member's version, if shown.
+    case divergence(sender: String, messageID: String, witness: String, text: String?)
+    /// Messages from `from` that never arrived, found by the gap they left in the
+    /// pairwise session's counters (CR-0006 §5.8).
+    case missing(from: String, count: Int)
     case notice(String)
     case error(String)
     /// The connection ended.

@@ -20,6 +20,8 @@ final class Participant: Sendable {
         configuration.roomPassword = password
         configuration.oneTimePreKeys = 20
         configuration.silentReaderSeconds = 1
+        configuration.acknowledgementDelaySeconds = 0.2
+        configuration.gapReportSeconds = 1
         let client = CatroomClient(configuration: configuration)
         self.client = client
         task = Task { await client.run() }

@@ -1,15 +1,37 @@
 import Foundation
 
-/// The plaintext inside every encrypted message (xep/CR-0006 §5): a small JSON
+/// The plaintext inside every encrypted message (xep/CR-0006 §5.3): a small JSON
 /// object, padded with spaces to a multiple of 64 bytes so that sizes say less.
 struct ChatPayload: Codable, Equatable, Sendable {
-    enum Kind: String, Codable, Sendable {
+    /// The payload types of CR-0006 §5.3; any other is kept as `unsupported` so that
+    /// a newer client's message shows as such, not as unreadable.
+    enum Kind: Equatable, Sendable, Codable {
         /// The display name, sent to each member inside the key exchange (DESIGN §2.5).
         case hello
         /// A line of chat; `action` is a `/me` line.
         case text, action
         /// A new display name for everyone.
         case nick
+        /// Only acknowledgements (CR-0006 §5.8): shown to nobody, acknowledged by nobody.
+        case ack
+        case unsupported(String)
+
+        static let known: [String: Kind] = ["hello": .hello, "text": .text, "action": .action, "nick": .nick, "ack": .ack]
+
+        var name: String {
+            if case .unsupported(let name) = self { return name }
+            return Self.known.first { $0.value == self }?.key ?? ""
+        }
+
+        init(from decoder: any Decoder) throws {
+            let name = try decoder.singleValueContainer().decode(String.self)
+            self = Self.known[name] ?? .unsupported(name)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(name)
+        }
     }
 
     static let version = 1
@@ -21,11 +43,14 @@ struct ChatPayload: Codable, Equatable, Sendable {
     var body: String?
     /// The sender's clock, milliseconds since 1970 (shown, and compared for skew).
     var ts: Int64
+    /// Room messages accepted since the sender's previous room message (CR-0006 §5.8).
+    var acks: [Transcript.Ack]?
 
-    init(_ type: Kind, nick: String? = nil, body: String? = nil, at date: Date = Date()) {
+    init(_ type: Kind, nick: String? = nil, body: String? = nil, acks: [Transcript.Ack]? = nil, at date: Date = Date()) {
         self.type = type
         self.nick = nick
         self.body = body
+        self.acks = acks
         ts = Int64(date.timeIntervalSince1970 * 1000)
     }
 
@@ -33,7 +58,7 @@ struct ChatPayload: Codable, Equatable, Sendable {
 
     func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var bytes = Array((try? encoder.encode(self)) ?? Data())
         bytes += [UInt8](repeating: 0x20, count: (Self.padding - bytes.count % Self.padding) % Self.padding)
         return bytes
@@ -41,10 +66,11 @@ struct ChatPayload: Codable, Equatable, Sendable {
 
     struct Unreadable: Error {}
 
+    /// Padding is required (CR-0006 §5.3): a payload of another length is refused before parsing.
     static func decode(_ bytes: [UInt8]) throws -> ChatPayload {
-        guard let payload = try? JSONDecoder().decode(ChatPayload.self, from: Data(bytes)), payload.v == version else {
-            throw Unreadable()
-        }
+        guard !bytes.isEmpty, bytes.count % padding == 0,
+              let payload = try? JSONDecoder().decode(ChatPayload.self, from: Data(bytes)), payload.v == version
+        else { throw Unreadable() }
         return payload
     }
 }

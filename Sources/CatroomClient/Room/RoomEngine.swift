@@ -25,6 +25,14 @@ actor RoomEngine {
     private var waiting: [(element: XML.Element, since: ContinuousClock.Instant)] = []
     /// One retry timer serves the whole queue, however many messages wait.
     private var retryScheduled = false
+    /// What this member accepted and acknowledged, and who acknowledged its messages (CR-0006 §5.8).
+    private var transcript = Transcript()
+    private var acknowledgementScheduled = false
+    /// Per member: gaps in its pairwise counters not filled yet, and how many of them were reported.
+    private var gaps: [String: (open: Int, reported: Int)] = [:]
+    /// The text of recent messages by (sender, message id), to name them in a split-view warning.
+    private var shownText: [String: String] = [:]
+    private var shownOrder: [String] = []
 
     init(
         configuration: ClientConfiguration, room: JID, me: String, store: SessionStore, connection: StanzaConnection,
@@ -77,6 +85,7 @@ actor RoomEngine {
         if type == "unavailable" {
             guard let member = members.removeValue(forKey: nick) else { return }
             store.removeSession(with: nick)
+            gaps[nick] = nil
             emit(.memberLeft(info(member)))
             return
         }
@@ -184,12 +193,15 @@ actor RoomEngine {
             return emit(.undecryptable(from: name(of: sender), reason: "not encrypted to you"))
         }
         let plaintext: [UInt8]
+        let digest: [UInt8]
+        let skippedBefore = store.session(with: sender)?.skippedKeyCount ?? 0
         do {
             let key = try SessionMessage(decoding: keyBytes)
             let context = try FanoutContext(
                 kind: isPrivate ? .privateChat : .room, room: room.description, sender: sender,
                 messageID: encrypted.messageID, recipients: encrypted.recipients, commitment: encrypted.commitment)
             plaintext = try Fanout.open(encrypted.payload, context: context, key: key, store: &store)
+            digest = context.entryDigest(payload: encrypted.payload)
         } catch CryptoError.duplicateMessage {
             // A replay (by the server, or a resend): shown once already, and said so quietly.
             return emit(.duplicate(from: name(of: sender)))
@@ -201,38 +213,144 @@ actor RoomEngine {
             return emit(.undecryptable(from: name(of: sender), reason: Self.describe(error)))
         }
         if members[sender]?.identity == nil { members[sender]?.identity = store.session(with: sender)?.remoteIdentity }
+        trackGaps(of: sender, skippedBefore: skippedBefore)
         guard let payload = try? ChatPayload.decode(plaintext) else {
             return emit(.undecryptable(from: name(of: sender), reason: "unreadable content"))
         }
-        deliver(payload, from: sender, isPrivate: isPrivate, recipients: encrypted.recipients)
+        let id = encrypted.messageID.hexString
+        deliver(payload, from: sender, isPrivate: isPrivate, recipients: encrypted.recipients, id: id)
+        if !isPrivate { compareTranscripts(payload, from: sender, messageID: encrypted.messageID, digest: digest) }
     }
 
-    private func deliver(_ payload: ChatPayload, from sender: String, isPrivate: Bool, recipients: [String]) {
+    private func deliver(_ payload: ChatPayload, from sender: String, isPrivate: Bool, recipients: [String], id: String) {
         switch payload.type {
         case .hello:
             // Hellos travel privately (CR-0006 §5.2); one in the room would be a relabelling.
-            guard isPrivate, let nick = payload.nick else { return emit(.undecryptable(from: name(of: sender), reason: "misplaced hello")) }
-            let wasReady = members[sender]?.ready ?? false
+            guard isPrivate, let nick = payload.nick, let old = members[sender] else {
+                return emit(.undecryptable(from: name(of: sender), reason: "misplaced hello"))
+            }
+            let wasReady = old.ready
             members[sender]?.nick = DisplayName.sanitize(nick)
             members[sender]?.ready = true
             if members[sender]?.helloSent == false { try? sendHello(to: sender) }
-            if !wasReady, let member = members[sender] { emit(.memberJoined(info(member))) }
+            guard let member = members[sender] else { return }
+            if !wasReady {
+                emit(.memberJoined(info(member)))
+            } else if member.nick != old.nick {
+                // A second hello with another name is a rename (CR-0006 §5.2).
+                emit(.nickChanged(from: info(old).nick, member: info(member)))
+            }
             announceReady()
         case .nick:
             guard !isPrivate, let nick = payload.nick, let old = members[sender] else { return }
             members[sender]?.nick = DisplayName.sanitize(nick)
-            emit(.nickChanged(from: info(old).nick, member: info(members[sender]!)))
+            guard let member = members[sender] else { return }
+            emit(.nickChanged(from: info(old).nick, member: info(member)))
         case .text, .action:
             guard let body = payload.body, let member = members[sender] else { return }
             // Compare the recipient list with who this client sees in the room (CR-0002 §5.4).
             let present = Set(members.keys).subtracting([sender]).union([me])
             let listed = Set(recipients)
+            let text = DisplayName.sanitizeText(body)
+            if !isPrivate { rememberText(text, of: sender, id: id) }
             emit(.message(ChatMessage(
-                from: info(member), text: DisplayName.sanitizeText(body), isAction: payload.type == .action, isPrivate: isPrivate,
+                from: info(member), text: text, isAction: payload.type == .action, isPrivate: isPrivate,
                 sent: payload.date,
                 missingRecipients: isPrivate ? [] : present.subtracting(listed).map(name(of:)).sorted(),
-                unknownRecipients: isPrivate ? [] : listed.subtracting(present).sorted(), isOwn: false)))
+                unknownRecipients: isPrivate ? [] : listed.subtracting(present).sorted(), isOwn: false, id: id)))
+        case .ack:
+            break
+        case .unsupported(let type):
+            emit(.undecryptable(from: name(of: sender), reason: "unsupported message type \(DisplayName.sanitize(type))"))
         }
+    }
+
+    // MARK: - Transcript consistency (CR-0006 §5.8)
+
+    /// Records an accepted room message, compares the acknowledgements it carries, and
+    /// owes it an acknowledgement of its own unless it is only acknowledgements.
+    private func compareTranscripts(_ payload: ChatPayload, from sender: String, messageID: [UInt8], digest: [UInt8]) {
+        let acknowledge = payload.type != .ack
+        report(transcript.accept(sender: sender, messageID: messageID, digest: digest, acknowledge: acknowledge))
+        report(transcript.received(payload.acks ?? [], from: sender, me: me))
+        if acknowledge { scheduleAcknowledgement() }
+    }
+
+    private func report(_ findings: [Transcript.Finding]) {
+        for finding in findings {
+            switch finding {
+            case .divergence(let sender, let messageID, let witness):
+                emit(.divergence(
+                    sender: sender == me ? myNick : name(of: sender), messageID: messageID, witness: name(of: witness),
+                    text: shownText[sender + "/" + messageID]))
+            case .delivery(let messageID, let acknowledged, let recipients):
+                emit(.delivery(
+                    messageID: messageID, acknowledged: acknowledged.map(name(of:)).sorted(),
+                    pending: recipients.subtracting(acknowledged).map(name(of:)).sorted()))
+            }
+        }
+    }
+
+    private func rememberText(_ text: String, of sender: String, id: String) {
+        shownText[sender + "/" + id] = String(text.prefix(80))
+        shownOrder.append(sender + "/" + id)
+        if shownOrder.count > Transcript.rememberedMessages { shownText[shownOrder.removeFirst()] = nil }
+    }
+
+    /// Acknowledgements ride on this member's next room message; if none goes out
+    /// within the delay, an acknowledgement-only message carries them.
+    private func scheduleAcknowledgement() {
+        guard !acknowledgementScheduled else { return }
+        acknowledgementScheduled = true
+        let delay = configuration.acknowledgementDelaySeconds
+        Task {
+            try? await Task.sleep(for: .seconds(delay))
+            self.sendOwedAcknowledgements()
+        }
+    }
+
+    private func sendOwedAcknowledgements() {
+        acknowledgementScheduled = false
+        let recipients = members.values.filter(\.ready).map(\.id)
+        guard !transcript.owed.isEmpty, !recipients.isEmpty else { return }
+        do {
+            try sendRoom(ChatPayload(.ack), to: recipients)
+        } catch {
+            emit(.error("could not send acknowledgements: \(error)"))
+        }
+        if !transcript.owed.isEmpty { scheduleAcknowledgement() }
+    }
+
+    /// A message that skipped ahead in a member's counters leaves skipped keys behind;
+    /// one filled later was only reordered. What stays unfilled is reported.
+    private func trackGaps(of sender: String, skippedBefore: Int) {
+        let change = (store.session(with: sender)?.skippedKeyCount ?? 0) - skippedBefore
+        guard change != 0 else { return }
+        var gap = gaps[sender] ?? (0, 0)
+        gap.open = max(0, gap.open + change)
+        if change < 0, gap.reported > gap.open {
+            gap.reported = gap.open
+            emit(.notice("a late message from \(name(of: sender)) arrived"))
+        }
+        gaps[sender] = gap
+        guard change > 0 else { return }
+        let delay = configuration.gapReportSeconds
+        Task {
+            try? await Task.sleep(for: .seconds(delay))
+            self.reportGaps(of: sender)
+        }
+    }
+
+    private func reportGaps(of sender: String) {
+        guard let gap = gaps[sender], gap.open > gap.reported else { return }
+        gaps[sender]?.reported = gap.open
+        emit(.missing(from: name(of: sender), count: gap.open - gap.reported))
+    }
+
+    /// Who acknowledged this member's newest room message (`/info`).
+    func lastDelivery() -> (acknowledged: [String], pending: [String])? {
+        guard let id = transcript.lastSent, let delivery = transcript.delivery(of: id) else { return nil }
+        return (delivery.acknowledged.map(name(of:)).sorted(), delivery.recipients.subtracting(delivery.acknowledged).map(name(of:)).sorted())
     }
 
     private func scheduleRetry() {
@@ -268,10 +386,36 @@ actor RoomEngine {
     func say(_ text: String, action: Bool = false) throws {
         let recipients = members.values.filter(\.ready).map(\.id)
         guard !recipients.isEmpty else { return emit(.notice("nobody else is here yet: the message was not sent")) }
-        try sendRoom(ChatPayload(action ? .action : .text, body: text), to: recipients)
+        let id = try sendRoom(ChatPayload(action ? .action : .text, body: text), to: recipients)
         emit(.message(ChatMessage(
             from: myInfo(), text: DisplayName.sanitizeText(text), isAction: action, isPrivate: false, sent: Date(),
-            missingRecipients: members.values.filter { !$0.ready }.map { name(of: $0.id) }.sorted(), unknownRecipients: [], isOwn: true)))
+            missingRecipients: members.values.filter { !$0.ready }.map { name(of: $0.id) }.sorted(), unknownRecipients: [], isOwn: true,
+            id: id)))
+        rememberText(DisplayName.sanitizeText(text), of: me, id: id)
+    }
+
+    /// A malicious sender, for tests of CR-0006 §5.8: each text sealed to every ready
+    /// member under one message id (a split view, once a relay shows each member one).
+    func sayInVersions(_ texts: [String]) throws {
+        let recipients = members.values.filter(\.ready).map(\.id)
+        let messageID = randomBytes(count: FanoutContext.messageIDCount)
+        for text in texts {
+            // CR-0002 §5.3 step 1 draws K, then the message id: the second draw is replaced.
+            var entropy = SecondDrawFixed(value: messageID)
+            let payload = ChatPayload(.text, body: text).encoded()
+            let sealed = try Fanout.seal(payload, kind: .room, room: room.description, recipients: recipients, store: &store, using: &entropy)
+            send(sealed, to: room, type: "groupchat")
+        }
+    }
+
+    private struct SecondDrawFixed: EntropySource {
+        var system = SystemEntropy()
+        let value: [UInt8]
+        var draws = 0
+        mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+            draws += 1
+            if draws == 2, buffer.count == value.count { buffer.copyBytes(from: value) } else { system.fill(buffer) }
+        }
     }
 
     /// A side chat to one member, through the same pairwise session (DESIGN §2.7).
@@ -291,9 +435,26 @@ actor RoomEngine {
         emit(.notice("you are now known as \(myNick)"))
     }
 
-    private func sendRoom(_ payload: ChatPayload, to recipients: [String]) throws {
-        let sealed = try Fanout.seal(payload.encoded(), kind: .room, room: room.description, recipients: recipients, store: &store)
+    /// Seals a room message carrying the acknowledgements owed (CR-0006 §5.8); returns its id in hex.
+    @discardableResult
+    private func sendRoom(_ payload: ChatPayload, to recipients: [String]) throws -> String {
+        var payload = payload
+        let owed = transcript.takeOwed()
+        payload.acks = owed.isEmpty ? nil : owed
+        let sealed: Fanout.Message
+        do {
+            sealed = try Fanout.seal(payload.encoded(), kind: .room, room: room.description, recipients: recipients, store: &store)
+        } catch {
+            transcript.restore(owed)
+            throw error
+        }
+        if payload.type != .ack {
+            transcript.sent(
+                messageID: sealed.context.messageID, digest: sealed.context.entryDigest(payload: sealed.payload), me: me,
+                recipients: sealed.context.recipients)
+        }
         send(sealed, to: room, type: "groupchat")
+        return sealed.context.messageID.hexString
     }
 
     private func sendPrivate(_ payload: ChatPayload, to id: String) throws {

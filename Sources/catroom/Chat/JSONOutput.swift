@@ -22,10 +22,15 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
             write([
                 "event": "message", "from": Self.member(message.from), "text": message.text, "action": message.isAction,
                 "private": message.isPrivate, "own": message.isOwn, "sent": lock.withLock { dateFormatter.string(from: message.sent) },
-                "missing": message.missingRecipients, "unknown": message.unknownRecipients,
+                "missing": message.missingRecipients, "unknown": message.unknownRecipients, "id": message.id,
             ])
         case .undecryptable(let from, let reason): write(["event": "undecryptable", "from": from, "reason": reason])
         case .duplicate(let from): write(["event": "duplicate", "from": from])
+        case .delivery(let id, let acknowledged, let pending):
+            write(["event": "delivery", "id": id, "acknowledged": acknowledged, "pending": pending])
+        case .divergence(let sender, let id, let witness, let text):
+            write(["event": "divergence", "sender": sender, "id": id, "witness": witness, "text": text ?? NSNull()])
+        case .missing(let from, let count): write(["event": "missing", "from": from, "count": count])
         case .notice(let text): write(["event": "notice", "text": text])
         case .error(let text): write(["event": "error", "text": text])
         case .disconnected(let reason): write(["event": "disconnected", "reason": reason])

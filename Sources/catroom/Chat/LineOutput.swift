@@ -60,6 +60,13 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
             return line
         case .undecryptable(let from, let reason): return "!! a message from \(from) could not be read: \(reason)"
         case .duplicate(let from): return "-- a message from \(from) arrived again; shown once"
+        case .delivery: return nil
+        case .divergence(let sender, _, let witness, let text):
+            let which = text.map { "“\($0)”" } ?? "a message"
+            return "!! split view: \(witness) received \(sender)'s \(which) in another version than you did"
+                + " (the sender sent different versions, or the server changed them)"
+        case .missing(let from, let count):
+            return "!! \(count) message\(count == 1 ? "" : "s") from \(from) did not reach you (withheld or lost on the way)"
         case .notice(let text): return "-- \(text)"
         case .error(let text): return "!! \(text)"
         case .disconnected(let reason): return "-- disconnected: \(reason)"

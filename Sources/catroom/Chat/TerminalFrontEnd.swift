@@ -137,6 +137,8 @@ final class TerminalFrontEnd {
                 spoken += 1
                 lastSpoke[message.from.nick] = spoken
             }
+        case .delivery(let id, let acknowledged, let pending):
+            screen.mark(id, with: transcript.deliveryMark(acknowledged: acknowledged.count, recipients: acknowledged.count + pending.count))
         case .disconnected(let reason):
             if leaving == nil { farewell = "catroom: disconnected: \(reason)" }
             connection = leaving ?? .disconnected

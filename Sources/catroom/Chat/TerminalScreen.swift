@@ -21,8 +21,11 @@ struct TerminalScreen {
     }
 
     private struct Entry {
-        let cells: [TerminalCell]
+        var cells: [TerminalCell]
         let indent: Int
+        var messageID: String?
+        /// Cells of `cells` that are the delivery mark, at the end.
+        var markCount = 0
         var rows: [[TerminalCell]] = []
         var wrappedWidth = 0
     }
@@ -56,7 +59,9 @@ struct TerminalScreen {
     mutating func append(_ line: TerminalLine, time: String) {
         let timestamp = TerminalText.cells(time + " ", TerminalStyle.plain.with { $0.dim = true }, keepingNewlines: false)
         let prefix = line.prefix.flatMap { TerminalText.cells($0.text, $0.style, keepingNewlines: false) }
-        var entry = Entry(cells: timestamp + prefix + TerminalText.cells(line.body), indent: TerminalText.width(timestamp + prefix))
+        var entry = Entry(
+            cells: timestamp + prefix + TerminalText.cells(line.body), indent: TerminalText.width(timestamp + prefix),
+            messageID: line.messageID)
         if scroll > 0 {
             // Keep the view still while the user reads further up.
             scroll += wrapped(&entry).count
@@ -67,6 +72,17 @@ struct TerminalScreen {
             entries.removeFirst(entries.count - Self.scrollbackLimit)
             scroll = min(scroll, maximumScroll())
         }
+    }
+
+    /// Replaces the delivery mark at the end of the line of one's own message `messageID`
+    /// (CR-0006 §5.8), if it is still in the scrollback.
+    mutating func mark(_ messageID: String, with mark: TerminalSpan) {
+        guard let index = entries.lastIndex(where: { $0.messageID == messageID }) else { return }
+        let cells = TerminalText.cells(mark.text, mark.style, keepingNewlines: false)
+        entries[index].cells.removeLast(entries[index].markCount)
+        entries[index].cells += cells
+        entries[index].markCount = cells.count
+        entries[index].wrappedWidth = 0
     }
 
     mutating func resize(_ size: Size) {

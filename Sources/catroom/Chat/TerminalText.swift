@@ -65,6 +65,8 @@ struct TerminalSpan: Sendable {
 struct TerminalLine: Sendable {
     var prefix: [TerminalSpan]
     var body: [TerminalSpan]
+    /// The message id of one's own room message, whose delivery mark is updated later.
+    var messageID: String?
 
     init(prefix: [TerminalSpan] = [], _ body: [TerminalSpan]) {
         self.prefix = prefix

@@ -92,6 +92,8 @@ struct TerminalTranscript {
             return [Self.noticeLine([nick(old, id: member.id), TerminalSpan(" is now known as "), nick(member)])]
         case .message(let message):
             return [line(for: message)]
+        case .delivery:
+            return []
         case .undecryptable(let from, let reason):
             return [Self.warningLine([
                 TerminalSpan("a message from ", Self.warning), nick(from, id: nil),
@@ -139,7 +141,14 @@ struct TerminalTranscript {
         if !message.unknownRecipients.isEmpty {
             body.append(TerminalSpan("  [!! also encrypted to unknown: \(message.unknownRecipients.joined(separator: ", "))]", Self.warning))
         }
-        return TerminalLine(prefix: prefix, body)
+        var line = TerminalLine(prefix: prefix, body)
+        if message.isOwn, !message.isPrivate, !message.id.isEmpty { line.messageID = message.id }
+        return line
+    }
+
+    /// The mark on one's own room message: how many of its recipients acknowledged it (CR-0006 §5.8).
+    func deliveryMark(acknowledged: Int, recipients: Int) -> TerminalSpan {
+        TerminalSpan("  \(check) \(acknowledged)/\(recipients)", acknowledged == recipients ? Self.dim : Self.warning.with { $0.bold = false })
     }
 
     /// Whether `text` names `nick` as a word of its own (any case).
