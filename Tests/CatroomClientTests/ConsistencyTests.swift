@@ -146,6 +146,39 @@ import Testing
         try await stop(room)
     }
 
+    /// Members who join late receive acknowledgements of messages from before their
+    /// time, and members leave mid-conversation: neither is a warning.
+    @Test func joinsAndLeavesRaiseNoWarning() async throws {
+        let room = try await room()
+        try await room.alice.client.say("before dave")
+        _ = try await room.carol.waitForMessage("before dave")
+        let dave = Participant(server: room.server, nick: "dave")
+        try await dave.waitUntilReady()
+        try await room.alice.waitFor("dave") { if case .memberJoined(let m) = $0, m.nick == "dave" { m } else { nil } }
+        try await room.bob.waitFor("dave") { if case .memberJoined(let m) = $0, m.nick == "dave" { m } else { nil } }
+        try await room.carol.waitFor("dave") { if case .memberJoined(let m) = $0, m.nick == "dave" { m } else { nil } }
+        // Bob's acknowledgement of "before dave" may reach dave, who never had it.
+        try await room.bob.client.say("hi dave")
+        _ = try await dave.waitForMessage("hi dave")
+        await room.carol.stop()
+        try await room.alice.client.say("after carol")
+        _ = try await dave.waitForMessage("after carol")
+        _ = try await room.bob.waitForMessage("after carol")
+        let id = try await room.alice.waitFor("own message") { event in
+            if case .message(let message) = event, message.isOwn, message.text == "after carol" { message.id } else { nil }
+        }
+        let acknowledged = try await room.alice.waitFor("delivery of \(id)") { event in
+            if case .delivery(id, let acknowledged, let pending) = event, pending.isEmpty { acknowledged } else { nil }
+        }
+        #expect(acknowledged == ["bob", "dave"])
+        try await Task.sleep(for: .seconds(1.5))
+        for participant in [room.alice, room.bob, dave] { #expect(warnings(participant).isEmpty) }
+        await dave.stop()
+        await room.alice.stop()
+        await room.bob.stop()
+        await room.server.shutdown()
+    }
+
     @Test func aSplitViewIsNamedByBothRecipients() async throws {
         let room = try await room()
         room.plan.withLockedValue { $0 = .split }

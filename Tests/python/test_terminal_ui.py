@@ -10,7 +10,8 @@ can be asked whether the terminal was restored.
 The tests run in file order and read as one session:
 
 1. alice's status line shows the room and two members;
-2. what she types appears in her scrollback and reaches bob;
+2. what she types appears in her scrollback and reaches bob, and is marked ``✓ 1/1``
+   once bob's client acknowledges it;
 3. bob's message appears with his nick, in a 256-colour identity colour;
 4. ``/who`` lists both members;
 5. Tab completes bob's nick, at the start of a line (``bob: ``) and mid-line;
@@ -265,10 +266,15 @@ def test_status_line_shows_room_and_member_count(alice):
 def test_typed_message_appears_in_scrollback_and_reaches_peer(world, alice):
     alice.type("hello from alice")
     alice.keys("Enter")
-    alice.wait_for("alice's own line", lambda s: re.search(r"^\d\d:\d\d <alice> hello from alice$", s, re.M))
+    alice.wait_for("alice's own line", lambda s: re.search(r"^\d\d:\d\d <alice> hello from alice( {2}✓ \d/\d)?$", s, re.M))
     event = world["peer"].wait_for("alice's message", lambda e: e.get("event") == "message" and e["text"] == "hello from alice")
     assert event["from"]["nick"] == "alice" and not event["private"]
     assert alice.input_line() == "[lobby]"
+
+
+def test_own_message_is_marked_when_acknowledged(alice):
+    # bob's client acknowledges what it accepted (CR-0006 §5.8); the mark updates in place.
+    alice.wait_for("the delivery mark", lambda s: re.search(r"^\d\d:\d\d <alice> hello from alice {2}✓ 1/1$", s, re.M))
 
 
 def test_peer_message_appears_with_coloured_nick(world, alice):

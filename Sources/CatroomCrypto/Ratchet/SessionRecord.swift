@@ -21,8 +21,9 @@ public struct SessionRecord: Sendable {
     /// True until the peer has answered: messages still carry the X3DH fields.
     public var isAwaitingReply: Bool { current.pendingPreKey != nil }
 
-    /// Skipped message keys held by the current session.
-    public var skippedKeyCount: Int { current.skipped.count }
+    /// Skipped message keys held for this peer, in every state of the record: what
+    /// a message that skipped ahead left behind (CR-0006 §5.8 counts gaps with it).
+    public var skippedKeyCount: Int { previous.reduce(current.skipped.count) { $0 + $1.skipped.count } }
 
     mutating func encrypt<E: EntropySource>(_ plaintext: some RawBytes, associatedData: [UInt8], using entropy: inout E) throws -> SessionMessage {
         try current.encrypt(plaintext, associatedData: associatedData, using: &entropy)
