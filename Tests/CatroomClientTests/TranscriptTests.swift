@@ -47,10 +47,12 @@ import Testing
 
     @Test func malformedAndSelfNamingAcknowledgementsAreIgnored() {
         var transcript = Transcript()
-        _ = transcript.accept(sender: "alice", messageID: id1, digest: d1, acknowledge: true)
-        let upper = Transcript.Ack(sender: "alice", id: id1.hexString.uppercased(), digest: d2.hexString)
-        let short = Transcript.Ack(sender: "alice", id: id1.hexString, digest: "d2")
-        #expect(transcript.received([upper, short, ack("bob", id1, d2)], from: "bob", me: "me").isEmpty)
+        let id: [UInt8] = Array(repeating: 0xab, count: 16)
+        _ = transcript.accept(sender: "alice", messageID: id, digest: d1, acknowledge: true)
+        let upper = Transcript.Ack(sender: "alice", id: id.hexString.uppercased(), digest: d2.hexString)
+        let short = Transcript.Ack(sender: "alice", id: id.hexString, digest: "d2")
+        #expect(transcript.received([upper, short, ack("bob", id, d2)], from: "bob", me: "me").isEmpty)
+        #expect(transcript.received([ack("alice", id, d2)], from: "bob", me: "me").count == 1)
     }
 
     @Test func acknowledgementOnlyMessagesAreNotOwedAnAcknowledgement() {
