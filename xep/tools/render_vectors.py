@@ -130,6 +130,23 @@ def render(document, json_name, build):
     path.write_text(new)
 
 
+def invite_doc(data):
+    out = [f"### Inputs\n", block([("room", data["room"]), ("secret", data["secret"]), ("secret as text", data["secretText"])])]
+    out += parties(data)
+    out.append("### Invite key (§5.2)\n")
+    out.append(block([("info", data["inviteKeyInfo"]), ("inviteKey", data["inviteKey"])]))
+    out.append("### Proofs (§5.3)\n")
+    for proof in data["proofs"]:
+        out.append(f"**{proof['sender']} to {proof['recipient']}**\n\n" + block([("message", proof["message"]), ("proof", proof["proof"])]))
+    out.append("### Proofs a recipient must reject (§5.4)\n")
+    out.append("Each case presents alice's proof to bob above to a verifier whose inputs differ as described; `expected` is what the verifier computes.\n")
+    for case in data["rejections"]:
+        rows = [(key, case[key]) for key in ("room", "secret", "sender", "recipient", "expected", "presented")]
+        out.append(f"**{case['name']}** ({case['description']}): `{case['outcome']}`\n\n" + block(rows))
+    return out
+
+
 if __name__ == "__main__":
     render("CR-0001", "CR-0001-vectors.json", session_doc)
     render("CR-0002", "CR-0002-vectors.json", fanout_doc)
+    render("CR-0008", "CR-0008-vectors.json", invite_doc)

@@ -19,4 +19,25 @@ public enum Base32 {
         }
         return String(decoding: output, as: UTF8.self)
     }
+
+    /// Decodes what `encode` writes, and only that: the lowercase alphabet, no padding,
+    /// no length `encode` never produces, and zero unused trailing bits, so that one
+    /// value has one encoding. nil otherwise.
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        guard ![1, 3, 6].contains(text.utf8.count % 8) else { return nil }
+        var output: [UInt8] = []
+        var buffer: UInt32 = 0
+        var bits = 0
+        for character in text.utf8 {
+            guard let value = alphabet.firstIndex(of: character) else { return nil }
+            buffer = (buffer << 5) | UInt32(value)
+            bits += 5
+            if bits >= 8 {
+                bits -= 8
+                output.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
+            }
+        }
+        guard buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
+        return output
+    }
 }
