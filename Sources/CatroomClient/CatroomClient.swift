@@ -16,6 +16,7 @@ public final class CatroomClient: Sendable {
     public let events: AsyncStream<ClientEvent>
     private let continuation: AsyncStream<ClientEvent>.Continuation
     private let engine = EngineBox()
+    private let pin = NIOLockedValueBox<String?>(nil)
     private let identity: IdentityKeyPair
 
     public init(configuration: ClientConfiguration) {
@@ -56,6 +57,8 @@ public final class CatroomClient: Sendable {
             connection.close()
             return emit(.disconnected(reason: timedOut.withLockedValue { $0 } ? "the server did not complete the login in time" : "\(error)"))
         }
+        if case .recorded(let fingerprint) = result.trust { pin.withLockedValue { $0 = fingerprint } }
+        if case .matched(let fingerprint) = result.trust { pin.withLockedValue { $0 = fingerprint } }
         var reader = login.events
         let iq = IQTracker()
         let room = try! JID(configuration.roomAddress)
@@ -119,6 +122,9 @@ public final class CatroomClient: Sendable {
     public func member(named nick: String) async -> MemberInfo? { await engine.engine?.memberInfo(named: nick) }
 
     public func me() async -> MemberInfo? { await engine.engine?.myInfo() }
+
+    /// The server certificate's fingerprint as checked at login, for `/invite`'s `--pin`.
+    var certificatePin: String? { pin.withLockedValue { $0 } }
 
     /// Test only: sends each text as a version of one room message (a malicious sender).
     @_spi(Testing) public func sayInVersions(_ texts: [String]) async throws { try await engine.engine?.sayInVersions(texts) }

@@ -1,3 +1,5 @@
+import CatroomCrypto
+
 /// What `catroom join` is told: where to connect, which room, as whom, and whom to trust.
 public struct ClientConfiguration: Sendable {
     /// How the server's certificate is trusted.
@@ -19,6 +21,8 @@ public struct ClientConfiguration: Sendable {
     public var room: String
     public var nick: String
     public var roomPassword: String?
+    /// The room's invite secret (CR-0008): members who do not prove it are sent nothing.
+    public var invite: InviteSecret?
     public var trust: Trust
     /// Streams without TLS, for loopback tests only.
     public var plaintext = false

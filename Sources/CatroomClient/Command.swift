@@ -12,6 +12,8 @@ public enum Command: Equatable, Sendable {
     case verify(String)
     /// Who acknowledged this member's last room message (CR-0006 §5.8).
     case info
+    /// The join command with this room's invite secret (CR-0008).
+    case invite
     case part
     case join(String)
     case quit
@@ -31,6 +33,7 @@ public enum Command: Equatable, Sendable {
         ("fingerprint", "/fingerprint [nick]", "show your own or a member's full fingerprint"),
         ("verify", "/verify <nick>", "mark a member verified after comparing fingerprints out of band"),
         ("info", "/info", "show who has acknowledged your last room message"),
+        ("invite", "/invite", "show the join command with this room's invite secret, to send to someone you invite"),
         ("part", "/part", "leave the room"),
         ("join", "/join <room>", "leave this room and join another, with a fresh identity"),
         ("quit", "/quit", "leave and exit (Ctrl-D and Ctrl-C do the same)"),
@@ -60,6 +63,7 @@ public enum Command: Equatable, Sendable {
         case "fingerprint": return .fingerprint(rest.isEmpty ? nil : rest)
         case "verify": return rest.isEmpty ? .usage(usage) : .verify(rest)
         case "info": return .info
+        case "invite": return .invite
         case "part", "leave": return .part
         case "join": return rest.isEmpty ? .usage(usage) : .join(rest)
         case "quit", "exit": return .quit
@@ -106,6 +110,11 @@ extension CatroomClient {
                 let got = delivery.acknowledged.isEmpty ? "nobody yet" : delivery.acknowledged.joined(separator: ", ")
                 let pending = delivery.pending.isEmpty ? "" : "; not yet acknowledged by \(delivery.pending.joined(separator: ", "))"
                 return .notice("your last message was acknowledged by \(got)\(pending)")
+            case .invite:
+                guard let command = Invitation.joinCommand(for: configuration, pin: certificatePin) else {
+                    return .notice("this room was joined without an invite secret, so nobody is checked: `catroom invite \(configuration.room)` makes one, and everyone joins with it")
+                }
+                return .notice("send this to the person you invite, over a channel the server does not control; they add --nick: \(command)")
             case .usage(let usage): return .error("usage: \(usage)")
             case .unknown(let name): return .error("unknown command /\(name): /help lists them")
             case .query, .part, .join, .quit, .help: return .none

@@ -13,6 +13,9 @@ public struct MemberInfo: Sendable, Equatable {
     public let verified: Bool
     /// Whether the key exchange is done: only then are messages encrypted to it.
     public let ready: Bool
+    /// Whether it proved this room's invite secret (CR-0008); nil when this client joined
+    /// without one. A member that did not is sent nothing.
+    public var invited: Bool? = nil
 }
 
 /// How the server's certificate was trusted.

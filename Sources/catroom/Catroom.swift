@@ -4,5 +4,5 @@ import ArgumentParser
 struct Catroom: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "End-to-end encrypted group chat.",
-        subcommands: [Join.self, Serve.self, SelfCheck.self, Bench.self])
+        subcommands: [Join.self, Invite.self, Serve.self, SelfCheck.self, Bench.self])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CatroomClient
+import CatroomCrypto
 import CatroomProtocol
 import Foundation
 
@@ -39,6 +40,9 @@ extension Catroom {
         @Option(help: "The room's password, if it has one (the first to join sets it).")
         var password: String?
 
+        @Option(help: "The room's invite secret (from `catroom invite`): members that do not prove it are sent nothing.")
+        var invite: String?
+
         @Flag(help: "One JSON object per line on stdout; commands as lines on stdin (docs/json-mode.md).")
         var json = false
 
@@ -56,6 +60,9 @@ extension Catroom {
                 throw ValidationError("--insecure and --plaintext are for loopback servers only")
             }
             if pin != nil, insecure { throw ValidationError("--pin and --insecure contradict each other") }
+            if let invite, (try? InviteSecret(encoded: invite)) == nil {
+                throw ValidationError("--invite is not an invite secret (52 base32 characters, as `catroom invite` prints)")
+            }
         }
 
         func run() async throws {
@@ -64,6 +71,7 @@ extension Catroom {
             configuration.port = port
             configuration.plaintext = plaintext
             configuration.roomPassword = password
+            configuration.invite = try invite.map { try InviteSecret(encoded: $0) }
             configuration.sourceAddress = sourceAddress
             let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
             if !json, interactive {

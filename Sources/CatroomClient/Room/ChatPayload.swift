@@ -45,6 +45,8 @@ struct ChatPayload: Codable, Equatable, Sendable {
     var ts: Int64
     /// Room messages accepted since the sender's previous room message (CR-0006 §5.8).
     var acks: [Transcript.Ack]?
+    /// In a hello: the invite proof for its recipient, base64 (CR-0008 §5.3).
+    var invite: String?
 
     init(_ type: Kind, nick: String? = nil, body: String? = nil, acks: [Transcript.Ack]? = nil, at date: Date = Date()) {
         self.type = type

@@ -12,10 +12,16 @@ struct Member: Sendable {
     /// This client's hello went out to it.
     var helloSent = false
     var verified = false
+    /// Whether its hello proved the invite secret (CR-0008 §5.4); nil when this client holds none.
+    var invited: Bool?
     /// When it appeared in the room (for the silent-reader warning).
     let seen: ContinuousClock.Instant
     /// Present when this client joined, rather than arriving later.
     let initial: Bool
+
+    /// Messages are encrypted to it: its exchange is complete and, if this client holds
+    /// an invite secret, it proved it (CR-0006 §5.5, CR-0008 §5.5).
+    var receives: Bool { ready && invited != false }
 
     init(id: String, initial: Bool) {
         self.id = id

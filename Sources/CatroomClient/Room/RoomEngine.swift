@@ -132,9 +132,22 @@ actor RoomEngine {
         return bundle
     }
 
+    /// The hello carries the invite proof for the key this session was built with (CR-0008 §5.3).
     private func sendHello(to id: String) throws {
-        try sendPrivate(ChatPayload(.hello, nick: myNick), to: id)
+        var hello = ChatPayload(.hello, nick: myNick)
+        if let secret = configuration.invite {
+            guard let peer = store.session(with: id)?.remoteIdentity else { throw CryptoError.noSession }
+            hello.invite = try secret.proof(room: room.description, sender: identity.publicKey, recipient: peer).base64
+        }
+        try sendPrivate(hello, to: id)
         members[id]?.helloSent = true
+    }
+
+    /// Checks a hello's invite proof against the session's key (CR-0008 §5.4); nil without a secret.
+    private func checkInvite(_ proof: String?, from id: String) -> Bool? {
+        guard let secret = configuration.invite else { return nil }
+        guard let proof = proof.flatMap({ [UInt8](base64: $0) }), let peer = store.session(with: id)?.remoteIdentity else { return false }
+        return secret.verify(proof, room: room.description, sender: peer, recipient: identity.publicKey)
     }
 
     /// A member that never completes its key exchange is reported: the server may have added it.
@@ -155,7 +168,7 @@ actor RoomEngine {
     private func announceReady() {
         guard !announcedReady, joined, members.values.filter(\.initial).allSatisfy(\.ready) else { return }
         announcedReady = true
-        emit(.ready(members: members.values.filter(\.ready).count))
+        emit(.ready(members: members.values.filter(\.receives).count))
     }
 
     // MARK: - Receiving (CR-0002 §5.4, CR-0005 §6)
@@ -232,10 +245,13 @@ actor RoomEngine {
             let wasReady = old.ready
             members[sender]?.nick = DisplayName.sanitize(nick)
             members[sender]?.ready = true
+            members[sender]?.invited = checkInvite(payload.invite, from: sender)
             if members[sender]?.helloSent == false { try? sendHello(to: sender) }
             guard let member = members[sender] else { return }
             if !wasReady {
                 emit(.memberJoined(info(member)))
+            } else if member.invited == false, old.invited == true {
+                emit(.error("\(info(member).nick) sent a hello without a valid invite proof: it is no longer sent anything"))
             } else if member.nick != old.nick {
                 // A second hello with another name is a rename (CR-0006 §5.2).
                 emit(.nickChanged(from: info(old).nick, member: info(member)))
@@ -311,7 +327,7 @@ actor RoomEngine {
 
     private func sendOwedAcknowledgements() {
         acknowledgementScheduled = false
-        let recipients = members.values.filter(\.ready).map(\.id)
+        let recipients = members.values.filter(\.receives).map(\.id)
         guard !transcript.owed.isEmpty, !recipients.isEmpty else { return }
         do {
             try sendRoom(ChatPayload(.ack), to: recipients)
@@ -382,14 +398,15 @@ actor RoomEngine {
 
     // MARK: - Sending (CR-0002 §5.3)
 
-    /// A room message to every member whose key exchange is complete.
+    /// A room message to every member whose key exchange is complete (and, holding an
+    /// invite secret, who proved it: CR-0008 §5.5).
     func say(_ text: String, action: Bool = false) throws {
-        let recipients = members.values.filter(\.ready).map(\.id)
+        let recipients = members.values.filter(\.receives).map(\.id)
         guard !recipients.isEmpty else { return emit(.notice("nobody else is here yet: the message was not sent")) }
         let id = try sendRoom(ChatPayload(action ? .action : .text, body: text), to: recipients)
         emit(.message(ChatMessage(
             from: myInfo(), text: DisplayName.sanitizeText(text), isAction: action, isPrivate: false, sent: Date(),
-            missingRecipients: members.values.filter { !$0.ready }.map { name(of: $0.id) }.sorted(), unknownRecipients: [], isOwn: true,
+            missingRecipients: members.values.filter { !$0.receives }.map { name(of: $0.id) }.sorted(), unknownRecipients: [], isOwn: true,
             id: id)))
         rememberText(DisplayName.sanitizeText(text), of: me, id: id)
     }
@@ -397,7 +414,7 @@ actor RoomEngine {
     /// A malicious sender, for tests of CR-0006 §5.8: each text sealed to every ready
     /// member under one message id (a split view, once a relay shows each member one).
     func sayInVersions(_ texts: [String]) throws {
-        let recipients = members.values.filter(\.ready).map(\.id)
+        let recipients = members.values.filter(\.receives).map(\.id)
         let messageID = randomBytes(count: FanoutContext.messageIDCount)
         for text in texts {
             // CR-0002 §5.3 step 1 draws K, then the message id: the second draw is replaced.
@@ -422,6 +439,7 @@ actor RoomEngine {
     func whisper(_ text: String, to nick: String) throws {
         guard let member = member(named: nick) else { throw Login.Failure("no member called \(nick)") }
         guard member.ready else { throw Login.Failure("\(nick) has not completed the key exchange yet") }
+        guard member.receives else { throw Login.Failure("\(nick) is not invited: nothing is sent to it (CR-0008)") }
         try sendPrivate(ChatPayload(.text, body: text), to: member.id)
         emit(.message(ChatMessage(
             from: myInfo(), text: DisplayName.sanitizeText(text), isAction: false, isPrivate: true, sent: Date(),
@@ -430,7 +448,7 @@ actor RoomEngine {
 
     func changeNick(_ nick: String) throws {
         myNick = DisplayName.sanitize(nick)
-        let recipients = members.values.filter(\.ready).map(\.id)
+        let recipients = members.values.filter(\.receives).map(\.id)
         if !recipients.isEmpty { try sendRoom(ChatPayload(.nick, nick: myNick), to: recipients) }
         emit(.notice("you are now known as \(myNick)"))
     }
@@ -495,7 +513,9 @@ actor RoomEngine {
     }
 
     func myInfo() -> MemberInfo {
-        MemberInfo(id: me, nick: myNick, fingerprint: identity.publicKey.fingerprint, verified: true, ready: true)
+        MemberInfo(
+            id: me, nick: myNick, fingerprint: identity.publicKey.fingerprint, verified: true, ready: true,
+            invited: configuration.invite == nil ? nil : true)
     }
 
     func verify(_ nick: String) throws -> MemberInfo {
@@ -524,7 +544,8 @@ actor RoomEngine {
         var nick = member.nick ?? String(member.id.prefix(8))
         let clash = member.nick != nil && (nick == myNick || members.values.contains { $0.id != member.id && $0.nick == member.nick })
         if clash { nick += "#" + String(fingerprint.prefix(8)) }
-        return MemberInfo(id: member.id, nick: nick, fingerprint: fingerprint, verified: member.verified, ready: member.ready)
+        return MemberInfo(
+            id: member.id, nick: nick, fingerprint: fingerprint, verified: member.verified, ready: member.ready, invited: member.invited)
     }
 
     private func name(of id: String) -> String {

@@ -57,6 +57,8 @@ final class ChatSession: @unchecked Sendable {
         case .join(let room):
             await stop()
             configuration.room = room
+            // An invite secret belongs to one room (CR-0008 §5.2).
+            configuration.invite = nil
             queryTarget = nil
             start()
         default:

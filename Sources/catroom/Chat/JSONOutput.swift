@@ -56,7 +56,10 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
     }
 
     static func member(_ member: MemberInfo) -> [String: Any] {
-        ["id": member.id, "nick": member.nick, "fingerprint": member.fingerprint, "verified": member.verified, "ready": member.ready]
+        [
+            "id": member.id, "nick": member.nick, "fingerprint": member.fingerprint, "verified": member.verified, "ready": member.ready,
+            "invited": member.invited ?? NSNull(),
+        ]
     }
 
     static func trust(_ trust: TrustOutcome) -> [String: Any] {

@@ -47,6 +47,9 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .joined(let room, let occupants):
             return "-- joined \(room); \(occupants == 0 ? "nobody else is here" : "exchanging keys with \(occupants) member\(occupants == 1 ? "" : "s")")"
         case .ready(let members): return members == 0 ? nil : "-- encrypted to all \(members) member\(members == 1 ? "" : "s")"
+        case .memberJoined(let member) where member.invited == false:
+            return "!! \(member.nick) (\(member.shortFingerprint)) joined WITHOUT proving the invite secret: it is sent nothing"
+                + " (it was not invited, or the server substituted its keys)"
         case .memberJoined(let member): return "-- \(member.nick) (\(member.shortFingerprint)) joined"
         case .memberPending(let id, let waited):
             return waited == 0 ? nil : "!! \(id.prefix(8)) is in the room but has not exchanged keys after \(waited) s: it is sent nothing (a silent reader?)"
@@ -55,6 +58,7 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .message(let message):
             var line = message.isAction ? "* \(message.from.nick) \(message.text)" : "<\(message.from.nick)> \(message.text)"
             if message.isPrivate { line = "[private] " + line }
+            if message.from.invited == false { line = "[not invited] " + line }
             if !message.missingRecipients.isEmpty { line += "  [not sent to: \(message.missingRecipients.joined(separator: ", "))]" }
             if !message.unknownRecipients.isEmpty { line += "  [!! also encrypted to unknown: \(message.unknownRecipients.joined(separator: ", "))]" }
             return line
@@ -83,7 +87,8 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
             var lines = ["-- \(others.count + 1) in the room, \(verified) verified"]
             if let me { lines.append("   \(me.nick) (\(me.shortFingerprint)) (you)") }
             for member in others {
-                let state = member.ready ? (member.verified ? " verified" : "") : " (no key exchange yet)"
+                var state = member.ready ? (member.verified ? " verified" : "") : " (no key exchange yet)"
+                if member.ready, member.invited == false { state += " NOT INVITED (sent nothing)" }
                 lines.append("   \(member.nick) (\(member.shortFingerprint.isEmpty ? "?" : member.shortFingerprint))\(state)")
             }
             return lines.joined(separator: "\n")

@@ -76,6 +76,8 @@ struct TerminalTranscript {
             return [Self.noticeLine("joined \(room); \(others)")]
         case .ready(let count):
             return count == 0 ? [] : [Self.noticeLine("encrypted to all \(count) member\(count == 1 ? "" : "s")")]
+        case .memberJoined(let member) where member.invited == false:
+            return LineOutput.describe(event).map(Self.described) ?? []
         case .memberJoined(let member):
             return [TerminalLine(prefix: [TerminalSpan("--> ", TerminalStyle(color: TerminalPalette.green))], [
                 nick(member), TerminalSpan(" (\(short(member))) joined"),
@@ -127,6 +129,7 @@ struct TerminalTranscript {
             prefix.append(TerminalSpan(tag + " ", Self.privateChat.with { $0.bold = true }))
             textStyle = Self.privateChat
         }
+        if message.from.invited == false { prefix.append(TerminalSpan("[not invited] ", Self.warning)) }
         if message.isAction {
             prefix += [TerminalSpan(" * ", Self.bold), nick(message.from), TerminalSpan(" ")]
             textStyle.italic = true
@@ -182,6 +185,8 @@ struct TerminalTranscript {
                 var body = [nick(member), TerminalSpan(" (\(short(member)))")]
                 if !member.ready {
                     body.append(TerminalSpan(" (no key exchange yet)", Self.warning))
+                } else if member.invited == false {
+                    body.append(TerminalSpan(" NOT INVITED (sent nothing)", Self.warning))
                 } else if member.verified {
                     body.append(TerminalSpan(" \(check) verified", Self.verified))
                 }
