@@ -42,6 +42,10 @@ import Testing
         }
         try await carol.client.whisper("just to you", to: "bob")
         _ = try await bob.waitForMessage("just to you")
+        // `/invite` prints the command that joins this room with the same secret.
+        guard case .notice(let text) = await alice.client.perform(try #require(Command.parse("/invite"))) else { throw Failure("no notice") }
+        #expect(text.hasSuffix(
+            "catroom join lobby --invite \(secret.encoded) --server 127.0.0.1 --port \(server.port) --domain localhost --insecure --plaintext"))
         for participant in [alice, bob, carol] { await participant.stop() }
         await server.shutdown()
     }
@@ -84,6 +88,8 @@ import Testing
         #expect(fromDave.from.invited == false)
         #expect(dave.messages().allSatisfy { $0.from.nick != "alice" && $0.from.nick != "bob" })
         #expect(erin.messages().allSatisfy { $0.from.nick != "alice" && $0.from.nick != "bob" })
+        guard case .notice(let text) = await dave.client.perform(.invite) else { throw Failure("no notice") }
+        #expect(text.contains("without an invite secret"))
         for participant in [alice, bob, dave, erin] { await participant.stop() }
         await server.shutdown()
     }
