@@ -1,5 +1,5 @@
-import Foundation
 import CatroomCrypto
+import Foundation
 
 /// The `catroom join` line that brings someone into a room with its invite secret (CR-0008 §4).
 public enum Invitation {
