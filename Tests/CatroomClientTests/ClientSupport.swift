@@ -50,6 +50,25 @@ final class Participant: Sendable {
         try await waitFor("ready") { if case .ready = $0 { true } else { nil } }
     }
 
+    /// Waits until the member shown as `nick` has completed its key exchange with this one.
+    @discardableResult
+    func waitForMember(_ nick: String) async throws -> MemberInfo {
+        try await waitFor("\(nick) joined") { if case .memberJoined(let m) = $0, m.nick == nick { m } else { nil } }
+    }
+
+    /// alice, bob and carol, joined in that order, each having met the others.
+    static func trio(on server: Server) async throws -> (alice: Participant, bob: Participant, carol: Participant) {
+        let alice = Participant(server: server, nick: "alice")
+        try await alice.waitUntilReady()
+        let bob = Participant(server: server, nick: "bob")
+        try await bob.waitUntilReady()
+        let carol = Participant(server: server, nick: "carol")
+        try await carol.waitUntilReady()
+        try await alice.waitForMember("carol")
+        try await bob.waitForMember("carol")
+        return (alice, bob, carol)
+    }
+
     func messages() -> [ChatMessage] {
         events.compactMap { if case .message(let message) = $0, !message.isOwn { message } else { nil } }
     }

@@ -68,14 +68,7 @@ import Testing
                 }
             }
         }
-        let alice = Participant(server: server, nick: "alice")
-        try await alice.waitUntilReady()
-        let bob = Participant(server: server, nick: "bob")
-        try await bob.waitUntilReady()
-        let carol = Participant(server: server, nick: "carol")
-        try await carol.waitUntilReady()
-        try await alice.waitFor("carol") { if case .memberJoined(let m) = $0, m.nick == "carol" { m } else { nil } }
-        try await bob.waitFor("carol") { if case .memberJoined(let m) = $0, m.nick == "carol" { m } else { nil } }
+        let (alice, bob, carol) = try await Participant.trio(on: server)
         aliceID.withLockedValue { $0 = alice.events.ownID }
         bobID.withLockedValue { $0 = bob.events.ownID }
         carolID.withLockedValue { $0 = carol.events.ownID }
@@ -154,9 +147,9 @@ import Testing
         _ = try await room.carol.waitForMessage("before dave")
         let dave = Participant(server: room.server, nick: "dave")
         try await dave.waitUntilReady()
-        try await room.alice.waitFor("dave") { if case .memberJoined(let m) = $0, m.nick == "dave" { m } else { nil } }
-        try await room.bob.waitFor("dave") { if case .memberJoined(let m) = $0, m.nick == "dave" { m } else { nil } }
-        try await room.carol.waitFor("dave") { if case .memberJoined(let m) = $0, m.nick == "dave" { m } else { nil } }
+        try await room.alice.waitForMember("dave")
+        try await room.bob.waitForMember("dave")
+        try await room.carol.waitForMember("dave")
         // Bob's acknowledgement of "before dave" may reach dave, who never had it.
         try await room.bob.client.say("hi dave")
         _ = try await dave.waitForMessage("hi dave")

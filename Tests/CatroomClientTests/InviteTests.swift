@@ -9,10 +9,6 @@ import Testing
 
 /// Invite secrets (CR-0008) between real clients on a real server on loopback.
 @Suite struct InviteTests {
-    func joined(_ participant: Participant, _ nick: String) async throws -> MemberInfo {
-        try await participant.waitFor("\(nick) joined") { if case .memberJoined(let m) = $0, m.nick == nick { m } else { nil } }
-    }
-
     func notEncryptedToMe(_ participant: Participant, from nick: String) async throws {
         try await participant.waitFor("a message from \(nick) not encrypted to it") { event in
             if case .undecryptable(let from, let reason) = event, from == nick, reason == "not encrypted to you" { true } else { nil }
@@ -28,8 +24,8 @@ import Testing
         try await bob.waitUntilReady()
         let carol = Participant(server: server, nick: "carol", invite: secret)
         try await carol.waitUntilReady()
-        #expect(try await joined(alice, "carol").invited == true)
-        #expect(try await joined(bob, "carol").invited == true)
+        #expect(try await alice.waitForMember("carol").invited == true)
+        #expect(try await bob.waitForMember("carol").invited == true)
         for participant in [alice, bob, carol] {
             let others = await participant.client.members()
             #expect(others.count == 2 && others.allSatisfy { $0.invited == true })
@@ -64,8 +60,8 @@ import Testing
         let erin = Participant(server: server, nick: "erin", invite: InviteSecret.generate())
         try await erin.waitUntilReady()
         for participant in [alice, bob] {
-            #expect(try await joined(participant, "dave").invited == false)
-            #expect(try await joined(participant, "erin").invited == false)
+            #expect(try await participant.waitForMember("dave").invited == false)
+            #expect(try await participant.waitForMember("erin").invited == false)
         }
         // Without a secret, dave checks nothing; erin's secret is not the room's.
         #expect(await dave.client.members().allSatisfy { $0.invited == nil })
@@ -124,7 +120,7 @@ import Testing
 
         let bob = Participant(server: server, nick: "bob", invite: secret)
         try await bob.waitUntilReady()
-        let fake = try await joined(bob, "alice")
+        let fake = try await bob.waitForMember("alice")
         #expect(fake.invited == false && fake.id != aliceID)
         #expect(await bob.client.members().map(\.id) == [fake.id])
         try await bob.client.say("only for the real alice")
@@ -133,7 +129,7 @@ import Testing
         // The control: without the secret, carol takes mallory for alice and sends to it.
         let carol = Participant(server: server, nick: "carol")
         try await carol.waitUntilReady()
-        let fooled = try await joined(carol, "alice")
+        let fooled = try await carol.waitForMember("alice")
         #expect(fooled.id == fake.id && fooled.invited == nil)
         try await carol.client.say("hello alice")
         _ = try await mallory.waitForMessage("hello alice")

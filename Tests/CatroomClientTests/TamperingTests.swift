@@ -58,14 +58,7 @@ import Testing
                 return [changed]
             }
         }
-        let alice = Participant(server: server, nick: "alice")
-        try await alice.waitUntilReady()
-        let bob = Participant(server: server, nick: "bob")
-        try await bob.waitUntilReady()
-        let carol = Participant(server: server, nick: "carol")
-        try await carol.waitUntilReady()
-        try await alice.waitFor("carol") { if case .memberJoined(let m) = $0, m.nick == "carol" { m } else { nil } }
-        try await bob.waitFor("carol") { if case .memberJoined(let m) = $0, m.nick == "carol" { m } else { nil } }
+        let (alice, bob, carol) = try await Participant.trio(on: server)
         let bobID = try #require(await bob.client.me()?.id)
         bobJID.withLockedValue { $0 = server.boundJID(of: bobID) }
         let carolID = try #require(await carol.client.me()?.id)
