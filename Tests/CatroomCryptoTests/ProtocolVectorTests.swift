@@ -44,8 +44,13 @@ import Testing
         try Self.check("xep/CR-0002-vectors.json", build: ProtocolVectors.fanoutVectors)
     }
 
+    @Test func safetyCodeVectorsMatchCR0007() throws {
+        try Self.check("xep/CR-0007-vectors.json", build: ProtocolVectors.safetyCodeVectors)
+    }
+
     /// The documents' Appendix A shows every value of the JSON files (xep/tools/render_vectors.py writes it).
-    @Test(arguments: [("xep/CR-0001-vectors.json", "xep/CR-0001-sessions.md"), ("xep/CR-0002-vectors.json", "xep/CR-0002-fanout.md")])
+    @Test(arguments: [("xep/CR-0001-vectors.json", "xep/CR-0001-sessions.md"), ("xep/CR-0002-vectors.json", "xep/CR-0002-fanout.md"),
+                     ("xep/CR-0007-vectors.json", "xep/CR-0007-safety-code.md")])
     func appendixShowsEveryVectorValue(json: String, document: String) throws {
         let text = try String(contentsOf: repositoryRoot.appending(path: document), encoding: .utf8)
         // Hex is wrapped at 64 characters in the document: compare without layout.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Renders CR-000N-vectors.json into Appendix A of CR-000N-*.md, between the
+"""Renders each CR-000N-vectors.json into Appendix A of CR-000N-*.md, between the
 vectors:begin/end markers, so the document and the JSON file never disagree.
 
     python3 xep/tools/render_vectors.py
@@ -121,6 +121,38 @@ def fanout_doc(data):
     return out
 
 
+def shown(text):
+    """An id or room as written in the vectors; a long one as its first character repeated, then the rest."""
+    if not text:
+        return "(empty)"
+    if len(text) <= 64:
+        return text
+    run = len(text) - len(text.lstrip(text[0]))
+    rest = f" then {text[run:]}" if run < len(text) else ""
+    return f"{text[0]} repeated {run} times{rest} ({len(text.encode())} bytes)"
+
+
+def roster_rows(case):
+    rows = [("room", shown(case["room"]))] + ([] if case["members"] else [("members", "(none)")])
+    for number, member in enumerate(case["members"], 1):
+        rows += [(f"member {number} id", shown(member["id"])), (f"member {number} identityPublic", member["identityPublic"])]
+    return rows
+
+
+def safety_doc(data):
+    out = random_inputs(data) + parties(data)
+    out.append("### Rosters and their codes\n")
+    out.append("Members are listed in the order presented; `sortedIds` is the order of §5.2.\n")
+    for case in data["cases"]:
+        sorted_ids = [("sortedIds" if number == 0 else "", shown(id)) for number, id in enumerate(case["sortedIds"])]
+        rows = roster_rows(case) + sorted_ids + [("encoded", case["encoded"]), ("digest", case["digest"]), ("code", case["code"])]
+        out.append(f"**{case['name']}**: {case['description']}\n\n" + block(rows))
+    out.append("### Rosters that must be refused\n")
+    for case in data["invalidRosters"]:
+        out.append(f"**{case['name']}**: {case['description']}: `{case['error']}`\n\n" + block(roster_rows(case)))
+    return out
+
+
 def render(document, json_name, build):
     path = next(XEP.glob(f"{document}-*.md"))
     data = json.loads((XEP / json_name).read_text())
@@ -150,3 +182,4 @@ if __name__ == "__main__":
     render("CR-0001", "CR-0001-vectors.json", session_doc)
     render("CR-0002", "CR-0002-vectors.json", fanout_doc)
     render("CR-0008", "CR-0008-vectors.json", invite_doc)
+    render("CR-0007", "CR-0007-vectors.json", safety_doc)

@@ -1,4 +1,4 @@
-/// Every domain-separation string in one place (CR-0001 §7.1, CR-0002 §7.1, CR-0008 §5.1).
+/// Every domain-separation string in one place (CR-0001 §7.1, CR-0002 §7.1, CR-0007 §5.1, CR-0008 §5.1).
 ///
 /// No label is a prefix of another, so a signature or key made under one can
 /// never be read as made under another (SECURITY-CASES AR-04).
@@ -23,4 +23,6 @@ public enum Label {
     public static let inviteKey = "catroom-invite-key-v1".utf8Bytes
     /// Prefix of the message an invite proof authenticates (CR-0008 §5.3).
     public static let inviteProof = "catroom-invite-proof-v1".utf8Bytes
+    /// Prefix of the roster hashed into a room safety code (CR-0007 §5.1).
+    public static let safetyCode = "catroom-safety-v1".utf8Bytes
 }
