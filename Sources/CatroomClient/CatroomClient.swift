@@ -126,6 +126,11 @@ public final class CatroomClient: Sendable {
     /// The server certificate's fingerprint as checked at login, for `/invite`'s `--pin`.
     var certificatePin: String? { pin.withLockedValue { $0 } }
 
+    /// The room safety code now, and how many members it covers (CR-0007); nil before joining.
+    public func safetyCode() async -> (code: String, members: Int)? {
+        await engine.engine?.safetyCode().map { ($0.text, $0.memberCount) }
+    }
+
     /// Test only: sends each text as a version of one room message (a malicious sender).
     @_spi(Testing) public func sayInVersions(_ texts: [String]) async throws { try await engine.engine?.sayInVersions(texts) }
 

@@ -10,6 +10,8 @@ public enum Command: Equatable, Sendable {
     case who
     case fingerprint(String?)
     case verify(String)
+    /// The room safety code in full (CR-0007).
+    case safety
     /// Who acknowledged this member's last room message (CR-0006 §5.8).
     case info
     /// The join command with this room's invite secret (CR-0008).
@@ -25,13 +27,14 @@ public enum Command: Equatable, Sendable {
     /// Every command with its usage, for `/help` and tab completion.
     public static let all: [(name: String, usage: String, summary: String)] = [
         ("help", "/help", "list the commands"),
-        ("who", "/who", "list the members, with short fingerprints and who is verified"),
+        ("who", "/who", "list the members, with short fingerprints, who is verified, and the safety code"),
         ("msg", "/msg <nick> <text>", "send a private message (a side chat) to one member"),
         ("query", "/query [nick]", "send plain lines to one member; /query alone returns to the room"),
         ("me", "/me <action>", "say what you do"),
         ("nick", "/nick <name>", "change your display name"),
         ("fingerprint", "/fingerprint [nick]", "show your own or a member's full fingerprint"),
         ("verify", "/verify <nick>", "mark a member verified after comparing fingerprints out of band"),
+        ("safety", "/safety", "show the room safety code: compare it once with everyone, out of band"),
         ("info", "/info", "show who has acknowledged your last room message"),
         ("invite", "/invite", "show the join command with this room's invite secret, to send to someone you invite"),
         ("part", "/part", "leave the room"),
@@ -62,6 +65,7 @@ public enum Command: Equatable, Sendable {
         case "nick": return rest.isEmpty ? .usage(usage) : .nick(rest)
         case "fingerprint": return .fingerprint(rest.isEmpty ? nil : rest)
         case "verify": return rest.isEmpty ? .usage(usage) : .verify(rest)
+        case "safety": return .safety
         case "info": return .info
         case "invite": return .invite
         case "part", "leave": return .part
@@ -78,7 +82,10 @@ extension CatroomClient {
     public enum Reply: Sendable, Equatable {
         case none
         case notice(String)
-        case members(me: MemberInfo?, others: [MemberInfo])
+        /// `/who`: with the room safety code, nil before joining.
+        case members(me: MemberInfo?, others: [MemberInfo], safety: String?)
+        /// `/safety`: the code and how many members it covers, this one included.
+        case safety(code: String, members: Int)
         case fingerprint(nick: String, fingerprint: String, verified: Bool)
         case error(String)
     }
@@ -93,7 +100,10 @@ extension CatroomClient {
             case .action(let text): try await act(text)
             case .message(let to, let text): try await whisper(text, to: to)
             case .nick(let nick): try await changeNick(nick)
-            case .who: return .members(me: await me(), others: await members())
+            case .who: return .members(me: await me(), others: await members(), safety: await safetyCode()?.code)
+            case .safety:
+                guard let safety = await safetyCode() else { return .error("not in a room yet") }
+                return .safety(code: safety.code, members: safety.members)
             case .fingerprint(nil):
                 guard let me = await me() else { return .error("not connected yet") }
                 return .fingerprint(nick: me.nick, fingerprint: me.fingerprint, verified: true)

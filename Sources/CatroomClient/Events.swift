@@ -81,6 +81,10 @@ public enum ClientEvent: Sendable, Equatable {
     /// Messages from `from` that never arrived, found by the gap they left in the
     /// pairwise session's counters (CR-0006 §5.8).
     case missing(from: String, count: Int)
+    /// The room safety code changed (CR-0007): eight groups of five digits over this
+    /// member and the `members − 1` others with a completed key exchange. Every member
+    /// with the same view of the room shows the same code.
+    case safetyCode(code: String, members: Int)
     case notice(String)
     case error(String)
     /// The connection ended.

@@ -9,12 +9,14 @@ server's own trace log may contain any display name or message text.
 
 from __future__ import annotations
 
+import re
 import secrets
 import subprocess
+import time
 
 import pytest
 
-from catroom_processes import Client, Server, binary
+from catroom_processes import WAIT, Client, Server, binary
 
 # Markers that must never reach the server: unusual enough not to appear by chance.
 TAG = secrets.token_hex(4)
@@ -118,6 +120,40 @@ def test_three_members_in_every_direction_with_a_late_joiner_a_side_chat_and_a_r
     for marker in list(NICKS.values()) + ["Marmoset", TAG]:
         assert marker.encode() not in tap, f"{marker!r} reached the server in the clear"
         assert marker.encode() not in log, f"{marker!r} is in the server's log"
+
+
+def latest_safety(client: Client, members: int) -> str:
+    """The newest `safety` event's code, once it covers `members` (bounded wait)."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        codes = [e for e in client.drain(0.1) if e["event"] == "safety"]
+        if codes and codes[-1]["members"] == members:
+            return codes[-1]["code"]
+        assert time.monotonic() < deadline, f"{client.nick}: no safety code over {members} members; last: {codes[-1:]}"
+
+
+def test_every_member_prints_the_same_safety_code(server, people):
+    """CR-0007: one code per room, the same for all; it follows joins and leaves."""
+    alice = people("alice")
+    alice.ready()
+    alone = latest_safety(alice, 1)
+    bob = people("bob")
+    bob.ready()
+    carol = people("carol")
+    carol.ready()
+    three = latest_safety(alice, 3)
+    assert re.fullmatch(r"\d{5}( \d{5}){7}", three), three
+    assert latest_safety(bob, 3) == three and latest_safety(carol, 3) == three
+    for client in (alice, bob, carol):
+        client.send("/who")
+        assert client.wait_for("the member list", lambda e: e["event"] == "members")["safety"] == three
+    assert carol.quit() == 0
+    two = latest_safety(alice, 2)
+    assert latest_safety(bob, 2) == two and len({alone, two, three}) == 3
+    before = {id(e) for e in bob.drain(0.1)}
+    bob.send("/safety")
+    answer = bob.wait_for("/safety's answer", lambda e: e["event"] == "safety" and id(e) not in before)
+    assert answer == {"event": "safety", "code": two, "members": 2}
 
 
 @pytest.mark.parametrize("flags", [["--max-stanza-bytes", "12000"], ["--max-stanza-bytes", "16713"], ["--max-occupants", "0"]])

@@ -9,11 +9,11 @@ can be asked whether the terminal was restored.
 
 The tests run in file order and read as one session:
 
-1. alice's status line shows the room and two members;
+1. alice's status line shows the room, two members and the short safety code;
 2. what she types appears in her scrollback and reaches bob, and is marked ``✓ 1/1``
    once bob's client acknowledges it;
 3. bob's message appears with his nick, in a 256-colour identity colour;
-4. ``/who`` lists both members;
+4. ``/who`` lists both members and the full safety code, the one bob shows;
 5. Tab completes bob's nick, at the start of a line (``bob: ``) and mid-line;
 6. Up recalls the previous line;
 7. ``/quit``, Ctrl-C, Ctrl-D on an empty line and SIGTERM each leave the room, exit
@@ -256,11 +256,23 @@ def alice(world):
 # ---------------------------------------------------------------------------
 # The session
 # ---------------------------------------------------------------------------
-def test_status_line_shows_room_and_member_count(alice):
+def safety_code(peer: Peer, members: int) -> str:
+    """bob's newest room safety code, once it covers `members` (CR-0007)."""
+    def latest():
+        with peer._lock:
+            codes = [event for event in peer.events if event.get("event") == "safety"]
+        return codes[-1]["code"] if codes and codes[-1]["members"] == members else None
+    return wait_until(latest, f"bob's safety code over {members} members")
+
+
+def test_status_line_shows_room_member_count_and_safety_code(world, alice):
     status = alice.status_line()
     assert ROOM in status
     assert "2 members" in status
     assert alice.input_line().startswith("[lobby]")
+    # The first two groups of the code bob shows: the whole line would not fit in 100 columns.
+    short = " ".join(safety_code(world["peer"], 2).split()[:2]) + "…"
+    alice.wait_for("the short safety code", lambda _: f"safety {short} │" in alice.status_line())
 
 
 def test_typed_message_appears_in_scrollback_and_reaches_peer(world, alice):
@@ -287,12 +299,13 @@ def test_peer_message_appears_with_coloured_nick(world, alice):
     assert 16 <= int(match.group(1)) <= 231
 
 
-def test_who_lists_both_members(alice):
+def test_who_lists_both_members_and_the_safety_code(world, alice):
     alice.type("/who")
     alice.keys("Enter")
     screen = alice.wait_for("the member list", lambda s: "-- 2 in the room, 0 verified" in s and s)
     assert re.search(r"^\d\d:\d\d    alice \([0-9a-f]{8}\) \(you\)$", screen, re.M), screen
     assert re.search(r"^\d\d:\d\d    bob \([0-9a-f]{8}\)$", screen, re.M), screen
+    assert re.search(r"^\d\d:\d\d -- safety code \(2 members with keys\):\n\d\d:\d\d    " + safety_code(world["peer"], 2) + "$", screen, re.M), screen
 
 
 def test_tab_completes_peer_nick(alice):

@@ -33,6 +33,8 @@ actor RoomEngine {
     /// The text of recent messages by (sender, message id), to name them in a split-view warning.
     private var shownText: [String: String] = [:]
     private var shownOrder: [String] = []
+    /// The safety code last reported, so that only changes are (CR-0007 §5.4).
+    private var shownSafetyCode: SafetyCode?
 
     init(
         configuration: ClientConfiguration, room: JID, me: String, store: SessionStore, connection: StanzaConnection,
@@ -77,6 +79,7 @@ actor RoomEngine {
             if type != "unavailable", statuses.contains("110"), !joined {
                 joined = true
                 emit(.joined(room: room.description, occupants: members.count))
+                updateSafetyCode()
                 // Not awaited: the replies it waits for come through the reader that called us.
                 Task { await self.contactInitialMembers() }
             }
@@ -87,7 +90,7 @@ actor RoomEngine {
             store.removeSession(with: nick)
             gaps[nick] = nil
             emit(.memberLeft(info(member)))
-            return
+            return updateSafetyCode()
         }
         guard members[nick] == nil else { return }
         // Occupants present before our self-presence are ours to contact; later ones contact us.
@@ -256,6 +259,7 @@ actor RoomEngine {
                 // A second hello with another name is a rename (CR-0006 §5.2).
                 emit(.nickChanged(from: info(old).nick, member: info(member)))
             }
+            updateSafetyCode()
             announceReady()
         case .nick:
             guard !isPrivate, let nick = payload.nick, let old = members[sender] else { return }
@@ -522,6 +526,26 @@ actor RoomEngine {
         guard let member = member(named: nick), member.identity != nil else { throw Login.Failure("no member called \(nick) with a key") }
         members[member.id]?.verified = true
         return info(members[member.id]!)
+    }
+
+    // MARK: - Safety code (CR-0007)
+
+    /// The room safety code over this member and every member whose key exchange is
+    /// complete (CR-0007 §5.1); nil before joining (and for a roster §5.1 refuses, which
+    /// ready members, with 32-character ids checked against their keys, never make).
+    func safetyCode() -> SafetyCode? {
+        guard joined else { return nil }
+        let ready = members.values.compactMap { member in
+            member.ready ? member.identity.map { SafetyCode.Member(id: member.id, identity: $0) } : nil
+        }
+        return try? SafetyCode(room: room.description, members: ready + [SafetyCode.Member(id: me, identity: identity.publicKey)])
+    }
+
+    /// Called wherever the ready members or their keys may have changed: reports a new code.
+    private func updateSafetyCode() {
+        guard let code = safetyCode(), code != shownSafetyCode else { return }
+        shownSafetyCode = code
+        emit(.safetyCode(code: code.text, members: code.memberCount))
     }
 
     /// The member a typed name means: its account id, or a name as shown (`bob#1234abcd`)

@@ -31,6 +31,7 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .divergence(let sender, let id, let witness, let text):
             write(["event": "divergence", "sender": sender, "id": id, "witness": witness, "text": text ?? NSNull()])
         case .missing(let from, let count): write(["event": "missing", "from": from, "count": count])
+        case .safetyCode(let code, let members): write(["event": "safety", "code": code, "members": members])
         case .notice(let text): write(["event": "notice", "text": text])
         case .error(let text): write(["event": "error", "text": text])
         case .disconnected(let reason): write(["event": "disconnected", "reason": reason])
@@ -42,8 +43,12 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .none: break
         case .notice(let text): write(["event": "notice", "text": text])
         case .error(let text): write(["event": "error", "text": text])
-        case .members(let me, let others):
-            write(["event": "members", "me": me.map(Self.member) ?? NSNull(), "members": others.map(Self.member)])
+        case .members(let me, let others, let safety):
+            write([
+                "event": "members", "me": me.map(Self.member) ?? NSNull(), "members": others.map(Self.member),
+                "safety": safety ?? NSNull(),
+            ])
+        case .safety(let code, let members): write(["event": "safety", "code": code, "members": members])
         case .fingerprint(let nick, let fingerprint, let verified):
             write(["event": "fingerprint", "nick": nick, "fingerprint": fingerprint, "verified": verified])
         }

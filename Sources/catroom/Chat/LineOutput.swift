@@ -71,18 +71,26 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
                 + " (the sender sent different versions, or the server changed them)"
         case .missing(let from, let count):
             return "!! \(count) message\(count == 1 ? "" : "s") from \(from) did not reach you (withheld or lost on the way)"
+        case .safetyCode(let code, let members): return "-- safety code (\(Self.members(members))): \(code)"
         case .notice(let text): return "-- \(text)"
         case .error(let text): return "!! \(text)"
         case .disconnected(let reason): return "-- disconnected: \(reason)"
         }
     }
 
+    /// What `/safety` adds to the code, in every front end.
+    static let safetyAdvice = "compare it once with every member out of band (in person, on a call): "
+        + "the same code means the same members with the same keys. It changes whenever someone joins, leaves or changes key."
+
+    /// "3 members with keys", counting oneself: whom the safety code covers.
+    static func members(_ count: Int) -> String { "\(count) member\(count == 1 ? "" : "s") with keys" }
+
     static func describe(_ reply: CatroomClient.Reply) -> String? {
         switch reply {
         case .none: return nil
         case .notice(let text): return "-- \(text)"
         case .error(let text): return "!! \(text)"
-        case .members(let me, let others):
+        case .members(let me, let others, let safety):
             let verified = others.filter(\.verified).count
             var lines = ["-- \(others.count + 1) in the room, \(verified) verified"]
             if let me { lines.append("   \(me.nick) (\(me.shortFingerprint)) (you)") }
@@ -91,7 +99,10 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
                 if member.ready, member.invited == false { state += " NOT INVITED (sent nothing)" }
                 lines.append("   \(member.nick) (\(member.shortFingerprint.isEmpty ? "?" : member.shortFingerprint))\(state)")
             }
+            if let safety { lines.append("-- safety code (\(Self.members(others.filter(\.ready).count + 1))): \(safety)") }
             return lines.joined(separator: "\n")
+        case .safety(let code, let members):
+            return "-- safety code (\(Self.members(members))): \(code)\n-- \(safetyAdvice)"
         case .fingerprint(let nick, let fingerprint, let verified):
             return "-- \(nick): \(fingerprint)\(verified ? "" : "  (not verified: compare out of band, then /verify \(nick))")"
         }

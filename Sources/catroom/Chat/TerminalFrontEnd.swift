@@ -49,6 +49,8 @@ final class TerminalFrontEnd {
     private var connection = Connection.connecting
     /// "TLS not checked" or "no TLS", shown on the status line for as long as it holds.
     private var trustWarning: String?
+    /// The room safety code (CR-0007), on the status line in full or its first two groups.
+    private var safetyCode: String?
     /// The session's `/query` target (it is the one that knows: keys typed in the same
     /// burst as `/query` are handled before its notice arrives).
     private var queryTarget: String? { session.queryTarget }
@@ -122,6 +124,7 @@ final class TerminalFrontEnd {
             connection = .exchangingKeys
             leaving = nil
             farewell = nil
+            safetyCode = nil
             transcript.me = me
             trustWarning = switch trust {
             case .unchecked: "TLS not checked"
@@ -132,6 +135,8 @@ final class TerminalFrontEnd {
             if occupants == 0 { connection = .ready }
         case .ready:
             connection = .ready
+        case .safetyCode(let code, _):
+            safetyCode = code
         case .message(let message):
             if !message.isOwn {
                 spoken += 1
@@ -232,6 +237,7 @@ final class TerminalFrontEnd {
             // The old connection's last events are still on their way (expected, they say so).
             connection = command == .part ? .left : .connecting
             trustWarning = nil
+            safetyCode = nil
             transcript.me = nil
             transcript.members = []
         default:
@@ -271,15 +277,18 @@ final class TerminalFrontEnd {
         TerminalDevice.write(display.update(to: frame, columns: screen.size.columns))
     }
 
-    /// Room, members (verified, without keys), query, connection, trust; the room's
-    /// short name when the whole address does not fit.
+    /// Room, members (verified, without keys), safety code, query, connection, trust;
+    /// the first two groups of the code, then the room's short name, when the whole
+    /// line does not fit.
     private func statusLine() -> [TerminalSpan] {
-        let full = statusLine(room: session.configuration.roomAddress)
-        if TerminalText.width(full.map(\.text).joined()) <= screen.size.columns { return full }
-        return statusLine(room: session.configuration.room)
+        let configuration = session.configuration
+        let short = safetyCode.map { $0.split(separator: " ").prefix(2).joined(separator: " ") + (transcript.unicode ? "…" : "...") }
+        let choices = [(configuration.roomAddress, safetyCode), (configuration.roomAddress, short), (configuration.room, short)]
+        let lines = choices.map { statusLine(room: $0, safety: $1) }
+        return lines.first { TerminalText.width($0.map(\.text).joined()) <= screen.size.columns } ?? lines[lines.count - 1]
     }
 
-    private func statusLine(room: String) -> [TerminalSpan] {
+    private func statusLine(room: String, safety: String?) -> [TerminalSpan] {
         let separator = TerminalSpan(transcript.unicode ? " │ " : " | ")
         let bold = TerminalTranscript.bold
         var spans = [TerminalSpan(" "), TerminalSpan(room, bold), separator]
@@ -290,6 +299,7 @@ final class TerminalFrontEnd {
             let pending = others.filter { !$0.ready }.count
             if pending > 0 { spans.append(TerminalSpan(", \(pending) without keys!", bold)) }
             spans.append(separator)
+            if let safety { spans += [TerminalSpan("safety "), TerminalSpan(safety, bold), separator] }
         }
         if let queryTarget {
             spans += [TerminalSpan("query: "), TerminalSpan(queryTarget, bold), separator]

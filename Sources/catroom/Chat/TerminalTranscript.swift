@@ -94,7 +94,8 @@ struct TerminalTranscript {
             return [Self.noticeLine([nick(old, id: member.id), TerminalSpan(" is now known as "), nick(member)])]
         case .message(let message):
             return [line(for: message)]
-        case .delivery:
+        case .delivery, .safetyCode:
+            // Shown as a mark on the message, and on the status line.
             return []
         case .undecryptable(let from, let reason):
             return [Self.warningLine([
@@ -175,7 +176,7 @@ struct TerminalTranscript {
         case .none: return []
         case .notice(let text): return [Self.noticeLine(text)]
         case .error(let text): return [Self.errorLine(text)]
-        case .members(let me, let others):
+        case .members(let me, let others, let safety):
             var lines = [Self.noticeLine("\(others.count + (me == nil ? 0 : 1)) in the room, \(others.filter(\.verified).count) verified")]
             let indent = TerminalSpan("   ")
             if let me {
@@ -192,7 +193,10 @@ struct TerminalTranscript {
                 }
                 lines.append(TerminalLine(prefix: [indent], body))
             }
+            if let safety { lines += safetyLines(code: safety, members: others.filter(\.ready).count + 1) }
             return lines
+        case .safety(let code, let members):
+            return safetyLines(code: code, members: members) + [TerminalLine(prefix: [TerminalSpan("   ")], [TerminalSpan(LineOutput.safetyAdvice)])]
         case .fingerprint(let name, let fingerprint, let verified):
             let own = me.map { $0.nick == name && $0.fingerprint == fingerprint } ?? false
             var lines = [Self.noticeLine(own ? [TerminalSpan("your fingerprint ("), nick(name, id: me?.id), TerminalSpan("):")]
@@ -207,6 +211,10 @@ struct TerminalTranscript {
             }
             return lines
         }
+    }
+
+    private func safetyLines(code: String, members: Int) -> [TerminalLine] {
+        [Self.noticeLine("safety code (\(LineOutput.members(members))):"), TerminalLine(prefix: [TerminalSpan("   ")], [TerminalSpan(code, Self.bold)])]
     }
 
     // MARK: - The front end's own lines
