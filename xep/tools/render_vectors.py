@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Renders each CR-000N-vectors.json into Appendix A of CR-000N-*.md, between the
+"""Renders CR-000N-vectors.json into Appendix A of CR-000N-*.md, between the
 vectors:begin/end markers, so the document and the JSON file never disagree.
 
     python3 xep/tools/render_vectors.py

@@ -278,12 +278,14 @@ final class TerminalFrontEnd {
     }
 
     /// Room, members (verified, without keys), safety code, query, connection, trust;
-    /// the first two groups of the code, then the room's short name, when the whole
-    /// line does not fit.
+    /// when the whole line does not fit, the first two groups of the code, then the
+    /// room's short name, and last no code rather than losing the state or a warning.
     private func statusLine() -> [TerminalSpan] {
         let configuration = session.configuration
         let short = safetyCode.map { $0.split(separator: " ").prefix(2).joined(separator: " ") + (transcript.unicode ? "…" : "...") }
-        let choices = [(configuration.roomAddress, safetyCode), (configuration.roomAddress, short), (configuration.room, short)]
+        let choices = [
+            (configuration.roomAddress, safetyCode), (configuration.roomAddress, short), (configuration.room, short), (configuration.room, nil),
+        ]
         let lines = choices.map { statusLine(room: $0, safety: $1) }
         return lines.first { TerminalText.width($0.map(\.text).joined()) <= screen.size.columns } ?? lines[lines.count - 1]
     }
