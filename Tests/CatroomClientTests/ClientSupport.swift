@@ -35,9 +35,10 @@ final class Participant: Sendable {
 
     var events: [ClientEvent] { log.withLockedValue { $0 } }
 
-    /// Waits until an event satisfies `match` (five seconds at most) and returns it.
+    /// Waits until an event satisfies `match` and returns it. The bound is generous: the
+    /// suite runs client tests in parallel on two cores, and logins cost PBKDF2.
     @discardableResult
-    func waitFor<T>(_ what: String, timeout: Duration = .seconds(5), _ match: (ClientEvent) -> T?) async throws -> T {
+    func waitFor<T>(_ what: String, timeout: Duration = .seconds(20), _ match: (ClientEvent) -> T?) async throws -> T {
         let start = ContinuousClock.now
         while ContinuousClock.now - start < timeout {
             if let found = events.lazy.compactMap(match).first { return found }
