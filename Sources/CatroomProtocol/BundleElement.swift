@@ -9,6 +9,10 @@ import CatroomXML
 ///       <pre-key id='7'>base64</pre-key> ...
 ///     </bundle>
 public struct BundleElement: Sendable, Equatable {
+    /// One-time prekeys the server stores per account, in all and so also in one
+    /// publication (CR-0004 §7). A client's first publication fills it.
+    public static let capacity = 100
+
     public var identityKey: IdentityKey
     public var signedPreKey: SignedPreKey
     public var oneTimePreKeys: [OneTimePreKey]

@@ -82,6 +82,33 @@ import Testing
         await server.shutdown()
     }
 
+    /// CR-0004 §5.4: a refill of capacity − remaining fits; one more prekey is refused whole.
+    @Test func refillsFitOnlyUpToTheCapacity() async throws {
+        let server = try await TestServer.start { $0.limits.bundleFetchesPerMinute = 200 }
+        let (alice, aliceJID, identity) = try await TestClient.login(port: server.port)
+        let (bob, _, _) = try await TestClient.login(port: server.port)
+        var store = try await alice.publishBundle(of: identity, oneTimePreKeys: BundleElement.capacity)
+        for i in 0..<91 { _ = try await fetch(bob, aliceJID, id: "f\(i)") }
+        let notice = try await alice.receive()
+        let remaining = try #require(notice.firstChild(name: "low-stock", namespace: Namespace.bundles).flatMap(LowStockNotice.init))
+        #expect(remaining == LowStockNotice(remaining: 9))
+        func refill(_ count: Int) -> BundleElement {
+            BundleElement(identityKey: identity.publicKey, signedPreKey: store.signedPreKey, oneTimePreKeys: store.generateOneTimePreKeys(count: count))
+        }
+        let refused = try await publish(alice, refill(remaining.refill + 1))
+        #expect(refused.errorCondition == "resource-constraint")
+        #expect(refused.firstChild(name: "error", namespace: Namespace.client)?.firstChild(name: "text", namespace: Namespace.stanzaErrors)?.text == "at most 100 one-time prekeys")
+        #expect(try await publish(alice, refill(remaining.refill)).attribute("type") == "result")
+        // Nothing of the refused publication was stored: the nine left, then the refill's 91.
+        var handed: [UInt32] = []
+        for i in 0..<101 {
+            let reply = try await fetch(bob, aliceJID, id: "g\(i)")
+            handed += try BundleElement(try #require(reply.childElements.first)).oneTimePreKeys.map(\.id)
+        }
+        #expect(handed == Array(92...100) + Array(193...283))
+        await server.shutdown()
+    }
+
     @Test func publicationsAreRateLimited() async throws {
         let server = try await TestServer.start { $0.limits.bundlePublicationsPerTenMinutes = 2 }
         let (alice, _, identity) = try await TestClient.login(port: server.port)

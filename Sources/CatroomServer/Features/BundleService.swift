@@ -48,7 +48,7 @@ struct BundleService {
             XML.Attribute("from", value: domain.description), XML.Attribute("to", value: owner.description),
             XML.Attribute("type", value: "headline"),
         ])
-        message.append(XML.Element("low-stock", namespace: Namespace.bundles, attributes: [XML.Attribute("remaining", value: String(remaining))]))
+        message.append(LowStockNotice(remaining: remaining).element)
         return message
     }
 }

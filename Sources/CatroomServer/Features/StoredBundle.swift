@@ -5,9 +5,9 @@ import CatroomProtocol
 /// one-time prekeys, each handed out at most once.
 struct StoredBundle: Sendable {
     /// One-time prekeys kept per account, in total.
-    static let capacity = Limits.maxOneTimePreKeysPerUpload
+    static let capacity = BundleElement.capacity
     /// Below this many, the owner is told to refill.
-    static let lowStock = 10
+    static let lowStock = LowStockNotice.threshold
 
     var identityKey: IdentityKey
     var signedPreKey: SignedPreKey
