@@ -20,8 +20,10 @@ public enum Limits {
     /// whose one-time prekey is gone (or which used none) creates no second session.
     public static let maxSeenBaseKeys = 10_000
 
-    /// One-time prekeys published in one upload (Signal-Server caps it at 100).
-    public static let maxOneTimePreKeysPerUpload = 100
+    /// Unused one-time prekey private keys a responder keeps (CR-0006 §4.1); the
+    /// oldest go first, as the server hands out the oldest first (CR-0004 §5.3), so
+    /// those are the likeliest to have been fetched by someone who never used them.
+    public static let maxOneTimePreKeys = 1000
 
     /// Recipients of one fan-out message. The room server enforces its own,
     /// smaller occupant cap; this bounds what a client will even parse.

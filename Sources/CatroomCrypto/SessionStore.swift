@@ -22,6 +22,11 @@ public struct SessionStore: Sendable {
         preKeys.generateOneTimePreKeys(count: count)
     }
 
+    /// Deletes one-time prekeys the server refused to publish.
+    public mutating func removeOneTimePreKeys(_ ids: some Sequence<UInt32>) {
+        preKeys.removeOneTimePreKeys(ids)
+    }
+
     public func session(with peer: String) -> SessionRecord? { records[peer] }
 
     /// Forgets everything about `peer` (it left the room).

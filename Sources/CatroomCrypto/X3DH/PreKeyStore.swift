@@ -4,7 +4,7 @@ public struct PreKeyStore: Sendable {
     let signedPreKeyPair: X25519.KeyPair
     /// The published half of the signed prekey.
     public let signedPreKey: SignedPreKey
-    private var oneTimePreKeyPairs: [UInt32: X25519.KeyPair] = [:]
+    private(set) var oneTimePreKeyPairs: [UInt32: X25519.KeyPair] = [:]
     private var nextOneTimePreKeyID: UInt32 = 1
     private var seenBaseKeys = Set<X25519.PublicKey>()
     private var seenBaseKeyOrder = FIFOQueue<X25519.PublicKey>()
@@ -24,19 +24,35 @@ public struct PreKeyStore: Sendable {
     }
 
     /// Makes `count` new one-time prekeys (ids counting up from 1) and returns their public halves to publish.
+    ///
+    /// Beyond `Limits.maxOneTimePreKeys` unused ones, the oldest (lowest ids) are
+    /// deleted, so a server or peer that drains prekeys without using them cannot
+    /// grow this store. Dropping a key pair wipes its private half (`SecretBytes`).
     public mutating func generateOneTimePreKeys<E: EntropySource>(count: Int, using entropy: inout E) -> [OneTimePreKey] {
-        (0..<count).map { _ in
+        let generated = (0..<count).map { _ in
             let pair = X25519.KeyPair.generate(using: &entropy)
+            // Ids never repeat: a client would need 2^32 prekeys to wrap.
             let id = nextOneTimePreKeyID
             nextOneTimePreKeyID &+= 1
             oneTimePreKeyPairs[id] = pair
             return OneTimePreKey(id: id, publicKey: pair.publicKey)
         }
+        if oneTimePreKeyPairs.count > Limits.maxOneTimePreKeys {
+            for id in oneTimePreKeyPairs.keys.sorted().dropLast(Limits.maxOneTimePreKeys) {
+                oneTimePreKeyPairs[id] = nil
+            }
+        }
+        return generated
     }
 
     public mutating func generateOneTimePreKeys(count: Int) -> [OneTimePreKey] {
         var entropy = SystemEntropy()
         return generateOneTimePreKeys(count: count, using: &entropy)
+    }
+
+    /// Deletes one-time prekeys that were never published (the server refused them).
+    public mutating func removeOneTimePreKeys(_ ids: some Sequence<UInt32>) {
+        for id in ids { oneTimePreKeyPairs[id] = nil }
     }
 
     /// One-time prekeys still unused.
