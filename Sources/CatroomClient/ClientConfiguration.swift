@@ -28,8 +28,11 @@ public struct ClientConfiguration: Sendable {
     public var plaintext = false
     /// Connect from this local address (tests spread clients over 127.x addresses).
     public var sourceAddress: String?
-    /// One-time prekeys published at a time.
-    public var oneTimePreKeys = 100
+    /// The least time between two prekey publications (CR-0006 §4.1): ten minutes over
+    /// the server's six publications in ten minutes (CR-0004 §7), so the server never
+    /// refuses a refill as too frequent, and a server repeating low-stock notices gets
+    /// one publication per interval.
+    public var refillCoolDownSeconds = 100.0
     /// How long a message that arrived before its session may wait for it.
     public var pendingMessageSeconds = 5.0
     /// How long an occupant may go without completing its key exchange before it is

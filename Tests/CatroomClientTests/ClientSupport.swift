@@ -13,17 +13,20 @@ final class Participant: Sendable {
     private let task: Task<Void, Never>
     private let collector: Task<Void, Never>
 
-    init(server: Server, nick: String, room: String = "lobby", source: String? = nil, password: String? = nil, invite: InviteSecret? = nil) {
+    init(
+        server: Server, nick: String, room: String = "lobby", source: String? = nil, password: String? = nil,
+        invite: InviteSecret? = nil, configure: (inout ClientConfiguration) -> Void = { _ in }
+    ) {
         var configuration = ClientConfiguration(host: "127.0.0.1", domain: "localhost", room: room, nick: nick, trust: .insecure)
         configuration.port = server.port
         configuration.plaintext = true
         configuration.sourceAddress = source
         configuration.roomPassword = password
         configuration.invite = invite
-        configuration.oneTimePreKeys = 20
         configuration.silentReaderSeconds = 1
         configuration.acknowledgementDelaySeconds = 0.2
         configuration.gapReportSeconds = 1
+        configure(&configuration)
         let client = CatroomClient(configuration: configuration)
         self.client = client
         task = Task { await client.run() }

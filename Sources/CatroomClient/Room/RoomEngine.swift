@@ -19,6 +19,8 @@ actor RoomEngine {
     private let configuration: ClientConfiguration
     /// The server's own address, which sends low-stock notices (CR-0004).
     private let serverDomain: JID?
+    /// When to refill one-time prekeys (CR-0006 §4.1).
+    private var refill: PreKeyRefill
     private var joined = false
     private var announcedReady = false
     /// Messages that arrived before their sender's session, retried for a few seconds.
@@ -42,6 +44,7 @@ actor RoomEngine {
     ) {
         self.configuration = configuration
         serverDomain = try? JID(localpart: nil, domain: configuration.domain)
+        refill = PreKeyRefill(coolDown: .seconds(configuration.refillCoolDownSeconds))
         self.room = room
         self.me = me
         myNick = DisplayName.sanitize(configuration.nick)
@@ -178,8 +181,8 @@ actor RoomEngine {
 
     func handleMessage(_ element: XML.Element) {
         guard let from = element.attribute("from").flatMap({ try? JID($0) }) else { return }
-        if from == serverDomain, element.firstChild(name: "low-stock", namespace: Namespace.bundles) != nil {
-            return refillPreKeys()
+        if from == serverDomain, let notice = element.firstChild(name: "low-stock", namespace: Namespace.bundles) {
+            return refillPreKeys(notice)
         }
         guard from.bare == room, let sender = from.resource else { return }
         if element.attribute("type") == "error" {
@@ -494,20 +497,54 @@ actor RoomEngine {
         ], children: [.element(element.element)]))
     }
 
-    // MARK: - Prekeys (CR-0004)
+    // MARK: - Prekeys (CR-0004, CR-0006 §4)
 
-    /// Publishes the signed prekey and a batch of one-time prekeys (and refills on low stock).
+    /// The first publication: the signed prekey and as many one-time prekeys as the server keeps.
     func publishPreKeys() async throws {
-        let oneTime = store.generateOneTimePreKeys(count: configuration.oneTimePreKeys)
+        refill.started(at: .now)
+        defer { perform(refill.finished(at: .now)) }
+        try await publish(oneTimePreKeys: BundleElement.capacity)
+    }
+
+    /// A `<low-stock/>` notice (CR-0006 §4.1). One that is malformed, or not low, is ignored.
+    private func refillPreKeys(_ element: XML.Element) {
+        guard let notice = LowStockNotice(element) else { return }
+        perform(refill.noticed(notice, at: .now))
+    }
+
+    private func perform(_ action: PreKeyRefill.Action) {
+        switch action {
+        case .nothing:
+            break
+        case .wake(let instant):
+            Task {
+                try? await Task.sleep(until: instant)
+                self.perform(self.refill.woke(at: .now))
+            }
+        case .publish(let count):
+            Task {
+                do {
+                    try await self.publish(oneTimePreKeys: count)
+                } catch {
+                    self.emit(.error("could not refill one-time prekeys (new sessions with you may start without one): \(error)"))
+                }
+                self.perform(self.refill.finished(at: .now))
+            }
+        }
+    }
+
+    /// Publishes the signed prekey and `count` new one-time prekeys (CR-0004 §5.2); keys the
+    /// server refuses are deleted, since nobody can have fetched them.
+    private func publish(oneTimePreKeys count: Int) async throws {
+        let oneTime = store.generateOneTimePreKeys(count: count)
         let bundle = BundleElement(identityKey: identity.publicKey, signedPreKey: store.preKeys.signedPreKey, oneTimePreKeys: oneTime)
         let reply = try await iq.request(
             XML.Element("iq", namespace: Namespace.client, attributes: [XML.Attribute("type", value: "set")], children: [.element(bundle.element)]),
             on: connection)
-        guard reply.attribute("type") == "result" else { throw Login.Failure("publishing prekeys failed: \(Login.errorText(reply))") }
-    }
-
-    private func refillPreKeys() {
-        Task { try? await self.publishPreKeys() }
+        guard reply.attribute("type") == "result" else {
+            store.removeOneTimePreKeys(oneTime.map(\.id))
+            throw Login.Failure("publishing prekeys failed: \(Login.errorText(reply))")
+        }
     }
 
     // MARK: - Members and trust
