@@ -1,8 +1,9 @@
 /// Every limit of the session and fan-out protocols, named once (DESIGN §3).
 public enum Limits {
-    /// MAX_SKIP (Double Ratchet §3.2): at most this many message keys are derived
+    /// MAX_SKIP (Double Ratchet §3.2): at most this many message keys are skipped
     /// for one incoming message, counting both the old chain (up to `pn`) and the
-    /// new one (up to `n`). Checked before any key is derived.
+    /// new one (up to `n`), but not the message's own key (CR-0001 §5.4 step 2.2).
+    /// Exactly this many is allowed. Checked before any key is derived.
     public static let maxSkip = 1000
 
     /// Skipped message keys kept per session (Double Ratchet §6.4); the oldest is evicted first.

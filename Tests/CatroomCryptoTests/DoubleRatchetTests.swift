@@ -111,6 +111,52 @@ import Testing
         #expect(bob.store.session(with: alice.id)!.skippedKeyCount == Limits.maxSkip)
     }
 
+    /// CR-0001 §5.4 step 2.2: the keys left in the old chain and those before the message
+    /// in the new one count together, and exactly MAX_SKIP of them is still allowed.
+    @Test func maxSkipCountsTheOldAndNewChainTogether() throws {
+        var alice = alice, bob = bob
+        _ = try receive(try send("a0", from: &alice, to: bob), at: &bob, from: alice)
+        let lost = try send("a1", from: &alice, to: bob)
+        _ = try receive(try send("b", from: &bob, to: alice), at: &alice, from: bob)
+        // A new chain with PN = 2 while bob has Nr = 1: one key is left in the old chain.
+        let messages = try (0...Limits.maxSkip).map { try send("n\($0)", from: &alice, to: bob) }
+        let before = bob.store.session(with: alice.id)!.serialized
+        #expect(throws: CryptoError.tooFarInFuture) { try receive(messages[Limits.maxSkip], at: &bob, from: alice) }
+        #expect(bob.store.session(with: alice.id)!.serialized == before)
+        #expect(try receive(messages[Limits.maxSkip - 1], at: &bob, from: alice) == "n\(Limits.maxSkip - 1)")
+        #expect(bob.store.session(with: alice.id)!.skippedKeyCount == Limits.maxSkip)
+        #expect(try receive(lost, at: &bob, from: alice) == "a1")
+    }
+
+    /// CR-0001 §5.4: a message is checked for being a duplicate, then against MAX_SKIP,
+    /// then in the DH step, then by the AEAD; the first failing check names the error.
+    @Test func checksDuplicateThenSkipLimitThenDHStepThenAEAD() throws {
+        var alice = alice, bob = bob
+        let earlier = try send("x", from: &alice, to: bob)
+        _ = try receive(earlier, at: &bob, from: alice)
+        _ = try receive(try send("y", from: &bob, to: alice), at: &alice, from: bob)
+        let current = try send("z", from: &alice, to: bob)
+        _ = try receive(current, at: &bob, from: alice)
+        _ = try send("bob holds a ratchet key pair again", from: &bob, to: alice)
+        let lowOrder = try X25519.PublicKey(bytes: [UInt8](hex: KeyValidationTests.lowOrderPoints[2])!)
+        let fresh = X25519.KeyPair.generate().publicKey
+        let cases: [(X25519.PublicKey, UInt32, UInt32, CryptoError)] = [
+            (earlier.header.ratchetKey, 0, .max, .duplicateMessage),         // an earlier chain, however far
+            (current.header.ratchetKey, 0, 0, .duplicateMessage),            // N below Nr
+            (lowOrder, 1, UInt32(Limits.maxSkip) + 1, .tooFarInFuture),      // limit before the DH step
+            (lowOrder, 1, UInt32(Limits.maxSkip), .decryptionFailed),        // the DH step fails
+            (fresh, 1, UInt32(Limits.maxSkip), .decryptionFailed),           // the AEAD fails
+        ]
+        let before = bob.store.session(with: alice.id)!.serialized
+        for (key, pn, n, error) in cases {
+            let forged = SessionMessage(
+                preKey: nil, header: RatchetHeader(ratchetKey: key, previousChainLength: pn, messageNumber: n),
+                ciphertext: current.ciphertext)
+            #expect(throws: error) { try receive(forged, at: &bob, from: alice) }
+            #expect(bob.store.session(with: alice.id)!.serialized == before)
+        }
+    }
+
     @Test func rejectsForgedHugeCountersQuickly() throws {
         var alice = alice, bob = bob
         let genuine = try send("g", from: &alice, to: bob)

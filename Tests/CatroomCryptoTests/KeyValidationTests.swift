@@ -29,16 +29,18 @@ import Testing
         #expect(throws: CryptoError.invalidKey) { try IdentityKeyPair(seed: SecretBytes(copying: [1, 2, 3])) }
     }
 
+    /// The low-order X25519 points with a canonical encoding (CR-0001 §4.3).
+    static let lowOrderPoints: [String] = [
+        "0000000000000000000000000000000000000000000000000000000000000000",  // 0
+        "0100000000000000000000000000000000000000000000000000000000000000",  // 1
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",  // order 8
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",  // order 8
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p - 1, order 2
+    ]
+
     @Test func rejectsLowOrderPointsInDiffieHellman() throws {
-        let lowOrder: [String] = [
-            "0000000000000000000000000000000000000000000000000000000000000000",  // 0
-            "0100000000000000000000000000000000000000000000000000000000000000",  // 1
-            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",  // order 8
-            "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",  // order 8
-            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p - 1, order 2
-        ]
         let local = X25519.KeyPair.generate()
-        for encoded in lowOrder {
+        for encoded in Self.lowOrderPoints {
             let point = try X25519.PublicKey(bytes: [UInt8](hex: encoded)!)
             #expect(throws: CryptoError.invalidKey) { try local.privateKey.sharedSecret(with: point) }
         }

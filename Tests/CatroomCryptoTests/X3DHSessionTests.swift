@@ -117,6 +117,25 @@ import Testing
         #expect(bob.store.preKeys.oneTimePreKeyCount == 0)
     }
 
+    /// CR-0001 §5.2 responder step 4: a low-order EK_A makes DH2 fail, so the message is
+    /// rejected as an invalid key before SK exists, and the prekey and base key stay unused.
+    @Test func rejectsALowOrderBaseKeyBeforeDerivingAnything() throws {
+        var alice = Member(), bob = Member(oneTimePreKeys: 1)
+        try alice.store.initiateSession(with: bob.bundle(), peer: bob.id)
+        let first = try alice.store.encrypt(Array("genuine".utf8), to: bob.id)
+        for encoded in KeyValidationTests.lowOrderPoints {
+            let forged = SessionMessage(
+                preKey: PreKeyInfo(
+                    identityKey: alice.identity, baseKey: try X25519.PublicKey(bytes: [UInt8](hex: encoded)!),
+                    signedPreKeyID: first.preKey!.signedPreKeyID, oneTimePreKeyID: first.preKey!.oneTimePreKeyID),
+                header: first.header, ciphertext: first.ciphertext)
+            #expect(throws: CryptoError.invalidKey) { try bob.store.decrypt(forged, from: alice.id) }
+            #expect(bob.store.preKeys.oneTimePreKeyCount == 1)
+            #expect(bob.store.session(with: alice.id) == nil)
+        }
+        #expect(try bob.store.decrypt(first, from: alice.id).string == "genuine")
+    }
+
     @Test func unknownPreKeysAreRejected() throws {
         var alice = Member(), bob = Member(oneTimePreKeys: 1)
         let bundle = bob.bundle()
