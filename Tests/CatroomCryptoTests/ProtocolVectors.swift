@@ -201,8 +201,126 @@ enum ProtocolVectors {
             "conversation": steps,
             "withoutOneTimePreKey": try withoutOneTimePreKey(alice: alice, bob: freshBob, inputs: inputs),
             "invalidInputs": try invalidInputs(bob: bob, inputs: inputs),
+            "lowOrderBaseKey": try lowOrderBaseKey(bob: freshBob, initial: sent["A1"]!, from: alice.id),
+            "maxSkip": try maxSkip(alice: alice, bob: bob),
             "randomInputsInOrder": inputs.used,
         ]
+    }
+
+    /// CR-0001 §7.3's name for what a receiver reports.
+    static func sessionOutcome(_ receive: () throws -> Void) -> String {
+        do {
+            try receive()
+            return "accepted"
+        } catch CryptoError.invalidKey {
+            return "invalid key"
+        } catch CryptoError.duplicateMessage {
+            return "duplicate"
+        } catch CryptoError.tooFarInFuture {
+            return "too far in the future"
+        } catch CryptoError.decryptionFailed {
+            return "decryption failed"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// A1 with a low-order EK_A, presented to bob before he has received anything: rejected
+    /// at CR-0001 §5.2 responder step 4 (DH2), with no session made and no prekey used.
+    static func lowOrderBaseKey(bob: Party, initial: SessionMessage, from alice: String) throws -> [[String: Any]] {
+        let points = [
+            ("u = 0", "0000000000000000000000000000000000000000000000000000000000000000"),
+            ("u = 1", "0100000000000000000000000000000000000000000000000000000000000000"),
+            ("a point of order 8", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+            ("the other point of order 8", "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
+            ("u = p - 1", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        ]
+        let preKey = initial.preKey!
+        return try points.map { name, encoded in
+            let forged = SessionMessage(
+                preKey: PreKeyInfo(
+                    identityKey: preKey.identityKey, baseKey: try X25519.PublicKey(bytes: [UInt8](hex: encoded)!),
+                    signedPreKeyID: preKey.signedPreKeyID, oneTimePreKeyID: preKey.oneTimePreKeyID),
+                header: initial.header, ciphertext: initial.ciphertext)
+            var receiver = bob
+            let outcome = sessionOutcome { _ = try receiver.store.decrypt(forged, from: alice) }
+            #expect(outcome == "invalid key")
+            #expect(receiver.store.session(with: alice) == nil && receiver.store.preKeys.oneTimePreKeyCount == 1)
+            #expect(try receiver.store.decrypt(initial, from: alice).unprotectedBytes == Array("message A1 from alice".utf8))
+            return ["case": name, "baseKey": encoded, "encoded": forged.encoded.hexString, "outcome": outcome]
+        }
+    }
+
+    /// The MAX_SKIP boundary (CR-0001 §5.4), from the state after the conversation, with no new
+    /// random input: bob's genuine messages far along his current chain, received by alice,
+    /// and forged ratchet messages presented to bob, each showing which check comes first.
+    static func maxSkip(alice: Party, bob: Party) throws -> [String: Any] {
+        var alice = alice, bob = bob
+        // Bob sends messages 1...1002 on the chain B3 began; alice has received B3 (Nr = 1).
+        var sent: [UInt32: SessionMessage] = [:]
+        var records: [[String: Any]] = []
+        var noEntropy = ScriptedEntropy([])
+        for n in UInt32(1)...1002 {
+            let before = bob.store.session(with: alice.id)!.current
+            let plaintext = Array("message \(n) of bob's B3 chain".utf8)
+            let message = try bob.store.encrypt(plaintext, to: alice.id, using: &noEntropy)
+            #expect(message.header.messageNumber == n)
+            guard n >= 1001 else { continue }
+            var record = try sendRecord(
+                before: before, after: bob.store.session(with: alice.id)!.current, message: message, context: [], ratchetInput: nil)
+            record["messageNumber"] = Int(n)
+            record["plaintext"] = plaintext.hexString
+            records.append(record)
+            sent[n] = message
+        }
+        var received: [[String: Any]] = []
+        for n in [UInt32(1002), 1001, 1002] {
+            let state = alice.store.session(with: bob.id)!.current
+            let before = alice.store.session(with: bob.id)!.serialized
+            var plaintext: [UInt8] = []
+            let outcome = sessionOutcome { plaintext = try alice.store.decrypt(sent[n]!, from: bob.id).unprotectedBytes }
+            if outcome != "accepted" { #expect(alice.store.session(with: bob.id)!.serialized == before) }
+            var record: [String: Any] = [
+                "messageNumber": Int(n), "skippedKeysNeeded": Int(n) - Int(state.receiveCount), "outcome": outcome,
+                "skippedKeysInSession": alice.store.session(with: bob.id)!.skippedKeyCount,
+            ]
+            if outcome == "accepted" { record["plaintext"] = plaintext.hexString }
+            received.append(record)
+        }
+
+        // Forged ratchet messages to bob (DHr = A3's key, Nr = 2, DHs = B3's key pair), 16-byte ciphertext.
+        let state = bob.store.session(with: alice.id)!.current
+        let earlierKey = state.previousReceivingKeys.last!
+        let currentKey = state.receivingRatchetKey!
+        let basePoint = try X25519.PublicKey(bytes: [9] + [UInt8](repeating: 0, count: 31))
+        let lowOrder = try X25519.PublicKey(bytes: [UInt8](hex: "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")!)
+        let cases: [(String, X25519.PublicKey, UInt32, UInt32)] = [
+            ("the ratchet key of alice's first chain (A1's), an earlier one", earlierKey, 0, .max),
+            ("the current ratchet key (A3's), N below Nr", currentKey, 0, 1),
+            ("the current ratchet key, N = Nr + 1001", currentKey, 0, 1003),
+            ("the current ratchet key, N = Nr + 1000", currentKey, 0, 1002),
+            ("a new ratchet key (u = 9), one key left in the old chain, N = 1000", basePoint, 3, 1000),
+            ("a new ratchet key (u = 9), one key left in the old chain, N = 999", basePoint, 3, 999),
+            ("a low-order ratchet key, one key left in the old chain, N = 1000", lowOrder, 3, 1000),
+            ("a low-order ratchet key, one key left in the old chain, N = 999", lowOrder, 3, 999),
+            ("a new ratchet key (u = 9), PN below Nr, N = 1000", basePoint, 0, 1000),
+        ]
+        let forged = cases.map { name, key, pn, n -> [String: Any] in
+            let message = SessionMessage(
+                preKey: nil, header: RatchetHeader(ratchetKey: key, previousChainLength: pn, messageNumber: n),
+                ciphertext: [UInt8](repeating: 0, count: 16))
+            var receiver = bob
+            let outcome = sessionOutcome { _ = try receiver.store.decrypt(message, from: alice.id) }
+            #expect(receiver.store.session(with: alice.id)!.serialized == bob.store.session(with: alice.id)!.serialized)
+            var record: [String: Any] = ["case": name, "encoded": message.encoded.hexString, "outcome": outcome]
+            if outcome != "duplicate" {
+                let rest = key == currentKey ? 0 : max(Int(pn) - Int(state.receiveCount), 0)
+                let own = key == currentKey ? Int(state.receiveCount) : 0
+                record["skippedKeysNeeded"] = rest + Int(n) - own
+            }
+            return record
+        }
+        return ["limit": Limits.maxSkip, "sent": records, "received": received, "forged": forged]
     }
 
     /// Alice starts a second session with a bob who has no one-time prekey to offer.

@@ -72,6 +72,28 @@ def session_doc(data):
             if extra in case:
                 rows.append((f"  with {extra}", case[extra]))
     out.append(block(rows))
+    out.append("### A low-order base key in an initial message\n")
+    out.append("A1 with `EK_A` replaced, presented to bob before he has received anything (§5.2 responder step 4).\n")
+    rows = []
+    for case in data["lowOrderBaseKey"]:
+        rows += [(f"{case['case']} -> {case['outcome']}", case["baseKey"]), ("  encoded", case["encoded"])]
+    out.append(block(rows))
+    limits = data["maxSkip"]
+    out.append(f"### MAX_SKIP ({limits['limit']}) at its boundary, and the order of the checks\n")
+    out.append("Bob's messages far along the chain B3 began (no new random input):\n")
+    for sent in limits["sent"]:
+        out.append(f"**bob sends message {sent['messageNumber']}** (plaintext as text: `{text(sent['plaintext'])}`)\n\n" + block(send_rows(sent)))
+    out.append("Alice, as after conversation step 14, receives them:\n")
+    for received in limits["received"]:
+        rows = [(key, received[key]) for key in ("messageNumber", "skippedKeysNeeded", "outcome", "skippedKeysInSession", "plaintext") if key in received]
+        out.append(block(rows))
+    out.append("Forged ratchet messages presented to bob as after conversation step 14, each changing nothing:\n")
+    rows = []
+    for case in limits["forged"]:
+        rows.append((f"{case['case']} -> {case['outcome']}", case["encoded"]))
+        if "skippedKeysNeeded" in case:
+            rows.append(("  skippedKeysNeeded", case["skippedKeysNeeded"]))
+    out.append(block(rows))
     return out
 
 
