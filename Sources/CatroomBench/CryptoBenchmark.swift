@@ -35,13 +35,14 @@ public struct CryptoBenchmark {
 
     public init(quick: Bool = false) { scale = quick ? 10 : 1 }
 
-    private func count(_ full: Int) -> Int { max(full / scale, 10) }
+    func count(_ full: Int) -> Int { max(full / scale, 10) }
 
     public func run() throws -> [Row] {
         var rows: [Row] = []
         rows += try ratchet()
         rows += try x3dh()
         for size in Self.fanoutSizes { rows += try fanout(recipients: size) }
+        for size in Self.entryDigestPayloads { rows += try entryDigest(payload: size) }
         return rows
     }
 
@@ -168,6 +169,8 @@ public struct CryptoBenchmark {
         let n = count(size >= 200 ? 300 : 1000)
         var floor = PrimitiveFloor()
         let contextBytes = 64 + room.utf8.count + size * 33
+        // The entry digest D (CR-0002 §5.1) hashes the payload, then label || D0 || that hash.
+        let entryDigestBytes = Label.fanoutEntry.count + 64
         // Each entry's AD: AD_x3dh (64) || header (42) || digest (32).
         let entryAD = 64 + 42 + 32
 
@@ -185,6 +188,8 @@ public struct CryptoBenchmark {
             Self.payloadKeyFloor(&floor)
             floor.sha256(length: contextBytes)
             floor.seal(plaintext: Self.payload, associatedData: 32)
+            floor.sha256(length: Self.payload)
+            floor.sha256(length: entryDigestBytes)
             for _ in 0..<size {
                 Self.messageKeyFloor(&floor)
                 floor.seal(plaintext: 32, associatedData: entryAD)
@@ -192,6 +197,8 @@ public struct CryptoBenchmark {
         }
         let openFloor = Measurement.run(count: n) {
             floor.sha256(length: contextBytes)
+            floor.sha256(length: Self.payload)
+            floor.sha256(length: entryDigestBytes)
             Self.messageKeyFloor(&floor)
             floor.open(plaintext: 32, associatedData: entryAD)
             Self.payloadKeyFloor(&floor)
@@ -199,10 +206,10 @@ public struct CryptoBenchmark {
         }
         return [
             Self.row("fan-out seal, \(size) recipients", seal, sealFloor,
-                     floor: "random + HKDF (4 HMAC) + SHA-256 + AEAD + \(size) x (5 HMAC + AEAD)",
+                     floor: "random + HKDF (4 HMAC) + 3 SHA-256 + AEAD + \(size) x (5 HMAC + AEAD)",
                      ratioTarget: nil, maximumMicroseconds: size == 200 ? 2000 : nil),
             Self.row("fan-out open, 1 of \(size)", open, openFloor,
-                     floor: "SHA-256 + 5 HMAC + AEAD + HKDF (4 HMAC) + AEAD", ratioTarget: nil),
+                     floor: "3 SHA-256 + 5 HMAC + AEAD + HKDF (4 HMAC) + AEAD", ratioTarget: nil),
         ]
     }
 

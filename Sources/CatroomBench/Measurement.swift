@@ -24,6 +24,20 @@ struct Measurement: Sendable {
         return Measurement(samples: samples.sorted())
     }
 
+    /// Runs two measurements in alternating chunks of `chunk` calls until each has
+    /// `count` samples, so that both see the same load on a shared machine.
+    static func alternating(
+        count: Int, chunk: Int = 10, _ first: (_ calls: Int) throws -> Measurement, _ second: (_ calls: Int) throws -> Measurement
+    ) rethrows -> (Measurement, Measurement) {
+        var a: [Double] = [], b: [Double] = []
+        while a.count < count {
+            let calls = min(chunk, count - a.count)
+            a += try first(calls).samples
+            b += try second(calls).samples
+        }
+        return (Measurement(samples: a.sorted()), Measurement(samples: b.sorted()))
+    }
+
     /// Times `body` alone, with nothing to prepare.
     static func run(count: Int, warmup: Int = 20, body: () throws -> Void) rethrows -> Measurement {
         try run(count: count, warmup: warmup, prepare: { () }, body: { _ in try body() })
