@@ -29,6 +29,9 @@ public struct FanoutContext: Hashable, Sendable {
     public let recipients: [String]
     /// The payload key's commitment (see `Fanout`).
     public let commitment: [UInt8]
+    /// D0 = SHA-256(encoded context): the associated data of the payload. Computed
+    /// once, since a room's context runs to kilobytes and both sealing and opening need it.
+    public private(set) var digest: [UInt8] = []
 
     /// Validates every field and sorts `recipients`; duplicates, the sender among
     /// the recipients, or a side chat to anything but one recipient are `contextMismatch`.
@@ -48,6 +51,7 @@ public struct FanoutContext: Hashable, Sendable {
         self.messageID = messageID
         self.recipients = sorted
         self.commitment = commitment
+        digest = SHA256.hash(encoded)
     }
 
     private static func isValidID(_ id: String) -> Bool {
@@ -70,9 +74,6 @@ public struct FanoutContext: Hashable, Sendable {
         writer.append(commitment)
         return writer.bytes
     }
-
-    /// D0 = SHA-256(encoded context): the associated data of the payload.
-    public var digest: [UInt8] { SHA256.hash(encoded) }
 
     /// D = SHA-256("catroom-entry-v2" || D0 || SHA-256(payload)): the associated data
     /// of every key entry, so the sender's entry vouches for the exact payload bytes.
