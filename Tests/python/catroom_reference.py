@@ -773,7 +773,7 @@ class Session:
                 }
             else:                                              # step 3
                 if s.ckr is None:
-                    raise NoSession("no receiving chain")
+                    raise DecryptionFailed("no receiving chain")
                 if msg.n < s.nr:
                     raise Duplicate("old message number")
                 if msg.n - s.nr > MAX_SKIP:
@@ -873,16 +873,23 @@ class Member:
             self._install(peer_id, session)
             trace["x3dh"] = result
             return plaintext, trace
-        last_error: CatroomError = NoSession(peer_id)
+        if not sessions:
+            raise NoSession(peer_id)
+        errors: list[CatroomError] = []
         for session in sessions:
             try:
                 plaintext, trace = session.decrypt(msg, context)
             except CatroomError as e:
-                last_error = e
+                errors.append(e)
                 continue
             self._install(peer_id, session)
             return plaintext, trace
-        raise last_error
+        # §5.6: duplicate if any session found one, else too far in the future
+        for kind in (Duplicate, TooFarInFuture):
+            for e in errors:
+                if isinstance(e, kind):
+                    raise e
+        raise errors[-1]
 
 
 # ---------------------------------------------------------------------------

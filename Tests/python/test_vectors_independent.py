@@ -495,6 +495,22 @@ def test_cr0001_tampering_changes_nothing():
     assert alice.receive(w.ids[RESPONDER], b1)[0] == b"reply"
 
 
+def test_cr0001_replay_is_duplicate_across_sessions():
+    """§5.6: when no session decrypts, a duplicate found by any session is the
+    error reported, whichever session tried last."""
+    w = run_cr0001()
+    alice, bob = w.members[INITIATOR], w.members[RESPONDER]
+    # bob answers on the session the no-OPK message created; these draws are not part of the vectors
+    bob.rng = lambda n, purpose, peer=None: hashlib.sha256(b"extra").digest()[:n]
+    reply, _ = bob.send(w.ids[INITIATOR], b"on the new session")
+    assert alice.receive(w.ids[RESPONDER], reply)[0] == b"on the new session"
+    assert len(alice.sessions[w.ids[RESPONDER]]) == 2
+    before = snapshot(alice.sessions[w.ids[RESPONDER]])
+    with pytest.raises(cr.Duplicate):
+        alice.receive(w.ids[RESPONDER], reply)
+    assert snapshot(alice.sessions[w.ids[RESPONDER]]) == before
+
+
 # ---------------------------------------------------------------------------
 # CR-0001 X3DH without a one-time prekey
 # ---------------------------------------------------------------------------
