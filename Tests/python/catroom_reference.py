@@ -48,7 +48,8 @@ LABEL_RATCHET = b"catroom-ratchet-v1"
 LABEL_MESSAGE = b"catroom-message-v1"
 LABEL_SPK = b"catroom-spk-v1"
 LABEL_ID = b"catroom-id-v1"
-LABEL_FANOUT = b"catroom-fanout-v1"
+LABEL_FANOUT = b"catroom-fanout-v2"
+LABEL_ENTRY = b"catroom-entry-v2"
 
 MAX_SKIP = 1000
 MAX_STORED_SKIPPED = 2000
@@ -123,6 +124,26 @@ class Duplicate(CatroomError):
 
 class DecryptionFailed(CatroomError):
     pass
+
+
+class FanoutError(CatroomError):
+    """CR-0002 §5.5: ``error`` is the name the table gives the failed step."""
+
+    def __init__(self, error: str, detail: str = ""):
+        super().__init__(f"{error}: {detail}" if detail else error)
+        self.error = error
+
+
+# CR-0002 §5.5 error names, by the §5.4 step that reports them
+CONTEXT_INVALID = "context-invalid"                            # step 1
+NOT_A_RECIPIENT = "not-a-recipient"                            # step 1
+NO_SESSION = "no-session"                                      # step 3
+DUPLICATE = "duplicate"                                        # step 3
+ENTRY_AUTHENTICATION_FAILED = "entry-authentication-failed"    # step 3
+COMMITMENT_MISMATCH = "commitment-mismatch"                    # step 4
+PAYLOAD_AUTHENTICATION_FAILED = "payload-authentication-failed"  # step 5
+FANOUT_ERRORS = (CONTEXT_INVALID, NOT_A_RECIPIENT, NO_SESSION, DUPLICATE, ENTRY_AUTHENTICATION_FAILED,
+                 COMMITMENT_MISMATCH, PAYLOAD_AUTHENTICATION_FAILED)
 
 
 # ---------------------------------------------------------------------------
@@ -897,6 +918,7 @@ class Member:
 # ---------------------------------------------------------------------------
 KIND_ROOM = 0x01
 KIND_PRIVATE = 0x02
+FANOUT_VERSION = 0x02
 
 
 def payload_keys(k: bytes) -> tuple[bytes, bytes, bytes]:
@@ -911,38 +933,53 @@ def sort_recipients(ids: list[str]) -> list[str]:
 
 def build_context(kind: int, room: str, sender: str, message_id: bytes,
                   recipients: list[str], commitment: bytes) -> bytes:
-    """CR-0002 §5.1, with the rules checked; the list is sorted here."""
+    """CR-0002 §5.1, with the rules checked (`context-invalid`); the list is sorted here."""
     rcpts = sort_recipients(recipients)
     room_b = room.encode("utf-8")
     sender_b = sender.encode("utf-8")
     ids_b = [r.encode("utf-8") for r in rcpts]
+
+    def invalid(detail: str) -> FanoutError:
+        return FanoutError(CONTEXT_INVALID, detail)
+
     if kind not in (KIND_ROOM, KIND_PRIVATE):
-        raise Malformed("kind")
+        raise invalid("kind")
     if not 1 <= len(room_b) <= 1023:
-        raise Malformed("room length")
+        raise invalid("room length")
     if not 1 <= len(sender_b) <= 255:
-        raise Malformed("sender length")
+        raise invalid("sender length")
     if len(message_id) != 16 or len(commitment) != 32:
-        raise Malformed("message id / commitment length")
+        raise invalid("message id / commitment length")
     if not 1 <= len(ids_b) <= 1024:
-        raise Malformed("recipient count")
+        raise invalid("recipient count")
     if len(set(ids_b)) != len(ids_b):
-        raise Malformed("duplicate recipient")
+        raise invalid("duplicate recipient")
     if any(not 1 <= len(i) <= 255 for i in ids_b):
-        raise Malformed("id length")
+        raise invalid("id length")
     if sender_b in ids_b:
-        raise Malformed("sender is a recipient")
+        raise invalid("sender is a recipient")
     if kind == KIND_PRIVATE and len(ids_b) != 1:
-        raise Malformed("private message needs exactly one recipient")
-    out = u8(1) + u8(kind) + u16(len(room_b)) + room_b + u8(len(sender_b)) + sender_b
+        raise invalid("private message needs exactly one recipient")
+    out = u8(FANOUT_VERSION) + u8(kind) + u16(len(room_b)) + room_b + u8(len(sender_b)) + sender_b
     out += message_id + u16(len(ids_b))
     for i in ids_b:
         out += u8(len(i)) + i
     return out + commitment
 
 
-def digest(context: bytes) -> bytes:
+def context_digest(context: bytes) -> bytes:
+    """D0 (CR-0002 §5.1): the payload's associated data."""
     return hashlib.sha256(context).digest()
+
+
+def payload_digest(payload: bytes) -> bytes:
+    """SHA-256(payload), over the exact bytes carried (CR-0002 §5.1)."""
+    return hashlib.sha256(payload).digest()
+
+
+def entry_digest(d0: bytes, payload: bytes) -> bytes:
+    """D (CR-0002 §5.1): every key entry's context."""
+    return hashlib.sha256(LABEL_ENTRY + d0 + payload_digest(payload)).digest()
 
 
 @dataclass
@@ -960,7 +997,8 @@ class SealedMessage:
     aead_key: bytes = b""
     aead_nonce: bytes = b""
     context: bytes = b""
-    digest: bytes = b""
+    context_digest: bytes = b""
+    entry_digest: bytes = b""
     entry_traces: dict = field(default_factory=dict)
 
 
@@ -971,31 +1009,53 @@ def seal(sender: Member, kind: int, room: str, recipients: list[str], plaintext:
     aead_key, aead_nonce, commitment = payload_keys(k)
     rcpts = sort_recipients(recipients)                             # step 2
     context = build_context(kind, room, sender.account_id, message_id, rcpts, commitment)
-    d = digest(context)
-    payload = aead_seal(aead_key, aead_nonce, d, plaintext)         # step 3
+    d0 = context_digest(context)
+    payload = aead_seal(aead_key, aead_nonce, d0, plaintext)        # step 3
+    d = entry_digest(d0, payload)                                   # step 4
     entries, traces = {}, {}
-    for r in rcpts:                                                 # step 4, sorted order
+    for r in rcpts:                                                 # step 5, sorted order
         entries[r], traces[r] = sender.send(r, k, context=d)
     return SealedMessage(kind, room, sender.account_id, message_id, rcpts, commitment, payload,
-                         entries, k, aead_key, aead_nonce, context, d, traces)
+                         entries, k, aead_key, aead_nonce, context, d0, d, traces)
+
+
+@dataclass
+class OpenedMessage:
+    plaintext: bytes
+    entry_digest: bytes      # D: names exactly what was accepted (§5.4 step 6)
+    context_digest: bytes    # D0
+    payload_key: bytes       # K: every recipient learns it (§1)
 
 
 def open_message(me: Member, sender_id: str, kind: int, room: str, message_id: bytes,
-                 recipients: list[str], commitment: bytes, payload: bytes, entry: bytes) -> bytes:
-    """CR-0002 §5.4."""
+                 recipients: list[str], commitment: bytes, payload: bytes, entry: bytes) -> OpenedMessage:
+    """CR-0002 §5.4: each failure raises FanoutError with its §5.5 name and changes nothing."""
     context = build_context(kind, room, sender_id, message_id, recipients, commitment)   # step 1
     if me.account_id not in recipients:
-        raise Malformed("not a recipient")
-    d = digest(context)
+        raise FanoutError(NOT_A_RECIPIENT)
+    d0 = context_digest(context)                                                         # step 2
+    d = entry_digest(d0, payload)
     saved = copy.deepcopy((me.sessions, me.opks, me.used_base_keys))
     try:
-        k, _ = me.receive(sender_id, entry, context=d)                                   # step 2
-        if len(k) != 32:
-            raise Malformed("payload key must be 32 bytes")
-        aead_key, aead_nonce, derived_commitment = payload_keys(k)                       # step 3
+        try:
+            k, _ = me.receive(sender_id, entry, context=d)                               # step 3
+        except NoSession as e:
+            raise FanoutError(NO_SESSION, str(e)) from e
+        except Duplicate as e:
+            raise FanoutError(DUPLICATE, str(e)) from e
+        except CatroomError as e:
+            raise FanoutError(ENTRY_AUTHENTICATION_FAILED, type(e).__name__) from e
+        if len(k) != 32:                                                                 # step 4
+            raise FanoutError(COMMITMENT_MISMATCH, "entry does not carry 32 bytes")
+        aead_key, aead_nonce, derived_commitment = payload_keys(k)
         if not hmac.compare_digest(derived_commitment, commitment):
-            raise DecryptionFailed("commitment mismatch")
-        return aead_open(aead_key, aead_nonce, d, payload)                               # step 4
+            raise FanoutError(COMMITMENT_MISMATCH)
+        try:
+            plaintext = aead_open(aead_key, aead_nonce, d0, payload)                    # step 5
+        except DecryptionFailed as e:
+            raise FanoutError(PAYLOAD_AUTHENTICATION_FAILED) from e
     except Exception:
-        me.sessions, me.opks, me.used_base_keys = saved        # step 5: keep nothing on failure
+        # step 6: the session, the one-time prekey and the base key are kept only on success
+        me.sessions, me.opks, me.used_base_keys = saved
         raise
+    return OpenedMessage(plaintext, d, d0, k)

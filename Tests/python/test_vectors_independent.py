@@ -6,7 +6,10 @@ Only *inputs* are taken from the JSON files:
   its own scripted source, in order; a draw whose purpose, length or occasion
   does not match the script fails, and so does a scripted value left unused;
 * the fixed script: prekey ids, plaintexts, room, kind, who sends what to whom
-  and in which order, and the keys / signature that ``invalidInputs`` presents.
+  and in which order, and the keys / signature that ``invalidInputs`` presents;
+  for CR-0002 ``rejections``, each case's name, description, recipient and
+  error, and the room, kind or forged plaintext it presents (every other
+  presented value, the malicious entries included, is made again here).
 
 Everything else (including the copies of drawn values that the vectors list
 elsewhere, e.g. ``parties.*.identitySeed`` or ``dhStep.ratchetPrivate``) is
@@ -17,6 +20,7 @@ declared input or a recomputed value: an unknown key fails.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import random
@@ -100,15 +104,16 @@ FIELD_PURPOSE = {
 
 
 def parse_draw_name(name: str, party: str) -> tuple[str, str | None]:
-    """'alice.ratchetPrivate.A1' -> (ratchet, 'A1'); 'reply.payloadKey' -> (payload key, 'reply')."""
+    """'alice.ratchetPrivate.A1' -> (ratchet, 'A1'); 'reply.payloadKey' -> (payload key, 'reply');
+    'malicious.ratchetPrivate.payload' -> (ratchet, 'malicious.payload')."""
     parts = name.split(".")
     at = [i for i, p in enumerate(parts) if p in FIELD_PURPOSE]
     assert len(at) == 1, f"cannot tell what scripted draw {name!r} is for"
     rest = parts[:at[0]] + parts[at[0] + 1:]
     if rest and rest[0] == party:
         rest = rest[1:]
-    assert len(rest) <= 1, f"cannot parse scripted draw {name!r}"
-    return FIELD_PURPOSE[parts[at[0]]], (rest[0] if rest else None)
+    assert len(rest) <= 2, f"cannot parse scripted draw {name!r}"
+    return FIELD_PURPOSE[parts[at[0]]], (".".join(rest) if rest else None)
 
 
 class ScriptedRandom:
@@ -117,7 +122,8 @@ class ScriptedRandom:
     A draw must have the scripted purpose and length; a draw the script tags
     with a party name must be made for that party (the peer of the X3DH run or
     session), and one tagged with an occasion ('A1', 'noOPK', 'reply', ...)
-    must happen while the test is running that occasion (``phase``)."""
+    must happen while the test is running that occasion (``phase``) or a part
+    of it ('malicious' during 'malicious.commitment')."""
 
     def __init__(self, party: str, entries: list[dict], party_ids: dict[str, str]):
         self.party = party
@@ -137,7 +143,8 @@ class ScriptedRandom:
             if tag in self.party_ids:
                 assert peer == self.party_ids[tag], f"{e['name']}: drawn for another peer"
             else:
-                assert self.phase == tag, f"{e['name']}: drawn during {self.phase!r}"
+                assert self.phase is not None and (self.phase + ".").startswith(tag + "."), \
+                    f"{e['name']}: drawn during {self.phase!r}"
         self.drawn.append((e["name"], value))
         return value
 
@@ -683,8 +690,12 @@ def test_cr0001_invalid_input_stated_orders():
 
 
 # ---------------------------------------------------------------------------
-# CR-0002 world: parties, sessions, room message, private reply
+# CR-0002 world: parties, sessions, room message, rejections, private reply
 # ---------------------------------------------------------------------------
+# the fields of a message as Appendix A names them; a rejection case presents some in place of the genuine ones
+MESSAGE_FIELDS = ("kind", "room", "messageID", "sortedRecipients", "commitment", "payload", "keyEntry")
+
+
 @dataclass
 class World2:
     members: dict
@@ -693,7 +704,11 @@ class World2:
     records: dict = field(default_factory=dict)
     x3dh: dict = field(default_factory=dict)
     room: cr.SealedMessage | None = None
+    malicious: dict = field(default_factory=dict)     # rejection name -> the fields alice made for it
+    forged_payload: bytes = b""
     opened: list = field(default_factory=list)
+    kept_digests: dict = field(default_factory=dict)  # recipient name -> D kept with the message
+    rejected: dict = field(default_factory=dict)      # (section, index) -> (presented, inputs, error, unchanged)
     reply: cr.SealedMessage | None = None
     reply_opened: dict = field(default_factory=dict)
     bob_session_from_room: object = None
@@ -722,26 +737,145 @@ def seal_room_message(w: World2) -> None:
     w.room = cr.seal(w.members[INITIATOR], rm["kind"], V2["room"], recipients, h(rm["plaintext"]))
 
 
+def flip_last(b: bytes) -> bytes:
+    return b[:-1] + bytes([b[-1] ^ 1])
+
+
+def make_malicious_entries(w: World2, before_room: dict) -> None:
+    """Appendix A: alice makes the entries of `commitmentMismatch` and
+    `payloadUnopenable` from her session state before the room message (each
+    is her first message to that recipient), with the `malicious.*` draws."""
+    alice, room = w.members[INITIATOR], w.room
+    case = {r["name"]: r for r in V2["roomMessage"]["rejections"]}
+    # K' in an entry that authenticates the genuine D: only §5.4 step 4 can fail
+    rid = w.ids[case["commitmentMismatch"]["recipient"]]
+    set_phase(w.rngs, "malicious.commitment")
+    k_prime = alice.rng(32, cr.DRAW_PAYLOAD_KEY, None)
+    entry, _ = cr.Session(copy.deepcopy(before_room[rid])).encrypt(k_prime, room.entry_digest, alice.rng)
+    w.malicious["commitmentMismatch"] = {"entryPayloadKey": k_prime, "keyEntry": entry}
+    # the right K in an entry that authenticates a payload not sealed under it: only step 5 can fail
+    rid = w.ids[case["payloadUnopenable"]["recipient"]]
+    set_phase(w.rngs, "malicious.payload")
+    payload = flip_last(room.payload)
+    d = cr.entry_digest(room.context_digest, payload)
+    entry, _ = cr.Session(copy.deepcopy(before_room[rid])).encrypt(room.payload_key, d, alice.rng)
+    w.malicious["payloadUnopenable"] = {"keyEntry": entry, "payload": payload}
+
+
+def forgery_roles(rej: dict) -> tuple[str, str]:
+    """(forger, victim) of the `recipientForgery` case (CR-0002 §6 use case 6)."""
+    m = re.fullmatch(r"(\w+) seals his own plaintext under K and the same D0; "
+                     r"(\w+) is given it with alice's genuine entry", rej["description"])
+    assert m and m.group(2) == rej["recipient"], rej["description"]
+    return m.group(1), m.group(2)
+
+
+def forge(opened: cr.OpenedMessage, plaintext: bytes) -> bytes:
+    """What a recipient can seal with what it learnt: its own plaintext under K and D0."""
+    aead_key, aead_nonce, _ = cr.payload_keys(opened.payload_key)
+    return cr.aead_seal(aead_key, aead_nonce, opened.context_digest, plaintext)
+
+
+def presented_values(w: World2, rej: dict, sealed: cr.SealedMessage) -> tuple[dict, set]:
+    """The fields a rejection case presents, made again from its name and
+    description (the fixed script); and which of them are inputs."""
+    name, desc, given, ids = rej["name"], rej["description"], rej["presented"], w.ids
+    if name == "payloadTampered":
+        return {"payload": flip_last(sealed.payload)}, set()
+    if name == "entryTampered":
+        (who,) = re.fullmatch(r"(\w+)'s key entry with its last byte flipped", desc).groups()
+        return {"keyEntry": flip_last(sealed.entries[ids[who]])}, set()
+    if name == "entryOfAnotherRecipient":
+        who, to = re.fullmatch(r"(\w+)'s key entry presented to (\w+)", desc).groups()
+        assert to == rej["recipient"] != who
+        return {"keyEntry": sealed.entries[ids[who]]}, set()
+    if name == "recipientRemoved":
+        (who,) = re.fullmatch(r"(\w+) removed from the recipient list", desc).groups()
+        return {"sortedRecipients": [r for r in sealed.recipients if r != ids[who]]}, set()
+    if name == "duplicateRecipient":
+        (who,) = re.fullmatch(r"(\w+) listed twice", desc).groups()
+        return {"sortedRecipients": sealed.recipients + [ids[who]]}, set()
+    if name == "roomChanged":                    # another room: a value of the script
+        assert given["room"] != sealed.room
+        return {"room": given["room"]}, {"room"}
+    if name == "kindChanged":
+        assert given["kind"] != sealed.kind
+        return {"kind": given["kind"]}, {"kind"}
+    if name == "recipientForgery":
+        return {"forgedPlaintext": h(given["forgedPlaintext"]), "payload": w.forged_payload}, {"forgedPlaintext"}
+    if name in w.malicious:
+        return w.malicious[name], set()
+    raise AssertionError(f"unknown rejection case {name!r}")
+
+
+def wire_of(sealed: cr.SealedMessage, v: dict, entries: list, ids: dict, json_wire: bool) -> dict:
+    """A message's fields as a recipient receives them: ours, or the vectors' own bytes."""
+    if not json_wire:
+        return {"kind": sealed.kind, "room": sealed.room, "messageID": sealed.message_id,
+                "sortedRecipients": sealed.recipients, "commitment": sealed.commitment,
+                "payload": sealed.payload, "entries": sealed.entries}
+    return {"kind": v["kind"], "room": V2["room"], "messageID": h(v["messageID"]),
+            "sortedRecipients": v["sortedRecipients"], "commitment": h(v["commitment"]),
+            "payload": h(v["payload"]), "entries": {ids[e["recipient"]]: h(e["encoded"]) for e in entries}}
+
+
+def open_wire(me: cr.Member, sender_id: str, wire: dict, **presented) -> cr.OpenedMessage:
+    """CR-0002 §5.4 on the wire fields, with `presented` ones in place of the genuine."""
+    f = {**wire, "keyEntry": wire["entries"].get(me.account_id, b""), **presented}
+    return cr.open_message(me, sender_id, f["kind"], f["room"], f["messageID"], f["sortedRecipients"],
+                           f["commitment"], f["payload"], f["keyEntry"])
+
+
+def member_state(m: cr.Member) -> str:
+    """Every byte a recipient keeps: its sessions with every peer, one-time prekeys and base keys."""
+    return repr(({p: [x.state for x in ss] for p, ss in m.sessions.items()}, m.opks, list(m.used_base_keys)))
+
+
+def try_rejections(w: World2, section: str, sealed: cr.SealedMessage, wire: dict, name: str,
+                   json_wire: bool) -> None:
+    """Appendix A `rejections`: each case for `name`, on its state before it opens the genuine message."""
+    me = w.members[name]
+    for index, rej in enumerate(V2[section]["rejections"]):
+        if rej["recipient"] != name:
+            continue
+        presented, inputs = presented_values(w, rej, sealed)
+        if json_wire:
+            shown = {k: (h(v) if k in ("payload", "keyEntry") else v) for k, v in rej["presented"].items()}
+        else:
+            shown = presented
+        before = member_state(me)
+        try:
+            open_wire(me, sealed.sender, wire, **{k: v for k, v in shown.items() if k in MESSAGE_FIELDS})
+            error = "accepted"
+        except cr.FanoutError as e:
+            error = e.error
+        w.rejected[(section, index)] = (presented, inputs, error, member_state(me) == before)
+
+
 def run_cr0002(json_wire: bool = False) -> World2:
     w = start_cr0002()
+    alice = w.members[INITIATOR]
+    before_room = {p: copy.deepcopy(ss[0].state) for p, ss in alice.sessions.items()}
     seal_room_message(w)
+    make_malicious_entries(w, before_room)
     rm, pr = V2["roomMessage"], V2["privateReply"]
     name_of = {i: n for n, i in w.ids.items()}
     room = w.room
-    if json_wire:
-        wire = dict(message_id=h(rm["messageID"]), commitment=h(rm["commitment"]), payload=h(rm["payload"]),
-                    entries={w.ids[e["recipient"]]: h(e["encoded"]) for e in rm["keyEntries"]})
-    else:
-        wire = dict(message_id=room.message_id, commitment=room.commitment, payload=room.payload,
-                    entries=room.entries)
-    # every recipient opens the payload and its own entry (§5.4); the relay
-    # presents the recipient list in some other order
-    presented = list(reversed(room.recipients))
-    for rid in room.recipients:
-        pt = cr.open_message(w.members[name_of[rid]], w.ids[INITIATOR], rm["kind"], V2["room"],
-                             wire["message_id"], presented, wire["commitment"], wire["payload"],
-                             wire["entries"][rid])
-        w.opened.append({"recipient": name_of[rid], "plaintext": pt})
+    wire = wire_of(room, rm, rm["keyEntries"], w.ids, json_wire)
+    # every recipient opens the payload and its own entry (§5.4), the relay
+    # presenting the recipient list in some other order; the forger first,
+    # since its forgery is made from the K it learns
+    forgery = next(r for r in rm["rejections"] if r["name"] == "recipientForgery")
+    forger, _ = forgery_roles(forgery)
+    opened = {}
+    for name in [forger] + [name_of[r] for r in room.recipients if name_of[r] != forger]:
+        try_rejections(w, "roomMessage", room, wire, name, json_wire)
+        opened[name] = open_wire(w.members[name], room.sender, wire,
+                                 sortedRecipients=list(reversed(wire["sortedRecipients"])))
+        if name == forger:
+            w.forged_payload = forge(opened[name], h(forgery["presented"]["forgedPlaintext"]))
+    w.opened = [{"recipient": name_of[r], "plaintext": opened[name_of[r]].plaintext} for r in room.recipients]
+    w.kept_digests = {n: o.entry_digest for n, o in opened.items()}
     # the private reply: bob answers the room message's sender through the
     # session that opening the room message created
     replier = w.members[name_of[pr["sender"]]]
@@ -750,12 +884,10 @@ def run_cr0002(json_wire: bool = False) -> World2:
     set_phase(w.rngs, "reply")
     w.reply = cr.seal(replier, pr["kind"], V2["room"], [w.ids[reply_to]], h(pr["plaintext"]))
     assert replier.sessions[w.ids[reply_to]][0] is w.bob_session_from_room
-    entry = w.reply.entries[w.ids[reply_to]]
-    rwire = (h(pr["messageID"]), h(pr["commitment"]), h(pr["payload"]), h(pr["keyEntry"]["encoded"])) if json_wire \
-        else (w.reply.message_id, w.reply.commitment, w.reply.payload, entry)
-    pt = cr.open_message(w.members[reply_to], pr["sender"], pr["kind"], V2["room"], rwire[0],
-                         [w.ids[reply_to]], rwire[1], rwire[2], rwire[3])
-    w.reply_opened = {"recipient": reply_to, "plaintext": pt}
+    rwire = wire_of(w.reply, pr, [pr["keyEntry"]], w.ids, json_wire)
+    try_rejections(w, "privateReply", w.reply, rwire, reply_to, json_wire)
+    o = open_wire(w.members[reply_to], w.reply.sender, rwire)
+    w.reply_opened = {"recipient": reply_to, "plaintext": o.plaintext}
     for r in w.rngs.values():
         r.assert_exhausted()
     return w
@@ -782,8 +914,9 @@ def test_cr0002_session(world2, index):
 
 def _message_fields(sealed: cr.SealedMessage, name_of: dict) -> dict:
     return {"aeadKey": sealed.aead_key, "aeadNonce": sealed.aead_nonce, "commitment": sealed.commitment,
-            "context": sealed.context, "digest": sealed.digest, "messageID": sealed.message_id,
-            "payload": sealed.payload, "payloadKey": sealed.payload_key,
+            "context": sealed.context, "contextDigest": sealed.context_digest,
+            "payloadDigest": cr.payload_digest(sealed.payload), "entryDigest": sealed.entry_digest,
+            "messageID": sealed.message_id, "payload": sealed.payload, "payloadKey": sealed.payload_key,
             "sortedRecipients": sealed.recipients}
 
 
@@ -794,11 +927,13 @@ def test_cr0002_room_message(world2):
     mine = _message_fields(room, name_of)
     mine["sender"] = room.sender             # the sender's account id, as the context binds it
     check_object("roomMessage", rm, inputs={"kind", "plaintext"}, recomputed=mine,
-                 elsewhere={"keyEntries", "opened"})
-    assert set(rm) - {"kind", "plaintext", "keyEntries", "opened"} == set(mine)
-    assert cr.digest(room.context) == room.digest
-    # the payload opens under the recomputed keys and digest
-    assert cr.aead_open(room.aead_key, room.aead_nonce, room.digest, room.payload) == h(rm["plaintext"])
+                 elsewhere={"keyEntries", "opened", "rejections"})
+    assert set(rm) - {"kind", "plaintext", "keyEntries", "opened", "rejections"} == set(mine)
+    assert room.context[0] == 0x02                       # CR-0002 0.2 context version
+    # the payload is sealed under D0, not D (§8 "Why the payload is sealed under D0")
+    assert cr.aead_open(room.aead_key, room.aead_nonce, room.context_digest, room.payload) == h(rm["plaintext"])
+    with pytest.raises(cr.DecryptionFailed):
+        cr.aead_open(room.aead_key, room.aead_nonce, room.entry_digest, room.payload)
 
 
 def test_cr0002_context_independent_of_presented_order(world2):
@@ -825,12 +960,14 @@ def test_cr0002_context_rules(world2):
                 dict(room=""), dict(room="r" * 1024),
                 dict(sender=""), dict(sender="s" * 256),
                 dict(recipients=[ids["bob"], "i" * 256])]:
-        with pytest.raises(cr.Malformed):
+        with pytest.raises(cr.FanoutError) as e:
             cr.build_context(**{**ok, **bad})
+        assert e.value.error == cr.CONTEXT_INVALID
     cr.build_context(**{**ok, "room": "r" * 1023, "recipients": [f"m{i}" for i in range(1024)]})
-    with pytest.raises(cr.Malformed):               # CR-0002 §5.4 step 1: `me` must be a recipient
+    with pytest.raises(cr.FanoutError) as e:        # CR-0002 §5.4 step 1: `me` must be a recipient
         cr.open_message(world2.members["dave"], ids["alice"], cr.KIND_ROOM, V2["room"], room.message_id,
                         [ids["bob"], ids["carol"]], room.commitment, room.payload, room.entries[ids["dave"]])
+    assert e.value.error == cr.NOT_A_RECIPIENT
 
 
 @pytest.mark.parametrize("index", range(len(V2["roomMessage"]["keyEntries"])),
@@ -850,7 +987,7 @@ def test_cr0002_room_key_entry(world2, index):
     assert msg.prekey == cr.PrekeyFields(world2.members[INITIATOR].identity.public,
                                          x["aliceEphemeralPublic"], x["signedPreKeyId"], x["oneTimePreKeyId"])
     assert len(msg.header_bytes) == 115 and len(h(entry["encoded"])) == 163     # CR-0002 §7.3
-    assert trace["messageAD"] == x["adX3DH"] + msg.header_bytes + room.digest
+    assert trace["messageAD"] == x["adX3DH"] + msg.header_bytes + room.entry_digest
 
 
 def test_cr0002_room_opened(world2):
@@ -858,6 +995,8 @@ def test_cr0002_room_opened(world2):
     assert len(opened) == len(world2.opened)
     for i, (o, mine) in enumerate(zip(opened, world2.opened)):
         check_object(f"roomMessage.opened[{i}]", o, recomputed=mine)
+    # each keeps D, which names exactly what it accepted (§5.4 step 6)
+    assert world2.kept_digests == {o["recipient"]: world2.room.entry_digest for o in opened}
 
 
 def test_cr0002_private_reply(world2):
@@ -866,9 +1005,10 @@ def test_cr0002_private_reply(world2):
     name_of = {i: n for n, i in world2.ids.items()}
     # the replier is known by its account id, as the context binds it
     check_object("privateReply", pr, inputs={"kind", "plaintext"},
-                 recomputed={**_message_fields(reply, name_of), "sender": reply.sender}, elsewhere={"keyEntry", "opened"})
+                 recomputed={**_message_fields(reply, name_of), "sender": reply.sender},
+                 elsewhere={"keyEntry", "opened", "rejections"})
     assert reply.sender == pr["sender"] and reply.kind == cr.KIND_PRIVATE
-    assert cr.aead_open(reply.aead_key, reply.aead_nonce, reply.digest, reply.payload) == h(pr["plaintext"])
+    assert cr.aead_open(reply.aead_key, reply.aead_nonce, reply.context_digest, reply.payload) == h(pr["plaintext"])
 
 
 def test_cr0002_private_reply_entry(world2):
@@ -900,17 +1040,53 @@ def test_cr0002_private_reply_opened(world2):
 
 
 def test_cr0002_vectors_wire_bytes_open():
-    """A second full run whose recipients open the JSON's own wire values."""
+    """A second full run whose recipients open the JSON's own wire values and
+    are presented the JSON's own rejection inputs."""
     w = run_cr0002(json_wire=True)
     for o in w.opened:
         assert o["plaintext"].hex() == V2["roomMessage"]["plaintext"]
     assert w.reply_opened["plaintext"].hex() == V2["privateReply"]["plaintext"]
+    for (section, index), (_, _, error, unchanged) in w.rejected.items():
+        assert error == V2[section]["rejections"][index]["error"] and unchanged
+
+
+REJECTIONS = [(s, i) for s in ("roomMessage", "privateReply") for i in range(len(V2[s]["rejections"]))]
+
+
+@pytest.mark.parametrize("section,index", REJECTIONS,
+                         ids=[f"{s}-{V2[s]['rejections'][i]['name']}" for s, i in REJECTIONS])
+def test_cr0002_rejection(world2, section, index):
+    """Appendix A `rejections`: each presented value is made again here (the
+    malicious entries by alice's session, the forgery from what bob learnt),
+    fails with the §5.5 error the vector names, and leaves the recipient
+    byte for byte as it was."""
+    rej = V2[section]["rejections"][index]
+    presented, inputs, error, unchanged = world2.rejected[(section, index)]
+    assert rej["error"] in cr.FANOUT_ERRORS
+    check_object(f"{section}.rejections[{index}]", rej,
+                 inputs={"name", "description", "recipient"} | {f"presented.{k}" for k in inputs},
+                 recomputed={"presented": presented, "error": error})
+    assert set(rej["presented"]) == set(presented)
+    assert unchanged
+
+
+def test_cr0002_malicious_entries_are_the_senders(world2):
+    """§5.4: steps 4 and 5 fail only for an entry the sender's own session made;
+    each malicious entry decrypts (CR-0001) under the D it authenticates, to the K it carries."""
+    room, made = world2.room, world2.malicious
+    unopenable = cr.entry_digest(room.context_digest, made["payloadUnopenable"]["payload"])
+    for name, d, k in [("commitmentMismatch", room.entry_digest, made["commitmentMismatch"]["entryPayloadKey"]),
+                       ("payloadUnopenable", unopenable, room.payload_key)]:
+        rej = next(r for r in V2["roomMessage"]["rejections"] if r["name"] == name)
+        me = start_cr0002().members[rej["recipient"]]
+        assert me.receive(world2.ids[INITIATOR], made[name]["keyEntry"], context=d)[0] == k
 
 
 @pytest.mark.parametrize("name", [s["peer"] for s in V2["sessions"]])
 def test_cr0002_room_message_tampering(name):
     """Each recipient rejects a relabelled, moved, split, swapped or altered room
-    message and keeps no state; then opens the genuine one once (a replay is a duplicate)."""
+    message with its §5.5 error and keeps no state; then opens the genuine one
+    once (a replay is a duplicate)."""
     w = start_cr0002()
     seal_room_message(w)
     rm = V2["roomMessage"]
@@ -921,47 +1097,55 @@ def test_cr0002_room_message_tampering(name):
     args = (alice_id, rm["kind"], V2["room"], room.message_id, presented, room.commitment,
             room.payload, room.entries[me.account_id])
     other = next(r for r in room.recipients if r != me.account_id)
-    flip = lambda b: b[:-1] + bytes([b[-1] ^ 1])   # noqa: E731
+    outsider = "a" * 32                                  # an id nobody in the room has
     bad_cases = [
-        args[:1] + (cr.KIND_PRIVATE,) + args[2:],                                     # kind changed
-        args[:2] + ("other@rooms.example.org",) + args[3:],                           # moved
-        (w.ids["bob"] if name != "bob" else w.ids["carol"],) + args[1:],              # relabelled sender
-        args[:3] + (flip(room.message_id),) + args[4:],                               # other message id
-        args[:4] + ([r for r in presented if r != other],) + args[5:],                # a recipient dropped
-        args[:5] + (flip(room.commitment),) + args[6:],                               # commitment
-        args[:6] + (flip(room.payload),) + args[7:],                                  # payload
-        args[:7] + (room.entries[other],),                                            # another's entry
-        args[:7] + (flip(room.entries[me.account_id]),),                              # entry tag
+        (args[:1] + (cr.KIND_PRIVATE,) + args[2:], cr.CONTEXT_INVALID),                  # kind changed
+        (args[:2] + ("other@rooms.example.org",) + args[3:], cr.ENTRY_AUTHENTICATION_FAILED),   # moved
+        ((other,) + args[1:], cr.CONTEXT_INVALID),                                       # sender a recipient
+        ((outsider,) + args[1:], cr.ENTRY_AUTHENTICATION_FAILED),                        # relabelled sender
+        (args[:3] + (flip_last(room.message_id),) + args[4:], cr.ENTRY_AUTHENTICATION_FAILED),
+        (args[:4] + ([r for r in presented if r != other],) + args[5:], cr.ENTRY_AUTHENTICATION_FAILED),
+        (args[:5] + (flip_last(room.commitment),) + args[6:], cr.ENTRY_AUTHENTICATION_FAILED),
+        (args[:6] + (flip_last(room.payload),) + args[7:], cr.ENTRY_AUTHENTICATION_FAILED),
+        (args[:7] + (room.entries[other],), cr.ENTRY_AUTHENTICATION_FAILED),              # another's entry
+        (args[:7] + (flip_last(room.entries[me.account_id]),), cr.ENTRY_AUTHENTICATION_FAILED),
+        (args[:7] + (b"\x01\x01" + bytes(56),), cr.NO_SESSION),                          # a ratchet message
     ]
-    for bad in bad_cases:
-        with pytest.raises(cr.CatroomError):
+    before = member_state(me)
+    for bad, error in bad_cases:
+        with pytest.raises(cr.FanoutError) as e:
             cr.open_message(me, *bad)
-        assert me.sessions.get(alice_id, []) == [] and 1 in me.opks and not me.used_base_keys
-    assert cr.open_message(me, *args) == h(rm["plaintext"])
+        assert e.value.error == error
+        assert member_state(me) == before
+    assert cr.open_message(me, *args).plaintext == h(rm["plaintext"])
     assert len(me.sessions[alice_id]) == 1 and 1 not in me.opks
-    with pytest.raises(cr.Duplicate):
+    after = member_state(me)
+    with pytest.raises(cr.FanoutError) as e:
         cr.open_message(me, *args)
+    assert e.value.error == cr.DUPLICATE and member_state(me) == after
 
 
 def test_cr0002_wrong_payload_key_rejected_by_commitment():
-    """Use case 5: an entry carrying another K under the same context fails step 3."""
+    """Use case 5: a later entry on alice's session carrying another K under the
+    same D fails step 4; the genuine entry still opens."""
     w = start_cr0002()
     seal_room_message(w)
     room, rm = w.room, V2["roomMessage"]
     carol = w.members["carol"]
     alice = w.members[INITIATOR]
     # alice's session with carol was advanced by the seal; make a second entry on it with another K
-    entry2, _ = alice.send(carol.account_id, b"\x01" * 32, context=room.digest)
+    entry2, _ = alice.send(carol.account_id, b"\x01" * 32, context=room.entry_digest)
     args = (alice.account_id, rm["kind"], V2["room"], room.message_id, room.recipients,
             room.commitment, room.payload)
-    with pytest.raises(cr.DecryptionFailed):
+    before = member_state(carol)
+    with pytest.raises(cr.FanoutError) as e:
         cr.open_message(carol, *args, entry2)
-    assert carol.sessions.get(alice.account_id, []) == [] and 1 in carol.opks
-    assert cr.open_message(carol, *args, room.entries[carol.account_id]) == h(rm["plaintext"])
+    assert e.value.error == cr.COMMITMENT_MISMATCH and member_state(carol) == before
+    assert cr.open_message(carol, *args, room.entries[carol.account_id]).plaintext == h(rm["plaintext"])
 
 
 # --- a payload valid under two payload keys (Dodis et al.; Len et al. "partitioning
-# oracles"), to show that only the commitment check (CR-0002 §5.4 step 3) stops it
+# oracles"), to show that only the commitment check (CR-0002 §5.4 step 4) stops it
 def _chacha_block(key: bytes, counter: int, nonce12: bytes, rounds_only: bool = False):
     def rotl(v, n):
         return ((v << n) & 0xFFFFFFFF) | (v >> (32 - n))
@@ -1049,23 +1233,25 @@ def test_cr0002_two_payload_keys_one_payload():
     message_id = b"\x33" * 16
     recipients = cr.sort_recipients([carol.account_id, bob.account_id])
     context = cr.build_context(cr.KIND_ROOM, V2["room"], alice.account_id, message_id, recipients, commitment1)
-    d = cr.digest(context)
-    payload = _two_key_payload((key1, nonce1), (key2, nonce2), d)
-    p1 = cr.aead_open(key1, nonce1, d, payload)           # libsodium agrees: valid under both keys
-    p2 = cr.aead_open(key2, nonce2, d, payload)
+    d0 = cr.context_digest(context)
+    payload = _two_key_payload((key1, nonce1), (key2, nonce2), d0)
+    p1 = cr.aead_open(key1, nonce1, d0, payload)          # libsodium agrees: valid under both keys
+    p2 = cr.aead_open(key2, nonce2, d0, payload)
     assert p1 != p2
+    d = cr.entry_digest(d0, payload)
     entry_carol, _ = alice.send(carol.account_id, k1, context=d)
     entry_bob, _ = alice.send(bob.account_id, k2, context=d)
     args = (alice.account_id, cr.KIND_ROOM, V2["room"], message_id, recipients, commitment1, payload)
-    assert cr.open_message(carol, *args, entry_carol) == p1
-    with pytest.raises(cr.DecryptionFailed, match="commitment"):
+    assert cr.open_message(carol, *args, entry_carol).plaintext == p1
+    before = member_state(bob)
+    with pytest.raises(cr.FanoutError) as e:
         cr.open_message(bob, *args, entry_bob)
-    assert bob.sessions.get(alice.account_id, []) == [] and 1 in bob.opks
+    assert e.value.error == cr.COMMITMENT_MISMATCH and member_state(bob) == before
 
 
 def test_cr0002_private_reply_tampering():
     """Alice rejects the reply moved to a room message, to another room, with a
-    changed id or payload; and a replay of it is a duplicate."""
+    changed id, payload or entry; and a replay of it is a duplicate."""
     w = start_cr0002()
     seal_room_message(w)
     rm, pr = V2["roomMessage"], V2["privateReply"]
@@ -1078,19 +1264,20 @@ def test_cr0002_private_reply_tampering():
     assert reply.entries[alice.account_id] == h(pr["keyEntry"]["encoded"])
     args = (bob.account_id, pr["kind"], V2["room"], reply.message_id, [alice.account_id],
             reply.commitment, reply.payload, reply.entries[alice.account_id])
-    before = snapshot(alice.sessions[bob.account_id])
-    flip = lambda b: b[:-1] + bytes([b[-1] ^ 1])   # noqa: E731
+    before = member_state(alice)
     for bad in [args[:1] + (cr.KIND_ROOM,) + args[2:],
                 args[:2] + ("other@rooms.example.org",) + args[3:],
-                args[:3] + (flip(reply.message_id),) + args[4:],
-                args[:6] + (flip(reply.payload),) + args[7:],
-                args[:7] + (flip(args[7]),)]:
-        with pytest.raises(cr.CatroomError):
+                args[:3] + (flip_last(reply.message_id),) + args[4:],
+                args[:6] + (flip_last(reply.payload),) + args[7:],
+                args[:7] + (flip_last(args[7]),)]:
+        with pytest.raises(cr.FanoutError) as e:
             cr.open_message(alice, *bad)
-        assert snapshot(alice.sessions[bob.account_id]) == before
-    assert cr.open_message(alice, *args) == h(pr["plaintext"])
-    with pytest.raises(cr.Duplicate):
+        assert e.value.error == cr.ENTRY_AUTHENTICATION_FAILED
+        assert member_state(alice) == before
+    assert cr.open_message(alice, *args).plaintext == h(pr["plaintext"])
+    with pytest.raises(cr.FanoutError) as e:
         cr.open_message(alice, *args)
+    assert e.value.error == cr.DUPLICATE
 
 
 # ---------------------------------------------------------------------------
@@ -1227,19 +1414,39 @@ def test_appendix_cr0002_matches_json():
             out.append({"recipient": m.group(1), "plaintext": value})
         return out
 
+    def rejections(items, blocks):
+        """'**name** (description), opened by who: `error`', each followed by its presented block."""
+        heads = [re.fullmatch(r"\*\*(\w+)\*\* \((.*)\), opened by (\w+): `([\w-]+)`", t)
+                 for kind, t in items if kind == "text"]
+        heads = [m for m in heads if m]
+        assert len(heads) == len(blocks)
+        out = []
+        for m, block in zip(heads, blocks):
+            presented = {re.fullmatch(r"presented (\w+)", k).group(1): v for k, v in _as_dict(block).items()}
+            out.append({"name": m.group(1), "description": m.group(2), "recipient": m.group(3),
+                        "error": m.group(4), "presented": presented})
+        return out
+
+    def as_text(cases):
+        return [{**c, "presented": _as_text(c["presented"])} for c in cases]
+
+    parts = ("keyEntries", "opened", "rejections")
     rm = V2["roomMessage"]
     items = sec[room_title]
     blocks = _blocks(items)
-    assert len(blocks) == 1 + len(rm["keyEntries"]) + 1
-    assert _as_dict(blocks[0]) == _as_text({k: v for k, v in rm.items() if k not in ("keyEntries", "opened")})
-    assert [_as_dict(b) for b in blocks[1:-1]] == [_as_text(e) for e in rm["keyEntries"]]
-    assert opened(blocks[-1]) == rm["opened"]
+    n = len(rm["keyEntries"])
+    assert len(blocks) == 1 + n + 1 + len(rm["rejections"])
+    assert _as_dict(blocks[0]) == _as_text({k: v for k, v in rm.items() if k not in parts})
+    assert [_as_dict(b) for b in blocks[1:1 + n]] == [_as_text(e) for e in rm["keyEntries"]]
+    assert opened(blocks[1 + n]) == rm["opened"]
+    assert rejections(items, blocks[2 + n:]) == as_text(rm["rejections"])
     assert h(rm["plaintext"]).decode() == _plaintext_text(items)
     pr = V2["privateReply"]
     items = sec["Private reply from bob to alice (kind 0x02)"]
     blocks = _blocks(items)
-    assert len(blocks) == 3
-    assert _as_dict(blocks[0]) == _as_text({k: v for k, v in pr.items() if k not in ("keyEntry", "opened")})
+    assert len(blocks) == 3 + len(pr["rejections"])
+    assert _as_dict(blocks[0]) == _as_text({k: v for k, v in pr.items() if k not in ("keyEntry", *parts)})
     assert _as_dict(blocks[1]) == _as_text(pr["keyEntry"])
     assert opened(blocks[2]) == [pr["opened"]]
+    assert rejections(items, blocks[3:]) == as_text(pr["rejections"])
     assert h(pr["plaintext"]).decode() == _plaintext_text(items)
