@@ -64,7 +64,8 @@ public struct JID: Hashable, Sendable, CustomStringConvertible {
         return text
     }
 
-    private init(trusted localpart: String?, _ domain: String, _ resource: String?) {
+    /// For parts already checked (`bare`, `RoomName.address`).
+    init(trusted localpart: String?, _ domain: String, _ resource: String?) {
         self.localpart = localpart
         self.domain = domain
         self.resource = resource

@@ -173,6 +173,12 @@ def safety_doc(data):
     for case in data["invalidRosters"]:
         out.append(f"**{case['name']}**: {case['description']}: `{case['error']}`\n\n" + block(roster_rows(case)))
     return out
+def rooms_doc(data):
+    rows = ["| name (as a JSON string) | domain | canonical address, or error |", "|---|---|---|"]
+    for case in data["rooms"]:
+        outcome = f"`{case['address']}`" if "address" in case else " ".join(filter(None, [case["error"], case.get("character")]))
+        rows.append(f"| `{json.dumps(case['name'])}` | `{case['domain']}` | {outcome} |")
+    return ["\n".join(rows)]
 
 
 def render(document, json_name, build):
@@ -205,3 +211,4 @@ if __name__ == "__main__":
     render("CR-0002", "CR-0002-vectors.json", fanout_doc)
     render("CR-0008", "CR-0008-vectors.json", invite_doc)
     render("CR-0007", "CR-0007-vectors.json", safety_doc)
+    render("CR-0005", "CR-0005-vectors.json", rooms_doc)
