@@ -186,6 +186,58 @@ import Testing
         await server.shutdown()
     }
 
+    // MARK: - Canonical addresses (CR-0005 §3.1, §5.6)
+
+    func errorText(_ element: XML.Element) -> String {
+        element.firstChild(name: "error", namespace: Namespace.client)?.firstChild(name: "text", namespace: Namespace.stanzaErrors)?.text ?? ""
+    }
+
+    @Test(arguments: [
+        ("Lobby@rooms.localhost", "write the room's address as lobby@rooms.localhost"),
+        ("lobby@Rooms.localhost.", "write the room's address as lobby@rooms.localhost"),
+        ("my room@rooms.localhost", "cannot contain a space"),
+        ("a@b@rooms.localhost", "cannot contain '@'"),
+        ("@rooms.localhost", "cannot be empty"),
+        (String(repeating: "r", count: 65) + "@rooms.localhost", "cannot have 65 characters"),
+        ("caf\u{E9}@rooms.localhost", "cannot contain U+00E9"),
+    ])
+    func aJoinToANonCanonicalAddressIsRefusedSayingWhatIsAllowed(address: String, problem: String) async throws {
+        let server = try await TestServer.start()
+        let alice = try await member(server)
+        try await alice.client.send("<presence to='\(address)/\(alice.nick)'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+        let error = try await alice.client.receive()
+        #expect(error.name == "presence" && error.attribute("type") == "error")
+        #expect(error.errorCondition == "jid-malformed")
+        #expect(error.firstChild(name: "error", namespace: Namespace.client)?.attribute("type") == "modify")
+        #expect(errorText(error).contains(problem) && errorText(error).hasSuffix(RoomName.rule))
+        #expect(server.statistics.rooms == 0)
+        await server.shutdown()
+    }
+
+    @Test func messagesToAnotherSpellingOfTheRoomAreRefusedAndReachNobody() async throws {
+        let server = try await TestServer.start()
+        let (alice, bob) = (try await member(server), try await member(server))
+        try await join(alice)
+        try await join(bob)
+        _ = try await alice.client.receive()
+        try await alice.client.send("<message to='LOBBY@rooms.localhost' type='groupchat' id='g'>\(encrypted(recipients: [bob]))</message>")
+        let refused = try await alice.client.receive()
+        #expect(refused.attribute("id") == "g" && refused.errorCondition == "jid-malformed")
+        #expect(errorText(refused).contains("lobby@rooms.localhost"))
+        try await alice.client.send("<message to='Lobby@rooms.localhost/\(bob.nick)' type='chat' id='p'>\(encrypted(recipients: [bob]))</message>")
+        #expect(try await alice.client.receive().errorCondition == "jid-malformed")
+        // No JID at all: the reply has no `from`, and still says what is wrong (CR-0005 §5.6).
+        try await alice.client.send("<message to='my room@rooms.localhost' type='groupchat' id='m2'>\(encrypted(recipients: [bob]))</message>")
+        let noJID = try await alice.client.receive()
+        #expect(noJID.attribute("id") == "m2" && noJID.attribute("from") == nil && noJID.errorCondition == "jid-malformed")
+        #expect(errorText(noJID).hasPrefix("a room name cannot contain a space; "))
+        // The canonical address still works, and bob got nothing before it.
+        try await alice.client.send("<message to='\(Self.room)' type='groupchat' id='ok'>\(encrypted(recipients: [bob]))</message>")
+        let delivered = try await bob.client.receive()
+        #expect(delivered.attribute("id") == "ok" && delivered.attribute("from") == alice.occupant)
+        await server.shutdown()
+    }
+
     @Test func roomsAreNotListed() async throws {
         let server = try await TestServer.start()
         let alice = try await member(server)

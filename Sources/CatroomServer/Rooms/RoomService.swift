@@ -10,6 +10,9 @@ struct RoomService {
 
     func route(_ stanza: Stanza, to: JID, from session: Session) -> [Delivery] {
         guard to.localpart != nil else { return service(stanza, from: session) }
+        if let error = Self.addressError(stanza.element.attribute("to") ?? "", service: hub.roomDomain) {
+            return StanzaRouter.reply(stanza, session, error)
+        }
         let room = to.bare
         switch (stanza.kind, to.resource) {
         case (.presence, let nick?):
@@ -26,6 +29,23 @@ struct RoomService {
         case (.iq, _?):
             // IQs are not relayed to occupants: the room would learn nothing, but neither do they need it.
             return StanzaRouter.reply(stanza, session, StanzaError(.serviceUnavailable))
+        }
+    }
+
+    /// The error for a `to` that names a room on `service` other than by its canonical
+    /// address (CR-0005 §3.1, §5.6), saying what is allowed; nil for any other `to`.
+    /// `written` may be malformed: a room name with a space or `@` is still answered.
+    static func addressError(_ written: String, service: JID) -> StanzaError? {
+        // Bytes, not characters: the comparison is byte for byte.
+        let bare = Array(written.utf8.prefix { $0 != UInt8(ascii: "/") })
+        guard let at = bare.lastIndex(of: UInt8(ascii: "@")),
+              JID.normalizedDomain(String(decoding: bare[(at + 1)...], as: UTF8.self)) == service.domain else { return nil }
+        do {
+            let room = try RoomName.address(String(decoding: bare[..<at], as: UTF8.self), service: service)
+            guard !room.description.utf8.elementsEqual(bare) else { return nil }
+            return StanzaError(.jidMalformed, text: "write the room's address as \(room); \(RoomName.rule)")
+        } catch {
+            return StanzaError(.jidMalformed, text: error.description)
         }
     }
 
@@ -120,7 +140,7 @@ struct RoomService {
             // Occupants' real JIDs are shown to nobody (there are no moderators): semi-anonymous.
             let features = [Namespace.muc, "muc_temporary", "muc_unmoderated", "muc_semianonymous",
                             passwordProtected ? "muc_passwordprotected" : "muc_unsecured", Namespace.encrypted]
-            return [Delivery(to: session, element: stanza.result(Disco.info(identity: ("conference", "text", room.localpart!), features: features)))]
+            return [Delivery(to: session, element: stanza.result(Disco.info(identity: ("conference", "text", room.localpart ?? ""), features: features)))]
         case ("get", Namespace.discoItems):
             return [Delivery(to: session, element: stanza.result(Disco.items([])))]
         case (_, Namespace.mucOwner):

@@ -11,7 +11,11 @@ struct StanzaRouter {
 
     /// Routes a stanza from a bound session; `from` is already stamped.
     func route(_ stanza: Stanza, from session: Session) -> [Delivery] {
-        if stanza.hasMalformedRecipient { return Self.reply(stanza, session, StanzaError(.jidMalformed)) }
+        if stanza.hasMalformedRecipient {
+            // A room name with a space or `@` gets the room service's explanation (CR-0005 §5.6).
+            let roomError = stanza.element.attribute("to").flatMap { RoomService.addressError($0, service: hub.roomDomain) }
+            return Self.reply(stanza, session, roomError ?? StanzaError(.jidMalformed))
+        }
         // RFC 6120 §8.2.3: a request is a get or set with exactly one payload; so every
         // handler below may assume one, and no malformed request goes unanswered.
         if stanza.kind == .iq, !stanza.isResponse,
