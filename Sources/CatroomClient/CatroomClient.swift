@@ -32,6 +32,12 @@ public final class CatroomClient: Sendable {
         if configuration.trust == .insecure || configuration.plaintext, !isLoopbackHost(configuration.host) {
             return emit(.error("--insecure and plaintext are for loopback tests only"))
         }
+        let room: JID
+        do {
+            room = try configuration.roomJID()
+        } catch {
+            return emit(.error("cannot join: \(error)"))
+        }
         let connection: StanzaConnection
         do {
             connection = try await StanzaConnection.connect(
@@ -61,9 +67,12 @@ public final class CatroomClient: Sendable {
         if case .matched(let fingerprint) = result.trust { pin.withLockedValue { $0 = fingerprint } }
         var reader = login.events
         let iq = IQTracker()
-        let room = try! JID(configuration.roomAddress)
+        guard let me = result.jid.localpart else {
+            connection.close()
+            return emit(.disconnected(reason: "the server bound an address without an account name: \(result.jid)"))
+        }
         let engine = RoomEngine(
-            configuration: configuration, room: room, me: result.jid.localpart!,
+            configuration: configuration, room: room, me: me,
             store: SessionStore(preKeys: PreKeyStore(identity: identity)), connection: connection, iq: iq, emit: emit)
         self.engine.set(engine, connection)
         emit(.connected(server: configuration.host, trust: result.trust, me: await engine.myInfo()))

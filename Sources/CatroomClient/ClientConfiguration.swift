@@ -1,4 +1,5 @@
 import CatroomCrypto
+import CatroomProtocol
 
 /// What `catroom join` is told: where to connect, which room, as whom, and whom to trust.
 public struct ClientConfiguration: Sendable {
@@ -17,7 +18,7 @@ public struct ClientConfiguration: Sendable {
     public var port = 5222
     /// The XMPP domain; the host unless the server calls itself something else.
     public var domain: String
-    /// The room's name; it lives at `<room>@rooms.<domain>`.
+    /// The room's name; the client joins `roomJID()`, its canonical `<room>@rooms.<domain>`.
     public var room: String
     public var nick: String
     public var roomPassword: String?
@@ -56,4 +57,22 @@ public struct ClientConfiguration: Sendable {
     }
 
     public var roomAddress: String { "\(room)@rooms.\(domain)" }
+
+    /// The room's canonical bare address (CR-0005 §3.1): `room` with its ASCII letters
+    /// lowercased, on `rooms.<domain>` lowercased. The error says what is allowed.
+    public func roomJID() throws(Invalid) -> JID {
+        guard let service = try? JID(localpart: nil, domain: "rooms.\(domain)") else {
+            throw Invalid(description: "rooms.\(domain) is not a valid XMPP domain")
+        }
+        do {
+            return try RoomName.address(room, service: service)
+        } catch {
+            throw Invalid(description: error.description)
+        }
+    }
+
+    /// A room or domain that cannot be joined, and why.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
 }

@@ -16,7 +16,7 @@ extension Catroom {
                 Type /help in the room for the commands.
                 """)
 
-        @Argument(help: "The room's name.")
+        @Argument(help: "The room's name: 1 to 64 of a-z 0-9 - _ . (uppercase is folded), starting with a letter or digit.")
         var room: String
 
         @Option(help: "Your display name (others see it; the server never does).")
@@ -62,6 +62,12 @@ extension Catroom {
             if pin != nil, insecure { throw ValidationError("--pin and --insecure contradict each other") }
             if let invite, (try? InviteSecret(encoded: invite)) == nil {
                 throw ValidationError("--invite is not an invite secret (52 base32 characters, as `catroom invite` prints)")
+            }
+            // CR-0005 §3.1: refused before connecting; `Lobby` is folded to `lobby` later, and said so.
+            do {
+                _ = try ClientConfiguration(host: server, domain: domain, room: room, nick: nick, trust: .insecure).roomJID()
+            } catch {
+                throw ValidationError("cannot join: \(error)")
             }
         }
 

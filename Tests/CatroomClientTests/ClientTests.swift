@@ -1,4 +1,5 @@
 import CatroomClient
+import CatroomProtocol
 import CatroomServer
 import CatroomTesting
 import Testing
@@ -66,6 +67,18 @@ import Testing
         #expect(await alice.client.member(named: "bob") == nil)
         #expect(await alice.client.member(named: "bob#" + shown.shortFingerprint)?.id == otherID)
         for participant in [alice, bob, otherBob] { await participant.stop() }
+        await server.shutdown()
+    }
+
+    /// CR-0005 §3.1: a room name without a canonical form is reported before connecting, never a crash.
+    @Test(arguments: ["my room", "", "a@b", "room/x", String(repeating: "r", count: 65)])
+    func aRoomNameWithoutCanonicalFormIsReported(room: String) async throws {
+        let server = try await TestServer.start()
+        let participant = Participant(server: server, nick: "alice", room: room)
+        let text = try await participant.waitFor("the error") { if case .error(let text) = $0 { text } else { nil } }
+        #expect(text.hasPrefix("cannot join: ") && text.hasSuffix(RoomName.rule))
+        #expect(!participant.events.contains { if case .connected = $0 { true } else { false } })
+        await participant.stop()
         await server.shutdown()
     }
 }

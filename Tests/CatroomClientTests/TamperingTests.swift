@@ -11,7 +11,7 @@ import Testing
 @Suite struct TamperingTests {
     /// What the malicious server does to the next groupchat or private message for bob.
     enum Trick: Sendable {
-        case none, replay, roomToPrivate, privateToRoom, dropKey, relabelSender(String)
+        case none, replay, roomToPrivate, privateToRoom, dropKey, relabelSender(String), respellRoom
     }
 
     /// Three members in a room on a server whose deliveries to bob pass through `trick`.
@@ -54,6 +54,9 @@ import Testing
                 case .relabelSender(let nick):
                     let room = from.split(separator: "/")[0]
                     changed[attribute: "from"] = "\(room)/\(nick)"
+                case .respellRoom:
+                    let bare = from.prefix { $0 != "/" }
+                    changed[attribute: "from"] = bare.uppercased() + from.dropFirst(bare.count)
                 }
                 return [changed]
             }
@@ -128,6 +131,19 @@ import Testing
         try await room.alice.client.say("not from carol")
         _ = try await undecryptable(room.bob, from: "carol")
         #expect(!room.bob.messages().contains { $0.text == "not from carol" })
+        await stop(room)
+    }
+
+    @Test func aRoomAddressInAnotherSpellingIsIgnoredAndReported() async throws {
+        let room = try await room()
+        room.trick.withLockedValue { $0 = .respellRoom }
+        try await room.alice.client.say("from LOBBY")
+        let report = try await room.bob.waitFor("the report") { if case .error(let text) = $0, text.contains("LOBBY@ROOMS.LOCALHOST") { text } else { nil } }
+        #expect(report.contains("lobby@rooms.localhost"))
+        _ = try await room.carol.waitForMessage("from LOBBY")
+        try await room.alice.client.say("from lobby")
+        _ = try await room.bob.waitForMessage("from lobby")
+        #expect(!room.bob.messages().contains { $0.text == "from LOBBY" })
         await stop(room)
     }
 

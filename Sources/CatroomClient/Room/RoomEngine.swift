@@ -8,6 +8,7 @@ import Foundation
 /// private messages fanned out over them (CR-0002), and the checks that keep the
 /// server honest. It owns the session store; everything reaches it as stanzas.
 actor RoomEngine {
+    /// The canonical bare address (CR-0005 §3.1): the fan-out context's room.
     let room: JID
     let me: String
     private(set) var myNick: String
@@ -70,7 +71,7 @@ actor RoomEngine {
 
     /// Presence from the room: occupants arriving and leaving, and our own.
     func handlePresence(_ element: XML.Element) {
-        guard let from = element.attribute("from").flatMap({ try? JID($0) }), from.bare == room, let nick = from.resource else { return }
+        guard let nick = occupant(element) else { return }
         let type = element.attribute("type")
         if type == "error" {
             if !joined { emit(.error("could not join \(room): \(Login.errorText(element))")) }
@@ -99,6 +100,19 @@ actor RoomEngine {
         // Occupants present before our self-presence are ours to contact; later ones contact us.
         members[nick] = Member(id: nick, initial: !joined)
         if joined { scheduleSilentReaderCheck(nick) }
+    }
+
+    /// The nick in the `from` of a stanza from this room, or nil. The room's part must be
+    /// byte-equal to its canonical address (CR-0005 §6.1): another spelling of it is
+    /// ignored and reported; another address is not this room (CR-0006 §5.7).
+    private func occupant(_ element: XML.Element) -> String? {
+        guard let text = element.attribute("from"), let from = try? JID(text), from.bare == room, let nick = from.resource else { return nil }
+        guard text.utf8.starts(with: "\(room)/".utf8) else {
+            // The JID parsed, so its bare part is printable ASCII.
+            emit(.error("ignored a stanza from \(text.prefix { $0 != "/" }): the server must write the room's address as \(room) (CR-0005 §6.1)"))
+            return nil
+        }
+        return nick
     }
 
     /// The joiner starts a session with every member already there (DESIGN §2.5).
@@ -184,7 +198,7 @@ actor RoomEngine {
         if from == serverDomain, let notice = element.firstChild(name: "low-stock", namespace: Namespace.bundles) {
             return refillPreKeys(notice)
         }
-        guard from.bare == room, let sender = from.resource else { return }
+        guard let sender = occupant(element) else { return }
         if element.attribute("type") == "error" {
             return emit(.error("the server refused a message: \(Login.errorText(element))"))
         }

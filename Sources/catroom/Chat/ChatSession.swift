@@ -1,4 +1,5 @@
 import CatroomClient
+import CatroomProtocol
 import Foundation
 
 /// What a front end shows: events from the client, replies to commands, local notes.
@@ -22,6 +23,7 @@ final class ChatSession: @unchecked Sendable {
     init(configuration: ClientConfiguration, output: ChatOutput) {
         self.configuration = configuration
         self.output = output
+        if let room = canonicalRoom(configuration.room) { self.configuration.room = room }
     }
 
     /// Joins `configuration.room` with a fresh identity.
@@ -54,7 +56,9 @@ final class ChatSession: @unchecked Sendable {
         case .part:
             await stop()
             output.show(ClientEvent.notice("left \(configuration.roomAddress); /join <room> or /quit"))
-        case .join(let room):
+        case .join(let typed):
+            // A name without a canonical form leaves the current room as it is.
+            guard let room = canonicalRoom(typed) else { return true }
             await stop()
             configuration.room = room
             // An invite secret belongs to one room (CR-0008 §5.2).
@@ -68,6 +72,19 @@ final class ChatSession: @unchecked Sendable {
             output.show(await client.perform(command, queryTarget: queryTarget))
         }
         return true
+    }
+
+    /// A room name as the user typed it, in its canonical form (CR-0005 §3.1): says so
+    /// when that differs, and shows what is allowed when there is none.
+    private func canonicalRoom(_ typed: String) -> String? {
+        do {
+            let room = try RoomName.canonical(typed)
+            if room != typed { output.show(ClientEvent.notice("joining \(room): room names are lowercase")) }
+            return room
+        } catch {
+            output.show(ClientEvent.error("cannot join: \(error)"))
+            return nil
+        }
     }
 
     /// The plain-lines front ends: joins, then handles lines from standard input until
