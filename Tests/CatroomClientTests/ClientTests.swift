@@ -8,12 +8,7 @@ import Testing
 @Suite struct ClientTests {
     @Test func threeMembersTalkInTheRoomAndPrivately() async throws {
         let server = try await TestServer.start()
-        let alice = Participant(server: server, nick: "alice")
-        try await alice.waitUntilReady()
-        let bob = Participant(server: server, nick: "bob")
-        try await bob.waitUntilReady()
-        let carol = Participant(server: server, nick: "carol")
-        try await carol.waitUntilReady()
+        let (alice, bob, carol) = try await Participant.trio(on: server)
         // Everyone has met everyone, by display name.
         for (participant, others) in [(alice, ["bob", "carol"]), (bob, ["alice", "carol"]), (carol, ["alice", "bob"])] {
             for other in others {

@@ -64,12 +64,7 @@ import Testing
                 return ghostMeetsShielded ? [] : [element]
             }
         }
-        let alice = Participant(server: server, nick: "alice")
-        try await alice.waitUntilReady()
-        let bob = Participant(server: server, nick: "bob")
-        try await bob.waitUntilReady()
-        let carol = Participant(server: server, nick: "carol")
-        try await carol.waitUntilReady()
+        let (alice, bob, carol) = try await Participant.trio(on: server)
         let room = try await alice.safetyCode(covering: 3)
         #expect(try await bob.safetyCode(covering: 3) == room)
         #expect(try await carol.safetyCode(covering: 3) == room)
