@@ -63,8 +63,10 @@ public final class CatroomClient: Sendable {
             connection.close()
             return emit(.disconnected(reason: timedOut.withLockedValue { $0 } ? "the server did not complete the login in time" : "\(error)"))
         }
-        if case .recorded(let fingerprint) = result.trust { pin.withLockedValue { $0 = fingerprint } }
-        if case .matched(let fingerprint) = result.trust { pin.withLockedValue { $0 = fingerprint } }
+        switch result.trust {
+        case .recorded(let fingerprint), .matched(let fingerprint): pin.withLockedValue { $0 = fingerprint }
+        case .unchecked, .plaintext: break
+        }
         var reader = login.events
         let iq = IQTracker()
         guard let me = result.jid.localpart else {

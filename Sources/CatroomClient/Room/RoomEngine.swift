@@ -348,7 +348,7 @@ actor RoomEngine {
 
     private func sendOwedAcknowledgements() {
         acknowledgementScheduled = false
-        let recipients = members.values.filter(\.receives).map(\.id)
+        let recipients = self.recipients
         guard !transcript.owed.isEmpty, !recipients.isEmpty else { return }
         do {
             try sendRoom(ChatPayload(.ack), to: recipients)
@@ -422,20 +422,21 @@ actor RoomEngine {
     /// A room message to every member whose key exchange is complete (and, holding an
     /// invite secret, who proved it: CR-0008 §5.5).
     func say(_ text: String, action: Bool = false) throws {
-        let recipients = members.values.filter(\.receives).map(\.id)
+        let recipients = self.recipients
         guard !recipients.isEmpty else { return emit(.notice("nobody else is here yet: the message was not sent")) }
         let id = try sendRoom(ChatPayload(action ? .action : .text, body: text), to: recipients)
+        let shown = DisplayName.sanitizeText(text)
         emit(.message(ChatMessage(
-            from: myInfo(), text: DisplayName.sanitizeText(text), isAction: action, isPrivate: false, sent: Date(),
+            from: myInfo(), text: shown, isAction: action, isPrivate: false, sent: Date(),
             missingRecipients: members.values.filter { !$0.receives }.map { name(of: $0.id) }.sorted(), unknownRecipients: [], isOwn: true,
             id: id)))
-        rememberText(DisplayName.sanitizeText(text), of: me, id: id)
+        rememberText(shown, of: me, id: id)
     }
 
     /// A malicious sender, for tests of CR-0006 §5.8: each text sealed to every ready
     /// member under one message id (a split view, once a relay shows each member one).
     func sayInVersions(_ texts: [String]) throws {
-        let recipients = members.values.filter(\.receives).map(\.id)
+        let recipients = self.recipients
         let messageID = randomBytes(count: FanoutContext.messageIDCount)
         for text in texts {
             // CR-0002 §5.3 step 1 draws K, then the message id: the second draw is replaced.
@@ -469,7 +470,7 @@ actor RoomEngine {
 
     func changeNick(_ nick: String) throws {
         myNick = DisplayName.sanitize(nick)
-        let recipients = members.values.filter(\.receives).map(\.id)
+        let recipients = self.recipients
         if !recipients.isEmpty { try sendRoom(ChatPayload(.nick, nick: myNick), to: recipients) }
         emit(.notice("you are now known as \(myNick)"))
     }
@@ -489,7 +490,7 @@ actor RoomEngine {
         }
         if payload.type != .ack {
             transcript.sent(
-                messageID: sealed.context.messageID, digest: sealed.context.entryDigest(payload: sealed.payload), me: me,
+                messageID: sealed.context.messageID, digest: sealed.entryDigest, me: me,
                 recipients: sealed.context.recipients)
         }
         send(sealed, to: room, type: "groupchat")
@@ -578,6 +579,10 @@ actor RoomEngine {
         members[member.id]?.verified = true
         return info(members[member.id]!)
     }
+
+    /// Every member messages go to: its exchange is complete and, holding an invite
+    /// secret, it proved it (CR-0006 §5.5, CR-0008 §5.5).
+    private var recipients: [String] { members.values.filter(\.receives).map(\.id) }
 
     // MARK: - Safety code (CR-0007)
 

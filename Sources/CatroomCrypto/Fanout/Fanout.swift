@@ -16,10 +16,12 @@ public enum Fanout {
     /// What the sender produces: the shared part and one key entry per recipient.
     public struct Message: Sendable {
         public let context: FanoutContext
-        /// XChaCha20-Poly1305 ciphertext of the payload, AD = D.
+        /// XChaCha20-Poly1305 ciphertext of the payload, AD = D0.
         public let payload: [UInt8]
         /// Each recipient's key entry: K encrypted through its pairwise session, AD = D.
         public let keys: [String: SessionMessage]
+        /// D, which names this message exactly (CR-0002 §5.4 step 6).
+        public let entryDigest: [UInt8]
     }
 
     /// Seals `plaintext` for `recipients`, each of whom must have a session in `store`.
@@ -41,7 +43,7 @@ public enum Fanout {
         for recipient in context.recipients {
             keys[recipient] = try store.encrypt(payloadKey, to: recipient, associatedData: entryDigest, using: &entropy)
         }
-        return Message(context: context, payload: payload, keys: keys)
+        return Message(context: context, payload: payload, keys: keys, entryDigest: entryDigest)
     }
 
     public static func seal(
