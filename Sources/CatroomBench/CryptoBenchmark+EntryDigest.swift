@@ -23,13 +23,13 @@ extension CryptoBenchmark {
             try Measurement.run(count: calls, warmup: 1, prepare: {
                 try Fanout.seal(payload, kind: .room, room: room, recipients: ids, store: &sender)
             }) { message in
-                _ = try Fanout.open(message.payload, context: message.context, key: message.keys[ids[0]]!, store: &members[0])
+                _ = try Fanout.open(message.payload, context: message.context, key: try message.entry(for: ids[0]), store: &members[0])
             }
         }, { calls in
             try Measurement.run(count: calls, warmup: 1, prepare: {
                 try BaselineFanout.seal(payload, room: room, recipients: ids, store: &sender)
             }) { message in
-                _ = try BaselineFanout.open(message, key: message.keys[ids[0]]!, store: &members[0])
+                _ = try BaselineFanout.open(message, key: try message.entry(for: ids[0]), store: &members[0])
             }
         })
         let (seal, sealBaseline) = try Measurement.alternating(count: n, { calls in
@@ -101,6 +101,11 @@ enum BaselineFanout {
         let context: FanoutContext
         let payload: [UInt8]
         let keys: [String: SessionMessage]
+
+        func entry(for recipient: String) throws -> SessionMessage {
+            guard let entry = keys[recipient] else { throw CryptoError.noSession }
+            return entry
+        }
     }
 
     /// AEAD key (32) || nonce (24) || commitment (32) from the payload key, as in Fanout.

@@ -6,7 +6,7 @@ struct Measurement: Sendable {
     /// Per-call durations in nanoseconds, sorted.
     let samples: [Double]
 
-    var median: Double { percentile(0.5, ofSorted: samples)! }
+    var median: Double { percentile(0.5, ofSorted: samples) ?? 0 }
 
     /// Runs `prepare` untimed and `body` timed, `count` times after `warmup` untimed rounds.
     static func run<State>(

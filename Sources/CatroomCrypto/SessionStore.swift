@@ -67,8 +67,11 @@ public struct SessionStore: Sendable {
 
     /// Encrypts `plaintext` for `peer`, binding `associatedData` (the caller's context) into the AD.
     public mutating func encrypt<E: EntropySource>(_ plaintext: some RawBytes, to peer: String, associatedData: [UInt8] = [], using entropy: inout E) throws -> SessionMessage {
-        guard records[peer] != nil else { throw CryptoError.noSession }
-        return try records[peer]!.encrypt(plaintext, associatedData: associatedData, using: &entropy)
+        // Optional chaining mutates the record in place.
+        guard let message = try records[peer]?.encrypt(plaintext, associatedData: associatedData, using: &entropy) else {
+            throw CryptoError.noSession
+        }
+        return message
     }
 
     public mutating func encrypt(_ plaintext: some RawBytes, to peer: String, associatedData: [UInt8] = []) throws -> SessionMessage {
@@ -137,7 +140,7 @@ public struct SessionStore: Sendable {
     /// Makes `state` the current session with `peer`, archiving any current one.
     private mutating func makeCurrent(_ state: SessionState, for peer: String) {
         if records[peer] != nil {
-            records[peer]!.promote(state)
+            records[peer]?.promote(state)
         } else {
             records[peer] = SessionRecord(state)
         }

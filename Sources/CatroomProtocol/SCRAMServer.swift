@@ -68,10 +68,10 @@ public struct SCRAMServer: Sendable {
               let text = String(validating: message, as: UTF8.self),
               let proofRange = text.range(of: ",p=", options: .backwards),
               let attributes = SCRAM.attributes(text[...]), attributes.count >= 3,
-              attributes[0].0 == "c", attributes[1].0 == "r", attributes.last?.0 == "p",
+              attributes[0].0 == "c", attributes[1].0 == "r", let last = attributes.last, last.0 == "p",
               let binding = [UInt8](base64: attributes[0].1), binding == Array(gs2Header.utf8),
               attributes[1].1 == nonce,
-              let proof = [UInt8](base64: attributes.last!.1), proof.count == 32
+              let proof = [UInt8](base64: last.1), proof.count == 32
         else { return fail(.malformedRequest) }
         let authMessage = Array((authPrefix + "," + text[..<proofRange.lowerBound]).utf8)
         let used = credentials ?? decoy(for: user)

@@ -38,7 +38,7 @@ public final class Server: Sendable {
         tlsConfiguration.minimumTLSVersion = .tlsv12
         let tls = try NIOSSLContext(configuration: tlsConfiguration)
 
-        let hub = Hub(configuration: configuration)
+        let hub = try Hub(configuration: configuration)
         let tap = configuration.wireTapPath.flatMap(WireTap.init(path:))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let ids = Atomic<Int>(0)
@@ -114,7 +114,8 @@ public final class Server: Sendable {
 
     /// Test only: the full JID an account is bound as, if it is.
     @_spi(Testing) public func boundJID(of localpart: String) -> JID? {
-        hub.sessions(of: try! JID(localpart: localpart, domain: configuration.domain)).first?.jid
+        guard let account = try? JID(localpart: localpart, domain: configuration.domain) else { return nil }
+        return hub.sessions(of: account).first?.jid
     }
 
     /// Counts for tests and the status line.
@@ -126,6 +127,7 @@ public final class Server: Sendable {
 public enum ServerError: Error, CustomStringConvertible {
     case plaintextNeedsLoopback(String)
     case expatTooOld(String)
+    case invalidDomain(String)
 
     public var description: String {
         switch self {
@@ -133,6 +135,8 @@ public enum ServerError: Error, CustomStringConvertible {
             "plaintext streams and the wire tap are for loopback tests only; \(host) is not a loopback address"
         case .expatTooOld(let version):
             "libexpat \(version) lacks billion-laughs or allocation protection: install Debian's current libexpat1"
+        case .invalidDomain(let domain):
+            "\(domain) is not a valid XMPP domain (RFC 6120 §3.2; rooms live on rooms.\(domain)): use a host name such as chat.example.org"
         }
     }
 }

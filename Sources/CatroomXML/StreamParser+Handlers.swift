@@ -11,56 +11,59 @@ extension XML.StreamParser {
         XML_SetUserData(parser, Unmanaged.passUnretained(self).toOpaque())
         XML_SetElementHandler(
             parser,
-            { userData, name, attributes in XML.StreamParser.owner(userData).startElement(name!, attributes!) },
-            { userData, _ in XML.StreamParser.owner(userData).endElement() }
+            { userData, name, attributes in
+                guard let name, let attributes else { return }
+                XML.StreamParser.owner(userData)?.startElement(name, attributes)
+            },
+            { userData, _ in XML.StreamParser.owner(userData)?.endElement() }
         )
         XML_SetCharacterDataHandler(parser) { userData, characters, length in
-            XML.StreamParser.owner(userData).characterData(UnsafeRawBufferPointer(start: characters, count: Int(length)))
+            XML.StreamParser.owner(userData)?.characterData(UnsafeRawBufferPointer(start: characters, count: Int(length)))
         }
         XML_SetCdataSectionHandler(
             parser,
-            { userData in XML.StreamParser.owner(userData).inCDATA = true },
-            { userData in XML.StreamParser.owner(userData).inCDATA = false }
+            { userData in XML.StreamParser.owner(userData)?.inCDATA = true },
+            { userData in XML.StreamParser.owner(userData)?.inCDATA = false }
         )
         XML_SetXmlDeclHandler(parser) { userData, version, encoding, standalone in
-            XML.StreamParser.owner(userData).xmlDeclaration(version: version, encoding: encoding, standalone: standalone)
+            XML.StreamParser.owner(userData)?.xmlDeclaration(version: version, encoding: encoding, standalone: standalone)
         }
         // RFC 6120 §11.1: no comments, processing instructions, DTDs or entity
         // declarations. The doctype handler fires on `<!DOCTYPE name`, before any
         // internal subset is read, so no entity is ever declared or expanded (XS-01, XS-02).
         XML_SetStartDoctypeDeclHandler(parser) { userData, _, _, _, _ in
-            XML.StreamParser.owner(userData).restricted("document type declaration")
+            XML.StreamParser.owner(userData)?.restricted("document type declaration")
         }
         XML_SetCommentHandler(parser) { userData, _ in
-            XML.StreamParser.owner(userData).restricted("comment")
+            XML.StreamParser.owner(userData)?.restricted("comment")
         }
         XML_SetProcessingInstructionHandler(parser) { userData, _, _ in
-            XML.StreamParser.owner(userData).restricted("processing instruction")
+            XML.StreamParser.owner(userData)?.restricted("processing instruction")
         }
         XML_SetEntityDeclHandler(parser) { userData, _, _, _, _, _, _, _, _ in
-            XML.StreamParser.owner(userData).restricted("entity declaration")
+            XML.StreamParser.owner(userData)?.restricted("entity declaration")
         }
         XML_SetUnparsedEntityDeclHandler(parser) { userData, _, _, _, _, _ in
-            XML.StreamParser.owner(userData).restricted("unparsed entity declaration")
+            XML.StreamParser.owner(userData)?.restricted("unparsed entity declaration")
         }
         XML_SetNotationDeclHandler(parser) { userData, _, _, _, _ in
-            XML.StreamParser.owner(userData).restricted("notation declaration")
+            XML.StreamParser.owner(userData)?.restricted("notation declaration")
         }
         XML_SetSkippedEntityHandler(parser) { userData, _, _ in
-            XML.StreamParser.owner(userData).restricted("entity reference")
+            XML.StreamParser.owner(userData)?.restricted("entity reference")
         }
         // This one is handed its own argument instead of the user data (the parser by
         // default); returning an error stops expat as well.
         XML_SetExternalEntityRefHandler(parser) { argument, _, _, _, _ in
-            XML.StreamParser.owner(UnsafeMutableRawPointer(argument)).restricted("external entity reference")
+            XML.StreamParser.owner(UnsafeMutableRawPointer(argument))?.restricted("external entity reference")
             return Int32(XML_STATUS_ERROR.rawValue)
         }
         XML_SetExternalEntityRefHandlerArg(parser, Unmanaged.passUnretained(self).toOpaque())
         _ = catroom_expat_disable_reparse_deferral(parser)
     }
 
-    private static func owner(_ userData: UnsafeMutableRawPointer?) -> XML.StreamParser {
-        Unmanaged<XML.StreamParser>.fromOpaque(userData!).takeUnretainedValue()
+    private static func owner(_ userData: UnsafeMutableRawPointer?) -> XML.StreamParser? {
+        userData.map { Unmanaged<XML.StreamParser>.fromOpaque($0).takeUnretainedValue() }
     }
 }
 
@@ -96,8 +99,11 @@ extension XML.StreamParser {
         var element = XML.Element(localName, namespace: namespace, attributes: [])
         element.attributes.reserveCapacity(attributeCount)
         for index in 0..<attributeCount {
-            guard let (namespace, localName) = splitName(attributes[2 * index]!) else { return }
-            let value = UnsafeRawBufferPointer(start: attributes[2 * index + 1]!, count: strlen(attributes[2 * index + 1]!))
+            // Expat hands (name, value) pairs, both non-null, up to the counted end.
+            guard let name = attributes[2 * index], let rawValue = attributes[2 * index + 1],
+                  let (namespace, localName) = splitName(name)
+            else { return }
+            let value = UnsafeRawBufferPointer(start: rawValue, count: strlen(rawValue))
             guard value.count <= limits.maxAttributeValueBytes else {
                 return fail(.policyViolation(.attributeValueTooLong), detail: "an attribute value over \(limits.maxAttributeValueBytes) bytes")
             }

@@ -53,7 +53,7 @@ extension XML.StreamParser {
     /// more than `maxHeaderBytes` (so that `trimHeader` can tell when it is too long).
     func keepHeader(_ bytes: UnsafeRawBufferPointer) {
         guard headerEnd == nil, let kept = header?.count, kept <= Self.maxHeaderBytes else { return }
-        header!.append(contentsOf: bytes.prefix(Self.maxHeaderBytes + 1 - kept))
+        header?.append(contentsOf: bytes.prefix(Self.maxHeaderBytes + 1 - kept))
     }
 
     /// Cuts the kept bytes to the header once the root has opened, or forgets them when too long.
@@ -63,7 +63,7 @@ extension XML.StreamParser {
             if headerEnd > Self.maxHeaderBytes {
                 header = nil
             } else if kept > headerEnd {
-                header = Array(header!.prefix(headerEnd))
+                header = header.map { Array($0.prefix(headerEnd)) }
             }
         } else if kept > Self.maxHeaderBytes {
             header = nil

@@ -31,7 +31,7 @@ extension Catroom {
                 store: &members[0])
             for peer in 1..<members.count {
                 let opened = try Fanout.open(
-                    message.payload, context: message.context, key: message.keys[ids[peer]]!, store: &members[peer])
+                    message.payload, context: message.context, key: try message.entry(for: ids[peer]), store: &members[peer])
                 guard String(decoding: opened, as: UTF8.self) == text else { throw ValidationError("fan-out mismatch") }
             }
             print("fan-out to \(members.count - 1) recipients: ok")

@@ -91,7 +91,7 @@ extension Catroom {
         }
 
         func run() async throws {
-            let level = Logger.Level(rawValue: logLevel)!
+            let level = Logger.Level(rawValue: logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level

@@ -156,8 +156,8 @@ public struct JoinBenchmark {
     static func row(_ members: Int, _ mode: String, _ samples: [Double]) -> Row {
         let sorted = samples.sorted()
         return Row(
-            members: members, mode: mode, medianMilliseconds: percentile(0.5, ofSorted: sorted)!,
-            p90Milliseconds: percentile(0.9, ofSorted: sorted)!,
+            members: members, mode: mode, medianMilliseconds: percentile(0.5, ofSorted: sorted) ?? 0,
+            p90Milliseconds: percentile(0.9, ofSorted: sorted) ?? 0,
             maxMilliseconds: sorted.last ?? 0, samples: sorted.count)
     }
 

@@ -45,6 +45,7 @@ final class BenchConnection: ChannelInboundHandler {
     private var expected: Int?
     private var needsFlush = false
     private var pacer: Scheduled<Void>?
+    private let eventLoop: any EventLoop
 
     init(index: Int, plan: StreamNegotiation.Plan, tls: NIOSSLContext?, progress: RunProgress, sendsPresence: Bool, login: EventLoopPromise<String>) {
         self.index = index
@@ -53,6 +54,7 @@ final class BenchConnection: ChannelInboundHandler {
         self.progress = progress
         self.sendsPresence = sendsPresence
         self.login = login
+        eventLoop = login.futureResult.eventLoop
     }
 
     // MARK: - Channel events
@@ -186,8 +188,7 @@ final class BenchConnection: ChannelInboundHandler {
     /// Closes the connection on purpose (the end of a scenario): after `</stream:stream>`
     /// (RFC 6120 §4.4) when `politely`, else by closing the socket as a crashed client would.
     func close(politely: Bool) -> EventLoopFuture<Void> {
-        let context = self.context!  // set when the handler was added, before anyone could call
-        guard !closing else { return context.eventLoop.makeSucceededVoidFuture() }
+        guard let context, !closing else { return eventLoop.makeSucceededVoidFuture() }
         closing = true
         pacer?.cancel()
         let promise = context.eventLoop.makePromise(of: Void.self)
@@ -203,8 +204,7 @@ final class BenchConnection: ChannelInboundHandler {
     /// Joins `room` as `nick`; succeeds on the self-presence, after accepting the default
     /// configuration if the room is new and the server waits for it (XEP-0045 §10.1.2).
     func join(room: String, nick: String, deadline: NIODeadline) -> EventLoopFuture<Void> {
-        let context = self.context!
-        guard !closing else { return context.eventLoop.makeFailedFuture(ServerBenchmarkError.connectionFailed("not connected")) }
+        guard let context, !closing else { return eventLoop.makeFailedFuture(ServerBenchmarkError.connectionFailed("not connected")) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         join = promise
         roomJID = room
@@ -358,15 +358,15 @@ final class BenchConnection: ChannelInboundHandler {
     private func sendDue() {
         guard let traffic, case .openLoop(let schedule) = traffic.pacing, let context, !closing else { return }
         let now = monotonicNanoseconds()
-        var buffer: ByteBuffer?
+        var buffer = context.channel.allocator.buffer(capacity: 0)
         while nextSequence < schedule.intendedCount {
             let due = schedule.due(nextSequence)
             if due > now { break }
             let lag = now - due
             // A message later than the limit is skipped: it shows as intended but not sent.
             if lag <= OpenLoopSchedule.lateLimitNanoseconds {
-                if buffer == nil { buffer = context.channel.allocator.buffer(capacity: traffic.template.approximateSize) }
-                traffic.template.write(sender: index, sequence: nextSequence, sentAt: now, into: &buffer!)
+                if buffer.capacity == 0 { buffer.reserveCapacity(traffic.template.approximateSize) }
+                traffic.template.write(sender: index, sequence: nextSequence, sentAt: now, into: &buffer)
                 if stats.firstSend == 0 { stats.firstSend = now }
                 stats.sent += 1
                 stats.maxSendLag = max(stats.maxSendLag, lag)
@@ -374,7 +374,7 @@ final class BenchConnection: ChannelInboundHandler {
             }
             nextSequence += 1
         }
-        if let buffer { context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
+        if buffer.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
         guard nextSequence < schedule.intendedCount else { return }
         pacer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(schedule.due(nextSequence))) { [weak self] in
             self?.sendDue()

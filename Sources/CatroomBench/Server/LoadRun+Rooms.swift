@@ -52,7 +52,7 @@ extension LoadRun {
         } catch {
             report.failure = "\(error)"
             report.errors = progress.takeErrors()
-            report.generator = LoadRun.usage(generatorStart, .current())!
+            report.generator = LoadRun.usage(generatorStart, .current())
             return nil
         }
     }

@@ -213,7 +213,7 @@ struct LoadRun: Sendable {
     /// Fills in the report's resource usage between two snapshots.
     func record(from before: Snapshot, to after: Snapshot, in report: inout ServerBenchmarkReport.Scenario) {
         report.server = Self.usage(before.server, after.server)
-        report.generator = Self.usage(before.generator, after.generator)!
+        report.generator = Self.usage(before.generator, after.generator)
         if let server = report.server, let start = before.machineBusy, let end = after.machineBusy {
             report.otherProcessesCPUSeconds = max(0, end - start - server.cpuSeconds - report.generator.cpuSeconds)
         }
@@ -221,7 +221,11 @@ struct LoadRun: Sendable {
 
     static func usage(_ before: ProcessSample?, _ after: ProcessSample?) -> ServerBenchmarkReport.ResourceUsage? {
         guard let before, let after else { return nil }
-        return .init(cpuSeconds: after.cpuSeconds - before.cpuSeconds, rssBeforeKiB: before.rssKiB, rssAfterKiB: after.rssKiB)
+        return usage(before, after)
+    }
+
+    static func usage(_ before: ProcessSample, _ after: ProcessSample) -> ServerBenchmarkReport.ResourceUsage {
+        .init(cpuSeconds: after.cpuSeconds - before.cpuSeconds, rssBeforeKiB: before.rssKiB, rssAfterKiB: after.rssKiB)
     }
 
     /// Polls `condition` until it holds or `deadline` passes; true if it held.
@@ -283,16 +287,23 @@ struct LoadConnection: Sendable {
 
     func submit<T: Sendable>(_ body: @escaping @Sendable (BenchConnection) -> T) -> EventLoopFuture<T> {
         let handler = handler
-        return channel.eventLoop.submit { body(handler.value!) }
+        return channel.eventLoop.submit {
+            guard let connection = handler.value else { throw ServerBenchmarkError.connectionFailed("not connected") }
+            return body(connection)
+        }
     }
 
     func flatSubmit<T: Sendable>(_ body: @escaping @Sendable (BenchConnection) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
         let handler = handler
-        return channel.eventLoop.flatSubmit { body(handler.value!) }
+        let loop = channel.eventLoop
+        return loop.flatSubmit {
+            guard let connection = handler.value else { return loop.makeFailedFuture(ServerBenchmarkError.connectionFailed("not connected")) }
+            return body(connection)
+        }
     }
 
     func execute(_ body: @escaping @Sendable (BenchConnection) -> Void) {
         let handler = handler
-        channel.eventLoop.execute { body(handler.value!) }
+        channel.eventLoop.execute { handler.value.map(body) }
     }
 }

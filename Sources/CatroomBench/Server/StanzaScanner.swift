@@ -61,7 +61,7 @@ struct StanzaScanner {
     }
 
     private mutating func scan(_ buffer: UnsafeRawBufferPointer, _ handle: (Item) -> Void) -> [UInt8]? {
-        let base = buffer.baseAddress!
+        guard let base = buffer.baseAddress else { return nil }
         let count = buffer.count
         var p = position
         while p < count {

@@ -69,7 +69,8 @@ struct Login {
         try await connection.startTLS(serverName: configuration.host) { certificate in
             outcome.set(try pin.check(certificate))
         }
-        return outcome.value!
+        guard let trust = outcome.value else { throw Failure("the TLS handshake ended without checking the certificate") }
+        return trust
     }
 
     /// CR-0003 §5: the challenge, signed with the identity key over this stream's id.

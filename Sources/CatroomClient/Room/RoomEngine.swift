@@ -577,7 +577,8 @@ actor RoomEngine {
     func verify(_ nick: String) throws -> MemberInfo {
         guard let member = member(named: nick), member.identity != nil else { throw Login.Failure("no member called \(nick) with a key") }
         members[member.id]?.verified = true
-        return info(members[member.id]!)
+        guard let verified = members[member.id] else { throw Login.Failure("no member called \(nick) with a key") }
+        return info(verified)
     }
 
     /// Every member messages go to: its exchange is complete and, holding an invite

@@ -74,7 +74,10 @@ struct ByteReader {
     }
 
     /// All bytes left.
-    mutating func readRest() -> [UInt8] { try! read(count: remaining) }
+    mutating func readRest() -> [UInt8] {
+        defer { offset = buffer.count }
+        return Array(buffer[offset...])
+    }
 
     func expectEnd() throws {
         guard remaining == 0 else { throw CryptoError.malformed }

@@ -22,6 +22,12 @@ public enum Fanout {
         public let keys: [String: SessionMessage]
         /// D, which names this message exactly (CR-0002 §5.4 step 6).
         public let entryDigest: [UInt8]
+
+        /// `recipient`'s key entry; `noSession` when the message was not sealed for it.
+        public func entry(for recipient: String) throws -> SessionMessage {
+            guard let entry = keys[recipient] else { throw CryptoError.noSession }
+            return entry
+        }
     }
 
     /// Seals `plaintext` for `recipients`, each of whom must have a session in `store`.

@@ -68,8 +68,13 @@ public struct IdentityKeyPair: Sendable {
 
     /// Derives the key pair from a 32-byte seed (`crypto_sign_seed_keypair`).
     public init(seed: SecretBytes) throws {
-        _ = Sodium.ready
         guard seed.count == Self.seedCount else { throw CryptoError.invalidKey }
+        self.init(sized: seed)
+    }
+
+    private init(sized seed: SecretBytes) {
+        _ = Sodium.ready
+        precondition(seed.count == Self.seedCount)
         var publicKey = [UInt8](repeating: 0, count: IdentityKey.byteCount)
         secretKey = SecretBytes(count: 64) { secret in
             seed.withUnsafeBytes { seed in
@@ -82,7 +87,7 @@ public struct IdentityKeyPair: Sendable {
     }
 
     public static func generate<E: EntropySource>(using entropy: inout E) -> IdentityKeyPair {
-        try! IdentityKeyPair(seed: entropy.secret(count: seedCount))
+        IdentityKeyPair(sized: entropy.secret(count: seedCount))
     }
 
     public static func generate() -> IdentityKeyPair {
@@ -110,6 +115,6 @@ public struct IdentityKeyPair: Sendable {
                     secret.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
         }
-        return try! X25519.PrivateKey(secret: scalar)
+        return X25519.PrivateKey(sized: scalar)
     }
 }

@@ -39,6 +39,12 @@ public enum X25519 {
             self.secret = secret
         }
 
+        /// A scalar whose length this module produced itself.
+        init(sized secret: SecretBytes) {
+            precondition(secret.count == keyCount)
+            self.secret = secret
+        }
+
         /// The matching public key (`crypto_scalarmult_base`).
         public var publicKey: PublicKey {
             _ = Sodium.ready
@@ -83,8 +89,7 @@ public enum X25519 {
 
         /// GENERATE_DH(): 32 bytes from `entropy` as the private scalar.
         public static func generate<E: EntropySource>(using entropy: inout E) -> KeyPair {
-            // The count is right by construction, so this cannot throw.
-            KeyPair(privateKey: try! PrivateKey(secret: entropy.secret(count: keyCount)))
+            KeyPair(privateKey: PrivateKey(sized: entropy.secret(count: keyCount)))
         }
 
         public static func generate() -> KeyPair {

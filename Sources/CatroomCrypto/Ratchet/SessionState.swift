@@ -75,12 +75,12 @@ struct SessionState: Sendable {
             sendingChain = chain
             sendingRatchetKey = pair
         }
+        guard let chain = sendingChain, let ratchetKey = sendingRatchetKey?.publicKey else { throw CryptoError.noSession }
         // CKs, mk = KDF_CK(CKs)
-        let (messageKey, next) = sendingChain!.step()
+        let (messageKey, next) = chain.step()
         sendingChain = next
         precondition(sendCount < UInt32.max, "sending chain exhausted")
-        let header = RatchetHeader(
-            ratchetKey: sendingRatchetKey!.publicKey, previousChainLength: previousSendCount, messageNumber: sendCount)
+        let header = RatchetHeader(ratchetKey: ratchetKey, previousChainLength: previousSendCount, messageNumber: sendCount)
         sendCount += 1
         let prefix = SessionMessage.prefix(preKey: pendingPreKey, header: header)
         // ENCRYPT(mk, plaintext, CONCAT(AD, header)), with the caller's context appended.
@@ -122,7 +122,8 @@ struct SessionState: Sendable {
         }
         state.skipMessageKeys(until: header.messageNumber)
         // CKr, mk = KDF_CK(CKr); Nr += 1
-        let (messageKey, next) = state.receivingChain!.step()
+        guard let chain = state.receivingChain else { throw CryptoError.decryptionFailed }
+        let (messageKey, next) = chain.step()
         state.receivingChain = next
         state.receiveCount += 1
         let plaintext = try messageKey.open(message.ciphertext, associatedData: ad)

@@ -176,7 +176,8 @@ extension ClientConnection {
             send(XML.Element("challenge", namespace: Namespace.sasl, attributes: [], children: [.text(data.base64)]))
         case .success(let user, let data):
             scram = nil
-            saslSuccess(localpart: JID.normalizedLocalpart(user)!, additionalData: data)
+            guard let localpart = JID.normalizedLocalpart(user) else { return saslFailure(.notAuthorized) }
+            saslSuccess(localpart: localpart, additionalData: data)
         case .failure(let failure):
             scram = nil
             saslFailure(failure)
@@ -240,21 +241,23 @@ extension ClientConnection {
         switch stanza.payload.map({ ($0.namespace, $0.name) }) {
         case (Namespace.bind, "bind")? where stanza.type == "set":
             let requested = stanza.payload?.firstChild(name: "resource", namespace: Namespace.bind)?.text
-            let bare = try! JID(localpart: account, domain: configuration.domain)
+            guard let bare = try? JID(localpart: account, domain: configuration.domain) else {
+                return reply(to: stanza, StanzaError(.internalServerError))
+            }
             var candidates: [String] = []
             if let requested, JID.isValidResource(requested) { candidates.append(requested) }
             // RFC 6120 §7.7.2.2: on a clash the server may assign a resource instead.
             candidates.append("catroom-" + randomBytes(count: 6).hexString)
             for resource in candidates {
-                let jid = try! bare.with(resource: resource)
+                guard let jid = try? bare.with(resource: resource) else { continue }
+                let bound: Session
                 do {
-                    try hub.bind(jid, connection: handle)
+                    bound = try hub.bind(jid, connection: handle)
                 } catch let error where error.condition == .conflict {
                     continue
                 } catch {
                     return reply(to: stanza, error)
                 }
-                let bound = Session(jid: jid, connection: handle)
                 session = bound
                 phase = .established(bound)
                 var bind = XML.Element("bind", namespace: Namespace.bind, attributes: [])

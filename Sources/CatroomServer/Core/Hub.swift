@@ -24,10 +24,13 @@ final class Hub: @unchecked Sendable {
     private var sessionsOfAccount: [String: Set<JID>] = [:]
     private var roomsOfSession: [JID: Set<JID>] = [:]
 
-    init(configuration: ServerConfiguration) {
+    init(configuration: ServerConfiguration) throws(ServerError) {
         self.configuration = configuration
-        domain = try! JID(localpart: nil, domain: configuration.domain)
-        roomDomain = try! JID(localpart: nil, domain: configuration.roomDomain)
+        guard let domain = try? JID(localpart: nil, domain: configuration.domain),
+              let roomDomain = try? JID(localpart: nil, domain: configuration.roomDomain)
+        else { throw ServerError.invalidDomain(configuration.domain) }
+        self.domain = domain
+        self.roomDomain = roomDomain
         addresses = AddressLimiter(limits: configuration.limits)
     }
 
@@ -60,7 +63,7 @@ final class Hub: @unchecked Sendable {
             if let session { deliveries += unbindLocked(session) }
             for localpart in accountsOfConnection.removeValue(forKey: connection.id) ?? [] {
                 guard accounts[localpart]?.connections.remove(connection) != nil else { continue }
-                if accounts[localpart]!.connections.isEmpty, case .ephemeral = accounts[localpart]!.kind {
+                if let account = accounts[localpart], account.connections.isEmpty, case .ephemeral = account.kind {
                     accounts[localpart] = nil
                 }
             }
@@ -114,8 +117,7 @@ final class Hub: @unchecked Sendable {
     /// Ties `connection` to the account it authenticated as, so the account lives while it does.
     func attach(_ connection: ConnectionHandle, to localpart: String) -> Bool {
         locked {
-            guard accounts[localpart] != nil else { return false }
-            accounts[localpart]!.connections.insert(connection)
+            guard accounts[localpart]?.connections.insert(connection) != nil else { return false }
             accountsOfConnection[connection.id, default: []].insert(localpart)
             return true
         }
@@ -125,15 +127,17 @@ final class Hub: @unchecked Sendable {
 
     /// Binds `jid` for `connection`; `conflict` if that resource is taken, `resource-constraint`
     /// past the per-account stream cap.
-    func bind(_ jid: JID, connection: ConnectionHandle) throws(StanzaError) {
+    func bind(_ jid: JID, connection: ConnectionHandle) throws(StanzaError) -> Session {
         try locked { () throws(StanzaError) in
             guard sessions[jid] == nil else { throw StanzaError(.conflict) }
-            let account = jid.localpart ?? ""
+            guard let account = jid.localpart else { throw StanzaError(.jidMalformed) }
             guard sessionsOfAccount[account, default: []].count < configuration.limits.maxStreamsPerAccount else {
                 throw StanzaError(.resourceConstraint, type: .cancel)
             }
-            sessions[jid] = Session(jid: jid, connection: connection)
+            let session = Session(jid: jid, account: account, connection: connection)
+            sessions[jid] = session
             sessionsOfAccount[account, default: []].insert(jid)
+            return session
         }
     }
 
@@ -217,7 +221,7 @@ final class Hub: @unchecked Sendable {
             if account.bundle == nil {
                 account.bundle = StoredBundle(identityKey: bundle.identityKey, signedPreKey: bundle.signedPreKey, oneTimePreKeys: bundle.oneTimePreKeys)
             } else {
-                try account.bundle!.publish(bundle)
+                try account.bundle?.publish(bundle)
             }
             accounts[localpart] = account
         }
@@ -228,11 +232,12 @@ final class Hub: @unchecked Sendable {
     func fetchBundle(of localpart: String) -> (BundleElement, remaining: Int, lowStock: [Session])? {
         locked {
             // Changed in place: a copy taken out and put back would copy the prekeys each time.
-            guard accounts[localpart]?.bundle != nil else { return nil }
-            let handed = accounts[localpart]!.bundle!.take()
-            let notify = accounts[localpart]!.bundle!.needsLowStockNotice()
+            guard let handed = accounts[localpart]?.bundle?.take(),
+                  let notify = accounts[localpart]?.bundle?.needsLowStockNotice(),
+                  let remaining = accounts[localpart]?.bundle?.oneTimePreKeys.count
+            else { return nil }
             let owners = notify ? (sessionsOfAccount[localpart] ?? []).compactMap { sessions[$0] } : []
-            return (handed, accounts[localpart]!.bundle!.oneTimePreKeys.count, owners)
+            return (handed, remaining, owners)
         }
     }
 

@@ -32,7 +32,7 @@ struct BundleService {
         guard hub.allowBundleFetch(by: session.account) else {
             return StanzaRouter.reply(stanza, session, StanzaError(.resourceConstraint, text: "too many bundle fetches"))
         }
-        guard let (bundle, remaining, owners) = hub.fetchBundle(of: owner.localpart!) else {
+        guard let localpart = owner.localpart, let (bundle, remaining, owners) = hub.fetchBundle(of: localpart) else {
             return StanzaRouter.reply(stanza, session, StanzaError(.itemNotFound))
         }
         var deliveries = [Delivery(to: session, element: stanza.result(bundle.element))]

@@ -9,6 +9,8 @@ struct Room: Sendable {
         /// The occupant's nick: its account's localpart (the key-derived id).
         let nick: String
         let session: Session
+        /// room@domain/nick, as the others see it.
+        let address: JID
     }
 
     let jid: JID
@@ -29,8 +31,6 @@ struct Room: Sendable {
     func occupant(nick: String) -> Occupant? { occupants.first { $0.nick == nick } }
 
     func occupant(session jid: JID) -> Occupant? { occupants.first { $0.session.jid == jid } }
-
-    func address(of nick: String) -> JID { try! jid.with(resource: nick) }
 
     // MARK: - Joining (XEP-0045 §7.2)
 
@@ -53,15 +53,17 @@ struct Room: Sendable {
         guard occupants.count < maxOccupants else {
             return .failure(StanzaError(.serviceUnavailable, text: "room is full"))
         }
+        guard let address = try? jid.with(resource: nick) else { return .failure(StanzaError(.jidMalformed)) }
+        let joiner = Occupant(nick: nick, session: session, address: address)
         var deliveries: [Delivery] = []
         for other in occupants {
-            deliveries.append(Delivery(to: session, element: presence(of: other.nick, to: session.jid)))
+            deliveries.append(Delivery(to: session, element: presence(of: other, to: session.jid)))
         }
         for other in occupants {
-            deliveries.append(Delivery(to: other.session, element: presence(of: nick, to: other.session.jid)))
+            deliveries.append(Delivery(to: other.session, element: presence(of: joiner, to: other.session.jid)))
         }
-        occupants.append(Occupant(nick: nick, session: session))
-        deliveries.append(Delivery(to: session, element: presence(of: nick, to: session.jid, statuses: isNew ? [110, 201] : [110])))
+        occupants.append(joiner)
+        deliveries.append(Delivery(to: session, element: presence(of: joiner, to: session.jid, statuses: isNew ? [110, 201] : [110])))
         var subject = XML.Element("message", namespace: Namespace.client, attributes: [
             XML.Attribute("from", value: jid.description), XML.Attribute("to", value: session.jid.description),
             XML.Attribute("type", value: "groupchat"),
@@ -78,10 +80,10 @@ struct Room: Sendable {
         guard let index = occupants.firstIndex(where: { $0.session.jid == jid }) else { return [] }
         let leaving = occupants.remove(at: index)
         var deliveries = occupants.map { other in
-            Delivery(to: other.session, element: presence(of: leaving.nick, to: other.session.jid, unavailable: true))
+            Delivery(to: other.session, element: presence(of: leaving, to: other.session.jid, unavailable: true))
         }
         deliveries.append(Delivery(
-            to: leaving.session, element: presence(of: leaving.nick, to: leaving.session.jid, unavailable: true, statuses: [110])))
+            to: leaving.session, element: presence(of: leaving, to: leaving.session.jid, unavailable: true, statuses: [110])))
         return deliveries
     }
 
@@ -91,7 +93,7 @@ struct Room: Sendable {
     /// its addressee's key entry (CR-0005 §6.2); the sender's copy carries none.
     func groupchat(_ stanza: Stanza, from sender: Occupant) -> [Delivery] {
         var message = stanza.element
-        message[attribute: "from"] = address(of: sender.nick).description
+        message[attribute: "from"] = sender.address.description
         if let template = FanoutTemplate(message) {
             return occupants.map { Delivery(to: $0.session, fanout: template, nick: $0.nick) }
         }
@@ -102,7 +104,7 @@ struct Room: Sendable {
     func privateMessage(_ stanza: Stanza, from sender: Occupant, to nick: String) -> Delivery? {
         guard let recipient = occupant(nick: nick) else { return nil }
         var copy = stanza.element
-        copy[attribute: "from"] = address(of: sender.nick).description
+        copy[attribute: "from"] = sender.address.description
         copy[attribute: "to"] = recipient.session.jid.description
         return Delivery(to: recipient.session, element: copy)
     }
@@ -110,9 +112,9 @@ struct Room: Sendable {
     // MARK: - Presence
 
     /// `<presence from='room/nick'><x xmlns='…muc#user'><item affiliation='none' role='participant'/><status code/>…</x></presence>`
-    func presence(of nick: String, to recipient: JID, unavailable: Bool = false, statuses: [Int] = []) -> XML.Element {
+    func presence(of occupant: Occupant, to recipient: JID, unavailable: Bool = false, statuses: [Int] = []) -> XML.Element {
         var presence = XML.Element("presence", namespace: Namespace.client, attributes: [
-            XML.Attribute("from", value: address(of: nick).description), XML.Attribute("to", value: recipient.description),
+            XML.Attribute("from", value: occupant.address.description), XML.Attribute("to", value: recipient.description),
         ])
         if unavailable { presence[attribute: "type"] = "unavailable" }
         var x = XML.Element("x", namespace: Namespace.mucUser, attributes: [])

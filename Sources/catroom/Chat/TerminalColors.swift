@@ -61,7 +61,7 @@ struct TerminalPalette: Sendable {
     private static func nearestBasic(hue: Double) -> TerminalStyle.Color {
         let hues: [(Double, UInt8)] = [(12, 1), (86, 3), (128, 2), (192, 6), (265, 4), (308, 5)]
         func distance(_ a: Double) -> Double { min(abs(a - hue), 360 - abs(a - hue)) }
-        return .basic(hues.min { distance($0.0) < distance($1.0) }!.1)
+        return .basic(hues.min { distance($0.0) < distance($1.0) }?.1 ?? 1)
     }
 
     static func byte(_ component: Double) -> UInt8 { UInt8((min(max(component, 0), 1) * 255).rounded()) }
@@ -167,6 +167,6 @@ enum HSLuv {
             let da = (a.l - l) * (a.l - l) + (a.u - u) * (a.u - u) + (a.v - v) * (a.v - v)
             let db = (b.l - l) * (b.l - l) + (b.u - u) * (b.u - u) + (b.v - v) * (b.v - v)
             return da < db
-        }!.index
+        }?.index ?? 16
     }
 }
