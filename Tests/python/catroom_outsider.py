@@ -796,6 +796,7 @@ class OpenedFanout:
     plaintext: bytes
     entry_digest: bytes
     recipients: list[str]
+    payload_key: bytes               # K: every recipient learns it (CR-0002 §1)
 
 
 def open_fanout(me: Member, kind: int, room: str | bytes, sender: str, message_id: bytes, recipients: Iterable,
@@ -821,7 +822,7 @@ def open_fanout(me: Member, kind: int, room: str | bytes, sender: str, message_i
     if plaintext is None:
         raise FanoutError("payload-authentication-failed")
     opened.commit()                                                                                # step 6
-    return OpenedFanout(plaintext, d, sorted(r.decode() for r in rec))
+    return OpenedFanout(plaintext, d, sorted(r.decode() for r in rec), k)
 
 
 def open_sealed(me: Member, sealed: Sealed, **presented) -> OpenedFanout:
