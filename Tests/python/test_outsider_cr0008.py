@@ -43,7 +43,7 @@ def test_proof(index):
     case = V["proofs"][index]
     s, r = KEYS[case["sender"]], KEYS[case["recipient"]]
     assert co.invite_proof_message(V["room"], s, r).hex() == case["message"]
-    # 23 + 2 + len(room) + 32 + 32: §5.3 said "67 + len(room)" (fixed to 89 by this suite's author).
+    # 23 + 2 + len(room) + 32 + 32 (§5.3)
     assert len(bytes.fromhex(case["message"])) == 89 + len(V["room"])
     proof = co.invite_proof(SECRET, V["room"], s, r)
     assert proof.hex() == case["proof"]
