@@ -1230,3 +1230,108 @@ class GapTracker:
                 self.reported.add(key)
                 counts[peer] = counts.get(peer, 0) + 1
         return sorted(counts.items())
+
+
+# ---------------------------------------------------------------------------
+# A minimal CR-0006 room client over the outsider's CR-0002 (no XMPP): enough to
+# run hellos, room messages, acknowledgements, split views and gaps end to end.
+# ---------------------------------------------------------------------------
+
+class RoomClient:
+    def __init__(self, nick: str, rng, room: str, clock: Callable[[], float]):
+        self.nick = nick
+        self.member = Member(nick, rng)
+        self.room = room
+        self.clock = clock
+        self.transcript = Transcript(self.id, clock)
+        self.gaps = GapTracker(clock)
+        self.ready: dict[str, str] = {}          # account id -> display name
+        self.hello_sent: set = set()
+        self.shown: list[tuple] = []             # (sender, type, text, note)
+        self.errors: list[tuple] = []            # (sender, error)
+
+    @property
+    def id(self) -> str:
+        return self.member.id
+
+    def _payload(self, kind: str, **fields) -> dict:
+        obj = {"v": 1, "type": kind, "ts": int(self.clock() * 1000)}
+        obj.update({k: v for k, v in fields.items() if v is not None})
+        return obj
+
+    # -- hellos (CR-0006 §5.1, §5.2) ------------------------------------------------
+    def start_with(self, other: "RoomClient") -> Sealed:
+        """This client joined after `other`: it starts the session and sends a hello."""
+        self.member.initiate(other.id, other.member.bundle())
+        return self.send_private(other.id, self._payload("hello", nick=self.nick))
+
+    def send_private(self, peer: str, obj: dict) -> Sealed:
+        if obj.get("type") == "hello":
+            self.hello_sent.add(peer)
+        return seal(self.member, KIND_PRIVATE, self.room, [peer], encode_payload(obj))
+
+    # -- room messages (§5.5, §5.8 acknowledging) ------------------------------------
+    def send_room(self, kind: str = "text", body: str | None = None, recipients: Iterable[str] | None = None,
+                  payload: dict | None = None) -> Sealed:
+        obj = payload if payload is not None else self._payload(kind, body=body)
+        acks = self.transcript.acks_for_next_room_message()
+        if acks:
+            obj["acks"] = [a.to_json() for a in acks]
+        rec = sorted(self.ready) if recipients is None else sorted(recipients)
+        sealed = seal(self.member, KIND_ROOM, self.room, rec, encode_payload(obj))
+        self.transcript.sent(sealed.message_id, sealed.trace["entryDigest"], rec, obj.get("body"))
+        sealed.trace["payloadObject"] = obj
+        return sealed
+
+    def flush_acks(self) -> list[Sealed]:
+        """The acknowledgement-only messages due now (1 s after the list's first entry)."""
+        out = []
+        if self.transcript.ack_only_due():
+            while self.transcript.to_ack:
+                out.append(self.send_room("ack"))
+        return out
+
+    # -- receiving (§5.6, §5.8 comparing, gaps) ---------------------------------------
+    def _skipped(self, peer: str) -> set:
+        return {key for s in self.member.sessions.get(peer, []) for key in s.skipped}
+
+    def receive(self, sealed: Sealed, **presented) -> dict | None:
+        sender = sealed.sender
+        before = self._skipped(sender)
+        try:
+            opened = open_sealed(self.member, sealed, **presented)
+        except FanoutError as error:
+            self.errors.append((sender, error.name))
+            return None
+        after = self._skipped(sender)
+        filled = next(iter(before - after), None)
+        note = self.gaps.message(sender, after - before, filled)
+        try:
+            obj = decode_payload(opened.plaintext)
+        except Unreadable:
+            self.errors.append((sender, "unreadable"))
+            obj = None
+        kind = presented.get("kind", sealed.kind)
+        if obj is not None and obj.get("type") == "hello":
+            if kind != KIND_PRIVATE:
+                self.errors.append((sender, "hello as a room message"))
+                return None
+            if "nick" in obj:
+                self.ready[sender] = obj["nick"]
+            return obj
+        if kind == KIND_ROOM:
+            self.transcript.accepted(sender, sealed.message_id, opened.entry_digest, obj,
+                                     obj.get("body") if obj else None)
+            if obj is not None and "acks" in obj:
+                self.transcript.compare(sender, obj["acks"])
+        if obj is not None and obj.get("type") != "ack":
+            self.shown.append((sender, obj.get("type"), obj.get("body"), note))
+        return obj
+
+    def answer_hello(self, peer: str) -> Sealed | None:
+        if peer in self.ready and peer not in self.hello_sent:
+            return self.send_private(peer, self._payload("hello", nick=self.nick))
+        return None
+
+    def gap_reports(self) -> list[str]:
+        return [f"{n} messages from {self.ready.get(peer, peer)} did not reach you" for peer, n in self.gaps.due_reports()]
