@@ -108,7 +108,7 @@ def test_room_message_opened(world):
         assert got.entry_digest.hex() == V["roomMessage"]["entryDigest"]
 
 
-def presented(world, sealed, values: dict) -> dict:
+def presented(values: dict) -> dict:
     out = {}
     for key, value in values.items():
         if key == "payload":
@@ -129,7 +129,7 @@ def test_room_message_rejection(world, index):
     rej = V["roomMessage"]["rejections"][index]
     me = copy.deepcopy(world.rejections[rej["name"]])
     before = me.state()
-    values = presented(world, world.room, rej["presented"])
+    values = presented(rej["presented"])
     # The outsider's own malicious values must be those the vector presents.
     if rej["name"] == "commitmentMismatch":
         assert rej["presented"]["entryPayloadKey"] == world.k_prime.hex()
@@ -166,7 +166,7 @@ def test_private_reply_rejection(world, index):
     me = copy.deepcopy(world.alice_before_reply)
     before = me.state()
     with pytest.raises(co.FanoutError) as caught:
-        co.open_sealed(me, world.reply, **presented(world, world.reply, rej["presented"]))
+        co.open_sealed(me, world.reply, **presented(rej["presented"]))
     assert caught.value.name == rej["error"]
     assert me.state() == before
 
