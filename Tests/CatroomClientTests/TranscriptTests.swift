@@ -15,59 +15,59 @@ import Testing
 
     @Test func matchingAcknowledgementsFindNothing() {
         var transcript = Transcript()
-        #expect(transcript.accept(sender: "alice", messageID: id1, digest: d1, acknowledge: true).isEmpty)
-        #expect(transcript.received([ack("alice", id1, d1)], from: "bob", me: "me").isEmpty)
-        #expect(transcript.takeOwed() == [ack("alice", id1, d1)])
+        #expect(transcript.accept(sender: Ids.alice, messageID: id1, digest: d1, acknowledge: true).isEmpty)
+        #expect(transcript.received([ack(Ids.alice, id1, d1)], from: Ids.bob, me: Ids.me).isEmpty)
+        #expect(transcript.takeOwed() == [ack(Ids.alice, id1, d1)])
         #expect(transcript.owed.isEmpty)
     }
 
     @Test func anotherDigestIsADivergenceEitherOrder() {
         var first = Transcript()
-        _ = first.accept(sender: "alice", messageID: id1, digest: d1, acknowledge: true)
-        #expect(first.received([ack("alice", id1, d2)], from: "bob", me: "me")
-            == [.divergence(sender: "alice", messageID: id1.hexString, witness: "bob")])
+        _ = first.accept(sender: Ids.alice, messageID: id1, digest: d1, acknowledge: true)
+        #expect(first.received([ack(Ids.alice, id1, d2)], from: Ids.bob, me: Ids.me)
+            == [.divergence(sender: Ids.alice, messageID: id1.hexString, witness: Ids.bob)])
         // The acknowledgement overtakes the message: compared when it arrives.
         var second = Transcript()
-        #expect(second.received([ack("alice", id1, d2)], from: "bob", me: "me").isEmpty)
-        #expect(second.accept(sender: "alice", messageID: id1, digest: d1, acknowledge: true)
-            == [.divergence(sender: "alice", messageID: id1.hexString, witness: "bob")])
+        #expect(second.received([ack(Ids.alice, id1, d2)], from: Ids.bob, me: Ids.me).isEmpty)
+        #expect(second.accept(sender: Ids.alice, messageID: id1, digest: d1, acknowledge: true)
+            == [.divergence(sender: Ids.alice, messageID: id1.hexString, witness: Ids.bob)])
     }
 
     @Test func ownMessagesCountTheirAcknowledgementsOnce() {
         var transcript = Transcript()
-        transcript.sent(messageID: id1, digest: d1, me: "me", recipients: ["bob", "carol"])
-        let first = transcript.received([ack("me", id1, d1)], from: "bob", me: "me")
-        #expect(first == [.delivery(messageID: id1.hexString, acknowledged: ["bob"], recipients: ["bob", "carol"])])
-        #expect(transcript.received([ack("me", id1, d1)], from: "bob", me: "me").isEmpty)
+        transcript.sent(messageID: id1, digest: d1, me: Ids.me, recipients: [Ids.bob, Ids.carol])
+        let first = transcript.received([ack(Ids.me, id1, d1)], from: Ids.bob, me: Ids.me)
+        #expect(first == [.delivery(messageID: id1.hexString, acknowledged: [Ids.bob], recipients: [Ids.bob, Ids.carol])])
+        #expect(transcript.received([ack(Ids.me, id1, d1)], from: Ids.bob, me: Ids.me).isEmpty)
         // Someone it was not sent to cannot count as a recipient.
-        #expect(transcript.received([ack("me", id1, d1)], from: "mallory", me: "me").isEmpty)
-        #expect(transcript.delivery(of: id1.hexString)?.acknowledged == ["bob"])
+        #expect(transcript.received([ack(Ids.me, id1, d1)], from: Ids.mallory, me: Ids.me).isEmpty)
+        #expect(transcript.delivery(of: id1.hexString)?.acknowledged == [Ids.bob])
         #expect(transcript.lastSent == id1.hexString)
     }
 
     @Test func malformedAndSelfNamingAcknowledgementsAreIgnored() {
         var transcript = Transcript()
         let id: [UInt8] = Array(repeating: 0xab, count: 16)
-        _ = transcript.accept(sender: "alice", messageID: id, digest: d1, acknowledge: true)
-        let upper = Transcript.Ack(sender: "alice", id: id.hexString.uppercased(), digest: d2.hexString)
-        let short = Transcript.Ack(sender: "alice", id: id.hexString, digest: "d2")
-        #expect(transcript.received([upper, short, ack("bob", id, d2)], from: "bob", me: "me").isEmpty)
-        #expect(transcript.received([ack("alice", id, d2)], from: "bob", me: "me").count == 1)
+        _ = transcript.accept(sender: Ids.alice, messageID: id, digest: d1, acknowledge: true)
+        let upper = Transcript.Ack(sender: Ids.alice, id: id.hexString.uppercased(), digest: d2.hexString)
+        let short = Transcript.Ack(sender: Ids.alice, id: id.hexString, digest: "d2")
+        #expect(transcript.received([upper, short, ack(Ids.bob, id, d2)], from: Ids.bob, me: Ids.me).isEmpty)
+        #expect(transcript.received([ack(Ids.alice, id, d2)], from: Ids.bob, me: Ids.me).count == 1)
     }
 
     @Test func acknowledgementOnlyMessagesAreNotOwedAnAcknowledgement() {
         var transcript = Transcript()
-        _ = transcript.accept(sender: "alice", messageID: id1, digest: d1, acknowledge: false)
+        _ = transcript.accept(sender: Ids.alice, messageID: id1, digest: d1, acknowledge: false)
         #expect(transcript.owed.isEmpty)
-        _ = transcript.accept(sender: "alice", messageID: id2, digest: d2, acknowledge: true)
-        _ = transcript.accept(sender: "alice", messageID: id2, digest: d2, acknowledge: true)
+        _ = transcript.accept(sender: Ids.alice, messageID: id2, digest: d2, acknowledge: true)
+        _ = transcript.accept(sender: Ids.alice, messageID: id2, digest: d2, acknowledge: true)
         #expect(transcript.owed.count == 1)
     }
 
     @Test func atMostSixtyFourAcknowledgementsPerPayload() {
         var transcript = Transcript()
         for n in 0..<100 {
-            _ = transcript.accept(sender: "alice", messageID: Array(repeating: UInt8(n), count: 16), digest: d1, acknowledge: true)
+            _ = transcript.accept(sender: Ids.alice, messageID: Array(repeating: UInt8(n), count: 16), digest: d1, acknowledge: true)
         }
         #expect(transcript.takeOwed().count == 64)
         #expect(transcript.takeOwed().count == 36)
@@ -77,12 +77,12 @@ import Testing
         var transcript = Transcript()
         for n in 0..<(Transcript.rememberedMessages + 10) {
             let id = withUnsafeBytes(of: UInt64(n).bigEndian) { Array($0) } + Array(repeating: 0, count: 8)
-            _ = transcript.received([ack("alice", id, d1)], from: "bob", me: "me")
-            _ = transcript.accept(sender: "carol", messageID: id, digest: d1, acknowledge: false)
+            _ = transcript.received([ack(Ids.alice, id, d1)], from: Ids.bob, me: Ids.me)
+            _ = transcript.accept(sender: Ids.carol, messageID: id, digest: d1, acknowledge: false)
         }
         // The oldest claim was forgotten: its message arriving now is not compared.
         let oldest = withUnsafeBytes(of: UInt64(0).bigEndian) { Array($0) } + Array(repeating: 0, count: 8)
-        #expect(transcript.accept(sender: "alice", messageID: oldest, digest: d2, acknowledge: false).isEmpty)
+        #expect(transcript.accept(sender: Ids.alice, messageID: oldest, digest: d2, acknowledge: false).isEmpty)
     }
 }
 
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func roundTripWithAcknowledgements() throws {
-        let acks = [Transcript.Ack(sender: "alice", id: String(repeating: "0a", count: 16), digest: String(repeating: "0b", count: 32))]
+        let acks = [Transcript.Ack(sender: Ids.alice, id: String(repeating: "0a", count: 16), digest: String(repeating: "0b", count: 32))]
         let payload = ChatPayload(.text, body: "hi", acks: acks)
         let encoded = payload.encoded()
         #expect(encoded.count % 64 == 0)
@@ -115,4 +115,13 @@ import Testing
         #expect(throws: ChatPayload.Unreadable.self) { try ChatPayload.decode(padded(#"{"ts":1,"type":"text","v":2}"#)) }
         #expect(throws: ChatPayload.Unreadable.self) { try ChatPayload.decode(padded(#"["text"]"#)) }
     }
+}
+
+/// Account ids in the CR-0001 §5.1 form: acknowledgements name nothing else (CR-0006 §5.8).
+private enum Ids {
+    static let alice = String(repeating: "a", count: 32)
+    static let bob = String(repeating: "b", count: 32)
+    static let carol = String(repeating: "c", count: 32)
+    static let mallory = String(repeating: "m", count: 32)
+    static let me = String(repeating: "2", count: 32)
 }

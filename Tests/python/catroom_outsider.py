@@ -1039,21 +1039,56 @@ def decode_payload(data: bytes) -> dict:
     """
     if not data or len(data) % PAYLOAD_BLOCK:
         raise Unreadable("payload empty or not padded to a multiple of 64 bytes")
+
+    def no_repeats(pairs):
+        names = [name for name, _ in pairs]
+        if len(set(names)) != len(names):
+            raise Unreadable("a repeated name")
+        return dict(pairs)
+
     try:
-        obj = json.loads(data.decode("utf-8"))
+        obj = json.loads(data.decode("utf-8"), object_pairs_hook=no_repeats)
     except (UnicodeDecodeError, ValueError) as error:
         raise Unreadable(f"not JSON: {error}") from None
     if not isinstance(obj, dict):
         raise Unreadable("not a JSON object")
-    v = obj.get("v")
-    if type(v) is not int or v != 1:
+    _no_lone_surrogates(obj)
+    # 0.3: an optional key set to null is absent.
+    obj = {key: value for key, value in obj.items() if value is not None}
+
+    def integral(value) -> bool:
+        return type(value) in (int, float) and float(value).is_integer() and -2**63 <= value < 2**63
+
+    if not integral(obj.get("v")) or obj["v"] != 1:
         raise Unreadable("v is not 1")
-    for key in ("type", "nick", "body", "invite"):
+    if not integral(obj.get("ts")):
+        raise Unreadable("ts is not a 64-bit integer")
+    if not isinstance(obj.get("type"), str):
+        raise Unreadable("type is missing or not a string")
+    for key in ("nick", "body", "invite"):
         if key in obj and not isinstance(obj[key], str):
             raise Unreadable(f"{key} is not a string")
-    if "acks" in obj and not isinstance(obj["acks"], list):
-        raise Unreadable("acks is not an array")
+    if "acks" in obj:
+        acks = obj["acks"]
+        if not isinstance(acks, list) or not all(
+                isinstance(a, dict) and all(isinstance(a.get(k), str) for k in ("sender", "id", "digest")) for a in acks):
+            raise Unreadable("acks is not an array of objects with string sender, id and digest")
+    obj["ts"] = int(obj["ts"])
     return obj
+
+
+def _no_lone_surrogates(value) -> None:
+    """Python's json accepts "\ud800"; CR-0006 §5.3 (0.3) makes it unreadable."""
+    if isinstance(value, str):
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+            raise Unreadable("an unpaired surrogate")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _no_lone_surrogates(name)
+            _no_lone_surrogates(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_lone_surrogates(item)
 
 
 def hello_payload(nick: str, ts: int, invite: bytes | None = None) -> dict:
@@ -1140,8 +1175,11 @@ class Transcript:
             self.remembered.popitem(last=False)
 
     def accepted(self, sender: str, message_id: bytes, digest: bytes, payload: dict | None, text: str | None) -> None:
-        """A room message (kind 0x01) from another member opened (CR-0002 §5.4 step 6)."""
+        """A room message (kind 0x01) from another member opened (CR-0002 §5.4 step 6);
+        `payload` is None when it was unreadable (remembered, not acknowledged)."""
         key = (sender, message_id)
+        if key in self.remembered:
+            return
         self._remember(key, _Remembered(digest, text))
         # Step 3, later half: claims made before the message arrived.
         for claim_key in [c for c in self.claims if c[1:] == key]:
@@ -1181,10 +1219,12 @@ class Transcript:
             key = (ack.sender, ack.message_id)
             mine = self.remembered.get(key)
             if mine is None:
-                # Step 3: remember the claim, one per witness and message (the latest stands).
+                # Step 3: remember the claim, one per witness and message (the first stands),
+                # never about one's own messages.
                 claim_key = (witness, ack.sender, ack.message_id)
+                if ack.sender == self.me or claim_key in self.claims:
+                    continue
                 self.claims[claim_key] = ack.digest
-                self.claims.move_to_end(claim_key)
                 while len(self.claims) > REMEMBERED_CLAIMS:
                     self.claims.popitem(last=False)
             elif mine.digest != ack.digest:
@@ -1314,7 +1354,10 @@ class RoomClient:
         kind = presented.get("kind", sealed.kind)
         if obj is not None and obj.get("type") == "hello":
             if kind != KIND_PRIVATE:
+                # Rejected, yet accepted by CR-0002 and readable: acknowledged (CR-0006 §5.8, 0.3).
                 self.errors.append((sender, "hello as a room message"))
+                self.transcript.accepted(sender, sealed.message_id, opened.entry_digest, obj, None)
+                self.transcript.compare(sender, obj.get("acks") or [])
                 return None
             if "nick" in obj:
                 self.ready[sender] = obj["nick"]

@@ -321,13 +321,15 @@ def test_memory_limits():
     assert list(t.claims)[0] == ("w" * 32, "c" * 32, (4160 - 4096).to_bytes(16, "big"))   # the oldest evicted
 
 
-def test_hello_as_a_room_message_is_rejected_and_not_acknowledged():
+def test_hello_as_a_room_message_is_rejected_yet_acknowledged():
+    """CR-0006 0.3 §5.8: every readable room payload but `ack` is acknowledged."""
     room = Room()
     alice, bob = room["alice"], room["bob"]
     m = alice.send_room(payload=alice._payload("hello", nick="mallory"))
     room.deliver(m, to={"bob"})
     assert bob.errors[-1] == (alice.id, "hello as a room message")
-    assert bob.ready[alice.id] == "alice" and bob.transcript.to_ack == []
+    assert bob.ready[alice.id] == "alice"
+    assert [a.message_id for a in bob.transcript.to_ack] == [m.message_id]
 
 
 def test_an_unknown_type_is_still_acknowledged():

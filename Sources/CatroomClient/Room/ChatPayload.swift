@@ -68,10 +68,12 @@ struct ChatPayload: Codable, Equatable, Sendable {
 
     struct Unreadable: Error {}
 
-    /// Padding is required (CR-0006 §5.3): a payload of another length is refused before parsing.
+    /// CR-0006 §5.3 in order: padding (checked before parsing), JSON with the keys' types,
+    /// `v`, and no repeated names.
     static func decode(_ bytes: [UInt8]) throws -> ChatPayload {
         guard !bytes.isEmpty, bytes.count % padding == 0,
-              let payload = try? JSONDecoder().decode(ChatPayload.self, from: Data(bytes)), payload.v == version
+              let payload = try? JSONDecoder().decode(ChatPayload.self, from: Data(bytes)), payload.v == version,
+              !RepeatedNames.found(in: bytes)
         else { throw Unreadable() }
         return payload
     }

@@ -248,6 +248,8 @@ actor RoomEngine {
         if members[sender]?.identity == nil { members[sender]?.identity = store.session(with: sender)?.remoteIdentity }
         trackGaps(of: sender, skippedBefore: skippedBefore)
         guard let payload = try? ChatPayload.decode(plaintext) else {
+            // Its D is still remembered: a witness that accepted another version shows the split (CR-0006 §5.8).
+            if !isPrivate { report(transcript.accept(sender: sender, messageID: encrypted.messageID, digest: digest, acknowledge: false)) }
             return emit(.undecryptable(from: name(of: sender), reason: "unreadable content"))
         }
         let id = encrypted.messageID.hexString

@@ -17,13 +17,19 @@ struct Transcript {
         /// The CR-0002 entry digest D, 64 lowercase hex digits.
         var digest: String
 
-        /// Well-formed per CR-0006 §5.8; others are ignored, never compared.
+        /// Well-formed per CR-0006 §5.8: `sender` an account id (CR-0001 §5.1), `id` and
+        /// `digest` lowercase hex of 32 and 64 digits. Others are ignored, never compared.
         var isWellFormed: Bool {
-            !sender.isEmpty && sender.utf8.count <= 255 && Self.isHex(id, count: 32) && Self.isHex(digest, count: 64)
+            Self.isAccountID(sender) && Self.isHex(id, count: 32) && Self.isHex(digest, count: 64)
         }
 
         private static func isHex(_ string: String, count: Int) -> Bool {
             string.utf8.count == count && string.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        }
+
+        /// 32 characters of RFC 4648 base32's lowercase alphabet.
+        private static func isAccountID(_ string: String) -> Bool {
+            string.utf8.count == 32 && string.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x32...0x37).contains($0) }
         }
     }
 
@@ -45,6 +51,11 @@ struct Transcript {
         let id: String
     }
 
+    private struct Claim: Hashable {
+        let witness: String
+        let message: Key
+    }
+
     private struct Sent {
         let recipients: Set<String>
         var acknowledged: Set<String> = []
@@ -52,9 +63,11 @@ struct Transcript {
 
     private var accepted: [Key: String] = [:]
     private var acceptedOrder: [Key] = []
-    /// Acknowledgements of messages this member has not accepted (yet): compared if it arrives.
-    private var claims: [Key: [(witness: String, digest: String)]] = [:]
-    private var claimOrder: [Key] = []
+    /// Acknowledgements of others' messages this member has not accepted (yet), one per
+    /// witness and message (the first stands): compared if the message arrives.
+    private var claims: [Claim: String] = [:]
+    private var claimOrder: [Claim] = []
+    private var witnesses: [Key: [String]] = [:]
     private var sent: [String: Sent] = [:]
     private var sentOrder: [String] = []
     /// Accepted since this member's previous room message: acknowledged with the next one.
@@ -67,8 +80,12 @@ struct Transcript {
         guard accepted[key] == nil else { return [] }
         remember(key, mine)
         if acknowledge { owed.append(Ack(sender: sender, id: key.id, digest: mine)) }
-        let earlier = claims.removeValue(forKey: key) ?? []
-        return earlier.filter { $0.digest != mine }.map { .divergence(sender: sender, messageID: key.id, witness: $0.witness) }
+        guard let earlier = witnesses.removeValue(forKey: key) else { return [] }
+        claimOrder.removeAll { $0.message == key }
+        return earlier.compactMap { witness in
+            guard let claimed = claims.removeValue(forKey: Claim(witness: witness, message: key)), claimed != mine else { return nil }
+            return .divergence(sender: sender, messageID: key.id, witness: witness)
+        }
     }
 
     /// This member sent a room message to `recipients`; acknowledgements will say who got it.
@@ -94,11 +111,7 @@ struct Transcript {
                     findings.append(.delivery(messageID: ack.id, acknowledged: message.acknowledged, recipients: message.recipients))
                 }
             } else if ack.sender != me {
-                if claims[key] == nil { claimOrder.append(key) }
-                if claims[key]?.contains(where: { $0.witness == witness }) != true {
-                    claims[key, default: []].append((witness, ack.digest))
-                }
-                if claimOrder.count > Self.rememberedMessages { claims[claimOrder.removeFirst()] = nil }
+                remember(Claim(witness: witness, message: key), ack.digest)
             }
         }
         return findings
@@ -123,6 +136,18 @@ struct Transcript {
 
     /// The newest of this member's own room messages, if any is remembered.
     var lastSent: String? { sentOrder.last }
+
+    private mutating func remember(_ claim: Claim, _ digest: String) {
+        guard claims[claim] == nil else { return }
+        claims[claim] = digest
+        claimOrder.append(claim)
+        witnesses[claim.message, default: []].append(claim.witness)
+        guard claimOrder.count > Self.rememberedMessages else { return }
+        let oldest = claimOrder.removeFirst()
+        claims[oldest] = nil
+        witnesses[oldest.message]?.removeAll { $0 == oldest.witness }
+        if witnesses[oldest.message]?.isEmpty == true { witnesses[oldest.message] = nil }
+    }
 
     private mutating func remember(_ key: Key, _ digest: String) {
         accepted[key] = digest
