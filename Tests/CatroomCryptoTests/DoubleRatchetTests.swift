@@ -273,4 +273,31 @@ import Testing
         #expect(throws: CryptoError.invalidKey) { try SessionMessage(decoding: highBit) }
         #expect(try SessionMessage(decoding: bytes).encoded == bytes)
     }
+
+    /// CR-0001 §5.5: fields are checked in the order they appear; the first failure names the error.
+    @Test func parsingStopsAtTheFirstBadField() throws {
+        var carol = Member(), bob = bob
+        try carol.store.initiateSession(with: bob.bundle(), peer: bob.id)
+        let initial = try carol.store.encrypt([1], to: bob.id).encoded
+        // version, type, IK_A (2...33), EK_A (34...65), spk_id, has_opk (70), opk_id, DHs (75...106), PN, Ns, ciphertext (115...)
+        let (identityEnd, flag, ratchetKeyEnd, ciphertext) = (33, 70, 106, 115)
+        #expect(initial[1] == 0x02 && initial[flag] == 1 && initial.count == ciphertext + 17)
+        var badVersionAndKey = initial
+        badVersionAndKey[0] = 7
+        badVersionAndKey[ratchetKeyEnd] |= 0x80
+        #expect(throws: CryptoError.unsupportedVersion(7)) { try SessionMessage(decoding: badVersionAndKey) }
+        var badIdentityAndFlag = initial
+        // y = 2^255 − 1 ≥ p: never a canonical encoding (§4.3).
+        badIdentityAndFlag.replaceSubrange(2...identityEnd, with: [UInt8](repeating: 0xff, count: 31) + [0x7f])
+        badIdentityAndFlag[flag] = 2
+        #expect(throws: CryptoError.invalidKey) { try SessionMessage(decoding: badIdentityAndFlag) }
+        var badFlagAndRatchetKey = initial
+        badFlagAndRatchetKey[flag] = 2
+        badFlagAndRatchetKey[ratchetKeyEnd] |= 0x80
+        #expect(throws: CryptoError.malformed) { try SessionMessage(decoding: badFlagAndRatchetKey) }
+        var badRatchetKeyAndShortCiphertext = Array(initial.prefix(ciphertext + 15))
+        badRatchetKeyAndShortCiphertext[ratchetKeyEnd] |= 0x80
+        #expect(throws: CryptoError.invalidKey) { try SessionMessage(decoding: badRatchetKeyAndShortCiphertext) }
+        #expect(throws: CryptoError.malformed) { try SessionMessage(decoding: Array(initial.prefix(ciphertext + 15))) }
+    }
 }

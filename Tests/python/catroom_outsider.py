@@ -300,12 +300,14 @@ class WireMessage:
 
 
 def parse_message(data: bytes) -> WireMessage:
-    """CR-0001 §5.5: structure first (malformed, unsupported version), then keys (§4.3)."""
+    """CR-0001 §5.5 (0.2): each field checked as it is read, the first failure named."""
     data = bytes(data)
-    if len(data) < 2:
-        raise ProtocolError(MALFORMED, "shorter than version and type")
+    if len(data) < 1:
+        raise ProtocolError(MALFORMED, "empty")
     if data[0] != 0x01:
         raise ProtocolError(UNSUPPORTED_VERSION, f"version {data[0]}")
+    if len(data) < 2:
+        raise ProtocolError(MALFORMED, "no type")
     kind, pos, prekey = data[1], 2, None
     if kind not in (TYPE_RATCHET, TYPE_INITIAL):
         raise ProtocolError(MALFORMED, f"unknown type {kind}")
@@ -319,24 +321,25 @@ def parse_message(data: bytes) -> WireMessage:
         return chunk
 
     if kind == TYPE_INITIAL:
-        ik_a, ek_a = take(32), take(32)
+        ik_a = take(32)
+        if not identity_key_is_valid(ik_a):
+            raise ProtocolError(INVALID_KEY, "IK_A fails §4.3")
+        ek_a = take(32)
+        if not x25519_key_is_valid(ek_a):
+            raise ProtocolError(INVALID_KEY, "EK_A fails §4.3")
         spk_id = int.from_bytes(take(4), "big")
         has_opk = take(1)[0]
         if has_opk not in (0, 1):
             raise ProtocolError(MALFORMED, f"has_opk = {has_opk}")
         opk_id = int.from_bytes(take(4), "big") if has_opk else None
         prekey = PreKeyFields(ik_a, ek_a, spk_id, opk_id)
-    header = Header(take(32), int.from_bytes(take(4), "big"), int.from_bytes(take(4), "big"))
+    dh = take(32)
+    if not x25519_key_is_valid(dh):
+        raise ProtocolError(INVALID_KEY, "ratchet key fails §4.3")
+    header = Header(dh, int.from_bytes(take(4), "big"), int.from_bytes(take(4), "big"))
     ciphertext = data[pos:]
     if len(ciphertext) < 16:
         raise ProtocolError(MALFORMED, "ciphertext shorter than 16 bytes")
-    if prekey is not None:
-        if not identity_key_is_valid(prekey.ik_a):
-            raise ProtocolError(INVALID_KEY, "IK_A fails §4.3")
-        if not x25519_key_is_valid(prekey.ek_a):
-            raise ProtocolError(INVALID_KEY, "EK_A fails §4.3")
-    if not x25519_key_is_valid(header.dh):
-        raise ProtocolError(INVALID_KEY, "ratchet key fails §4.3")
     return WireMessage(prekey, header, ciphertext)
 
 

@@ -366,3 +366,30 @@ def test_simultaneous_initiation_converges():
         assert alice.receive(bob.id, bob.encrypt(alice.id, b"pong")) == b"pong"
     assert alice.sessions[bob.id][0].ad == bob.sessions[alice.id][0].ad
     assert alice.sessions[bob.id][0].base_key == bob.sessions[alice.id][0].base_key
+
+
+def test_parsing_stops_at_the_first_bad_field():
+    """CR-0001 §5.5 (0.2): fields in the order they appear, on conversation message A1."""
+    a1 = bytearray.fromhex(V["conversation"][0]["encoded"])
+    assert a1[1] == 0x02 and a1[70] == 1
+    identity, flag, ratchet_key_end, ciphertext = range(2, 34), 70, 106, 115
+
+    def error(data):
+        with pytest.raises(co.ProtocolError) as caught:
+            co.parse_message(bytes(data))
+        return caught.value.name
+
+    bad = bytearray(a1)
+    bad[0], bad[ratchet_key_end] = 7, bad[ratchet_key_end] | 0x80
+    assert error(bad) == co.UNSUPPORTED_VERSION
+    bad = bytearray(a1)
+    bad[identity.start:identity.stop] = b"\xff" * 31 + b"\x7f"
+    bad[flag] = 2
+    assert error(bad) == co.INVALID_KEY
+    bad = bytearray(a1)
+    bad[flag], bad[ratchet_key_end] = 2, bad[ratchet_key_end] | 0x80
+    assert error(bad) == co.MALFORMED
+    bad = bytearray(a1[:ciphertext + 15])
+    bad[ratchet_key_end] |= 0x80
+    assert error(bad) == co.INVALID_KEY
+    assert error(a1[:ciphertext + 15]) == co.MALFORMED
