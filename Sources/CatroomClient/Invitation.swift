@@ -26,6 +26,13 @@ public enum Invitation {
             domain: configuration.domain, pin: pinned, insecure: configuration.trust == .insecure, plaintext: configuration.plaintext)
     }
 
+    /// A hello's `invite` text as proof bytes (CR-0008 §5.4 steps 1 and 2): strict
+    /// base64 of exactly 32 bytes, or nil, which makes the sender not invited.
+    static func proof(fromText text: String?) -> [UInt8]? {
+        guard let proof = text.flatMap({ [UInt8](base64: $0) }), proof.count == InviteSecret.proofCount else { return nil }
+        return proof
+    }
+
     private static func quoted(_ word: String) -> String {
         let plain = !word.isEmpty && word.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || "0123456789-_.:@/=+,".unicodeScalars.contains($0)) }
         return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"

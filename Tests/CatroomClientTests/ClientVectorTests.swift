@@ -33,11 +33,13 @@ import Testing
         let expect: [Expect]
     }
     struct Trace: Decodable { let me: String; let steps: [Step] }
+    struct InviteText: Decodable { let name: String; let text: String?; let outcome: String; let bytes: String? }
     struct File: Decodable {
         let payloads: [Payload]
         let decoding: [Decoding]
         let ackEntries: [AckEntry]
         let trace: Trace
+        let inviteTexts: [InviteText]
     }
 
     static let file: File? = {
@@ -72,6 +74,15 @@ import Testing
     @Test func acknowledgementEntries() throws {
         for vector in try #require(Self.file).ackEntries {
             #expect(vector.entry.isWellFormed == vector.wellFormed, "\(vector.name)")
+        }
+    }
+
+    /// CR-0008 §5.4 steps 1 and 2; step 3 compares the bytes with the expected proof.
+    @Test func inviteTexts() throws {
+        for vector in try #require(Self.file).inviteTexts {
+            let proof = Invitation.proof(fromText: vector.text)
+            #expect((proof == nil ? "not-invited" : "compared") == vector.outcome, "\(vector.name)")
+            if let bytes = vector.bytes { #expect(proof == [UInt8](hex: bytes)) }
         }
     }
 

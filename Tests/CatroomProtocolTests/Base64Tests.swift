@@ -20,6 +20,13 @@ struct Base64Tests {
         #expect([0xFB, 0xFF].base64 == "+/8=")
     }
 
+    /// RFC 4648 §3.5: bits the last character does not use must be zero, so one value has one encoding.
+    @Test(arguments: [("Zh==", "Zg=="), ("Zm9=", "Zm8="), ("+/9=", "+/8=")])
+    func rejectsSetUnusedBits(_ encoded: String, _ canonical: String) {
+        #expect([UInt8](base64: encoded) == nil)
+        #expect([UInt8](base64: canonical) != nil)
+    }
+
     @Test(arguments: ["Zg", "Zm8", "Zg=", "Zm9vYg"])
     func requiresPadding(_ encoded: String) {
         #expect([UInt8](base64: encoded) == nil)

@@ -991,13 +991,15 @@ _STRICT_B64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-
 
 
 def decode_strict_base64(text: str) -> bytes | None:
-    """Standard alphabet, length a multiple of four, at most two '='; None otherwise."""
+    """Standard alphabet, length a multiple of four, at most two '=', unused bits zero
+    (RFC 4648 §3.5, CR-0004 §5.1 0.2); None otherwise."""
     if not isinstance(text, str) or not _STRICT_B64.match(text):
         return None
     try:
-        return base64.b64decode(text, validate=True)
+        raw = base64.b64decode(text, validate=True)
     except binascii.Error:
         return None
+    return raw if base64.b64encode(raw).decode("ascii") == text else None
 
 
 def check_hello_invite(payload: dict, secret: bytes, room: str | bytes, ik_sender_from_session: bytes,

@@ -61,3 +61,13 @@ def test_transcript_trace():
                 found.append({"delivery": {"id": key[1].hex(), "acknowledged": sorted(entry.acked_by),
                                            "recipients": sorted(entry.recipients)}})
         assert found == step["expect"], step["name"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["inviteTexts"], ids=lambda v: v["name"])
+def test_invite_texts(vector):
+    """CR-0008 §5.4 steps 1 and 2 on the hello's `invite` text."""
+    raw = outsider.decode_strict_base64(vector["text"]) if vector["text"] is not None else None
+    proof = raw if raw is not None and len(raw) == 32 else None
+    assert ("not-invited" if proof is None else "compared") == vector["outcome"]
+    if "bytes" in vector:
+        assert proof == bytes.fromhex(vector["bytes"])

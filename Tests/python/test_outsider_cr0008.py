@@ -93,18 +93,17 @@ def test_hello_checks_beyond_the_vectors():
         assert not co.check_hello_invite(hello, *args), label
 
 
-def test_trailing_bits_of_the_last_character_are_not_checked():
-    """§5.4 step 2 defines strict base64 as the standard alphabet, a length that is a
-    multiple of four and at most two '='. A 44-character text whose last character
-    before '=' has non-zero unused bits decodes to the same 32 bytes; by that definition
-    it is accepted (see the findings: the text does not say whether such a
-    non-canonical encoding is refused)."""
+def test_set_unused_bits_make_the_proof_text_invalid():
+    """§5.4 step 2 (0.2): strict base64 includes zero unused bits (RFC 4648 §3.5), so a
+    44-character text whose last character before '=' sets one is refused, though it
+    would decode to the same 32 bytes."""
     proof = bytes.fromhex(V["proofs"][0]["proof"])
     text = base64.b64encode(proof).decode()
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     noncanonical = text[:42] + alphabet[alphabet.index(text[42]) | 1] + "="
     assert noncanonical != text and base64.b64decode(noncanonical) == proof
-    assert co.check_hello_invite(good_hello(noncanonical), SECRET, V["room"], KEYS["alice"], KEYS["bob"])
+    assert not co.check_hello_invite(good_hello(noncanonical), SECRET, V["room"], KEYS["alice"], KEYS["bob"])
+    assert co.check_hello_invite(good_hello(text), SECRET, V["room"], KEYS["alice"], KEYS["bob"])
 
 
 def test_a_non_string_invite_makes_the_payload_unreadable():

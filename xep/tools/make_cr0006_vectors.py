@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes xep/CR-0006-vectors.json: payload bytes (§5.3), decoding outcomes (§5.3),
-acknowledgement entries (§5.8) and one transcript trace (§5.8).
+acknowledgement entries (§5.8), one transcript trace (§5.8), and the hello's
+`invite` texts (CR-0008 §5.4 steps 1 and 2).
 
 The outcomes below are the protocol's decisions, written down by hand; this script
 only assembles them and pads the payloads. Both catroom (Tests/CatroomClientTests/
@@ -8,6 +9,7 @@ ClientVectorTests.swift) and the outsider implementation (Tests/python/
 test_outsider_client_vectors.py) check every entry.
 """
 
+import base64
 import json
 import pathlib
 
@@ -16,6 +18,7 @@ CR0002 = json.loads((HERE.parent / "CR-0002-vectors.json").read_text())
 ROOM = CR0002["roomMessage"]
 ALICE, BOB, CAROL, DAVE = (CR0002["parties"][f"{name}.accountID"] for name in ("alice", "bob", "carol", "dave"))
 TS = 1795330800000
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def sender_form(obj):
@@ -156,6 +159,27 @@ steps = [
     ("with nothing owed, the next message carries nothing", {"op": "send", "id": m[6], "digest": d[6], "recipients": [ALICE, BOB, DAVE]},
      [{"carries": []}]),
 ]
+# --- CR-0008 §5.4 steps 1 and 2: the hello's `invite` text --------------------------
+CR0008 = json.loads((HERE.parent / "CR-0008-vectors.json").read_text())
+PROOF = bytes.fromhex(CR0008["proofs"][0]["proof"])        # alice -> bob
+canonical = base64.b64encode(PROOF).decode()
+assert canonical.endswith("=") and len(canonical) == 44
+last = canonical[-2]
+set_bit = canonical[:-2] + B64[B64.index(last) | 1] + "="
+assert set_bit != canonical
+invite_texts = [
+    {"name": "alice's proof to bob", "text": canonical, "outcome": "compared", "bytes": PROOF.hex()},
+    {"name": "absent", "text": None, "outcome": "not-invited"},
+    {"name": "without padding", "text": canonical[:-1], "outcome": "not-invited"},
+    {"name": "an unused bit set", "text": set_bit, "outcome": "not-invited"},
+    {"name": "URL-safe alphabet", "text": canonical.replace("+", "-").replace("/", "_"), "outcome": "not-invited"},
+    {"name": "a space inside", "text": canonical[:20] + " " + canonical[20:-1], "outcome": "not-invited"},
+    {"name": "31 bytes", "text": base64.b64encode(PROOF[:31]).decode(), "outcome": "not-invited"},
+    {"name": "33 bytes", "text": base64.b64encode(PROOF + b"\0").decode(), "outcome": "not-invited"},
+    {"name": "empty", "text": "", "outcome": "not-invited"},
+]
+assert "+" in canonical or "/" in canonical
+
 trace = {"me": CAROL, "steps": [dict(step, name=name, expect=expect) for name, step, expect in steps]}
 
 document = {
@@ -166,6 +190,7 @@ document = {
     "payloads": payloads,
     "decoding": decoding,
     "ackEntries": ack_entries,
+    "inviteTexts": invite_texts,
     "trace": trace,
 }
 (HERE.parent / "CR-0006-vectors.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -166,7 +166,7 @@ actor RoomEngine {
     /// Checks a hello's invite proof against the session's key (CR-0008 §5.4); nil without a secret.
     private func checkInvite(_ proof: String?, from id: String) -> Bool? {
         guard let secret = configuration.invite else { return nil }
-        guard let proof = proof.flatMap({ [UInt8](base64: $0) }), let peer = store.session(with: id)?.remoteIdentity else { return false }
+        guard let proof = Invitation.proof(fromText: proof), let peer = store.session(with: id)?.remoteIdentity else { return false }
         return secret.verify(proof, room: room.description, sender: peer, recipient: identity.publicKey)
     }
 
