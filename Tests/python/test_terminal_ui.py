@@ -345,6 +345,19 @@ def test_own_private_message_is_tagged_with_its_recipient(world, alice):
     assert event["private"]
 
 
+def test_verified_member_is_marked_on_message_lines(world, alice):
+    # CR-0006 §5.10: verification is by key, and every message line from it shows it,
+    # before the name, where no chosen name can reach.
+    world["peer"].send("before verifying")
+    alice.wait_for("bob's unmarked line", lambda s: re.search(r"^\d\d:\d\d <bob> before verifying$", s, re.M))
+    alice.type("/verify bob")
+    alice.keys("Enter")
+    alice.wait_for("the verification", lambda s: "bob is now marked verified" in s)
+    world["peer"].send("after verifying")
+    alice.wait_for("bob's marked line", lambda s: re.search(r"^\d\d:\d\d ✓ <bob> after verifying$", s, re.M))
+    colours = alice.screen(colours=True)
+    assert re.search(r"\x1b\[[\d;]*m✓ (?:\x1b\[[\d;]*m)*<", colours), colours
+
 # ---------------------------------------------------------------------------
 # Every way out restores the terminal
 # ---------------------------------------------------------------------------

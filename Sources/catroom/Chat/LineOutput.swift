@@ -57,6 +57,8 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .nickChanged(let old, let member): return "-- \(old) is now known as \(member.nick)"
         case .message(let message):
             var line = message.isAction ? "* \(message.from.nick) \(message.text)" : "<\(message.from.nick)> \(message.text)"
+            // Outside the brackets, where no chosen name can reach.
+            if message.from.verified, !message.isOwn { line = "[verified] " + line }
             if message.isPrivate { line = "[private] " + line }
             if message.from.invited == false { line = "[not invited] " + line }
             if !message.missingRecipients.isEmpty { line += "  [not sent to: \(message.missingRecipients.joined(separator: ", "))]" }

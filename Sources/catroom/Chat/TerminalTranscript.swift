@@ -137,6 +137,8 @@ struct TerminalTranscript {
         } else {
             prefix += [TerminalSpan("<", Self.dim), nick(message.from), TerminalSpan("> ", Self.dim)]
         }
+        // Before the name, where no chosen name can reach.
+        if message.from.verified, !message.isOwn { prefix.insert(TerminalSpan("\(check) ", Self.verified), at: 0) }
         if !message.isOwn, let me, Self.mentions(message.text, me.nick) { textStyle.bold = true }
         var body = [TerminalSpan(message.text, textStyle)]
         if !message.missingRecipients.isEmpty {
