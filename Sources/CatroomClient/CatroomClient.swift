@@ -18,11 +18,14 @@ public final class CatroomClient: Sendable {
     private let engine = EngineBox()
     private let pin = NIOLockedValueBox<String?>(nil)
     private let identity: IdentityKeyPair
+    /// The members met, by key: kept for every connection this client makes (CR-0006 §5.10).
+    private let known = KnownMembers()
 
-    public init(configuration: ClientConfiguration) {
+    /// `identity` is the key the client registers with; a fresh one by default.
+    public init(configuration: ClientConfiguration, identity: IdentityKeyPair = .generate()) {
         self.configuration = configuration
         (events, continuation) = AsyncStream.makeStream(of: ClientEvent.self)
-        identity = .generate()
+        self.identity = identity
     }
 
     /// Connects, registers, joins, and runs until the connection ends; errors become events.
@@ -37,6 +40,11 @@ public final class CatroomClient: Sendable {
             room = try configuration.roomJID()
         } catch {
             return emit(.error("cannot join: \(error)"))
+        }
+        do {
+            _ = try DisplayName.check(configuration.nick)
+        } catch {
+            return emit(.error("cannot join with that name: \(error) (CR-0006 §5.4)"))
         }
         let connection: StanzaConnection
         do {
@@ -75,7 +83,7 @@ public final class CatroomClient: Sendable {
         }
         let engine = RoomEngine(
             configuration: configuration, room: room, me: me,
-            store: SessionStore(preKeys: PreKeyStore(identity: identity)), connection: connection, iq: iq, emit: emit)
+            store: SessionStore(preKeys: PreKeyStore(identity: identity)), connection: connection, iq: iq, known: known, emit: emit)
         self.engine.set(engine, connection)
         emit(.connected(server: configuration.host, trust: result.trust, me: await engine.myInfo()))
 
@@ -123,14 +131,20 @@ public final class CatroomClient: Sendable {
 
     public func whisper(_ text: String, to nick: String) async throws { try await engine.engine?.whisper(text, to: nick) }
 
+    /// A side chat to the member `/query` resolved, by its account id: never to a newcomer with its name.
+    public func whisper(_ text: String, to member: MemberInfo) async throws {
+        try await engine.engine?.whisper(text, toID: member.id, shownAs: member.nick)
+    }
+
     public func changeNick(_ nick: String) async throws { try await engine.engine?.changeNick(nick) }
 
     public func verify(_ nick: String) async throws -> MemberInfo? { try await engine.engine?.verify(nick) }
 
     public func members() async -> [MemberInfo] { await engine.engine?.memberList() ?? [] }
 
-    /// The member a name typed by the user means (an id, a shown name, or a unique chosen one).
-    public func member(named nick: String) async -> MemberInfo? { await engine.engine?.memberInfo(named: nick) }
+    /// The member a name typed by the user means (an id, a shown name, or a unique chosen
+    /// one, CR-0006 §5.4); throws when there is none or several; nil before joining.
+    public func member(named nick: String) async throws -> MemberInfo? { try await engine.engine?.memberInfo(named: nick) }
 
     public func me() async -> MemberInfo? { await engine.engine?.myInfo() }
 
@@ -141,6 +155,9 @@ public final class CatroomClient: Sendable {
     public func safetyCode() async -> (code: String, members: Int)? {
         await engine.engine?.safetyCode().map { ($0.text, $0.memberCount) }
     }
+
+    /// Test only: takes a display name without checking it, as a malicious member would.
+    @_spi(Testing) public func changeNickUnchecked(_ nick: String) async throws { try await engine.engine?.changeNick(nick, checked: false) }
 
     /// Test only: sends each text as a version of one room message (a malicious sender).
     @_spi(Testing) public func sayInVersions(_ texts: [String]) async throws { try await engine.engine?.sayInVersions(texts) }

@@ -92,7 +92,8 @@ extension CatroomClient {
 
     /// Carries out every command that concerns the room (`query`, `part`, `join`, `quit`
     /// and `help` are the front end's own).
-    public func perform(_ command: Command, queryTarget: String? = nil) async -> Reply {
+    /// `queryTarget` is the member an open `/query` resolved: plain lines go to its key.
+    public func perform(_ command: Command, queryTarget: MemberInfo? = nil) async -> Reply {
         do {
             switch command {
             case .say(let text):
@@ -108,7 +109,7 @@ extension CatroomClient {
                 guard let me = await me() else { return .error("not connected yet") }
                 return .fingerprint(nick: me.nick, fingerprint: me.fingerprint, verified: true)
             case .fingerprint(let nick?):
-                guard let member = await member(named: nick), !member.fingerprint.isEmpty else {
+                guard let member = try await member(named: nick), !member.fingerprint.isEmpty else {
                     return .error("no member called \(nick) with a key")
                 }
                 return .fingerprint(nick: member.nick, fingerprint: member.fingerprint, verified: member.verified)

@@ -60,8 +60,20 @@ public enum ClientEvent: Sendable, Equatable {
     case joined(room: String, occupants: Int)
     /// Every member present at joining has completed its key exchange: messages reach everyone.
     case ready(members: Int)
-    /// A member completed its key exchange (joined, or was found on joining).
+    /// A member that arrived after this client completed its key exchange.
     case memberJoined(MemberInfo)
+    /// A member already in the room when this client joined completed its key exchange.
+    case memberPresent(MemberInfo)
+    /// A member that arrived after this client, with a key this client met before
+    /// (it left and came back): still verified if it was (CR-0006 §5.10).
+    case memberReconnected(MemberInfo)
+    /// A name this client last saw with another key, not in the room now, arrived with
+    /// `member`'s key: it may be someone else using the name (CR-0006 §5.10). `previous`
+    /// is the other key's fingerprint.
+    case nameReused(name: String, previous: String, member: MemberInfo)
+    /// A name a member chose was refused (CR-0006 §5.4): it keeps its old name, or is shown
+    /// as `unnamed#…`.
+    case nameRefused(member: MemberInfo, reason: String)
     /// The server shows an occupant with whom no key exchange is complete: it is sent
     /// nothing, and if it stays that way it may be a silent reader the server added.
     case memberPending(id: String, waitedSeconds: Int)

@@ -15,7 +15,7 @@ final class Participant: Sendable {
 
     init(
         server: Server, nick: String, room: String = "lobby", source: String? = nil, password: String? = nil,
-        invite: InviteSecret? = nil, configure: (inout ClientConfiguration) -> Void = { _ in }
+        invite: InviteSecret? = nil, identity: IdentityKeyPair = .generate(), configure: (inout ClientConfiguration) -> Void = { _ in }
     ) {
         var configuration = ClientConfiguration(host: "127.0.0.1", domain: "localhost", room: room, nick: nick, trust: .insecure)
         configuration.port = server.port
@@ -27,7 +27,7 @@ final class Participant: Sendable {
         configuration.acknowledgementDelaySeconds = 0.2
         configuration.gapReportSeconds = 1
         configure(&configuration)
-        let client = CatroomClient(configuration: configuration)
+        let client = CatroomClient(configuration: configuration, identity: identity)
         self.client = client
         task = Task { await client.run() }
         let log = log
@@ -54,10 +54,16 @@ final class Participant: Sendable {
         try await waitFor("ready") { if case .ready = $0 { true } else { nil } }
     }
 
-    /// Waits until the member shown as `nick` has completed its key exchange with this one.
+    /// Waits until the member shown as `nick` has completed its key exchange with this one
+    /// (arriving after it, or present when it joined).
     @discardableResult
     func waitForMember(_ nick: String) async throws -> MemberInfo {
-        try await waitFor("\(nick) joined") { if case .memberJoined(let m) = $0, m.nick == nick { m } else { nil } }
+        try await waitFor("\(nick) joined") { event in
+            switch event {
+            case .memberJoined(let m) where m.nick == nick, .memberPresent(let m) where m.nick == nick: m
+            default: nil
+            }
+        }
     }
 
     /// alice, bob and carol, joined in that order, each having met the others.

@@ -58,6 +58,9 @@ def test_three_members_in_every_direction_with_a_late_joiner_a_side_chat_and_a_r
     bob = people("bob")
     bob.ready()
     alice.wait_for("bob joining", lambda e: e["event"] == "member-joined" and nick_of(e) == NICKS["bob"])
+    # alice was there before bob: to him she is present, not joining (CR-0006 §5.9).
+    bob.wait_for("alice present", lambda e: e["event"] == "member-present" and nick_of(e) == NICKS["alice"])
+    assert not [e for e in bob.events if e["event"] == "member-joined"], bob.events
 
     # alice and bob, both ways.
     alice.send(said("alice", 1))
@@ -90,20 +93,40 @@ def test_three_members_in_every_direction_with_a_late_joiner_a_side_chat_and_a_r
     carol.drain(0.5)
     assert not any("privately" in text for text in carol.texts())
 
+    # bob opens a side chat with carol: it follows her key (CR-0006 §5.4).
+    bob.send(f"/query {NICKS['carol']}")
+    assert bob.wait_for("the query", lambda e: e["event"] == "query")["target"] == NICKS["carol"]
+
     # carol leaves; the others see it; she comes back with a fresh identity and reads on.
+    old_fingerprint = carol.events[0]["me"]["fingerprint"]
     assert carol.quit() == 0
     for remaining in (alice, bob):
         remaining.wait_for("carol leaving", lambda e: e["event"] == "member-left" and nick_of(e) == NICKS["carol"])
+    bob.wait_for("the query's member left", lambda e: e["event"] == "error" and "whom your /query sends to, left" in e["text"])
     carol_again = people("carol")
     carol_again.ready()
-    alice.wait_for("carol rejoining", lambda e: e["event"] == "member-joined" and nick_of(e) == NICKS["carol"]
-                   and e["member"]["fingerprint"] != carol.events[0]["me"]["fingerprint"])
+    # Her name with a new key: the newcomer's suffix, and a warning naming both keys (§5.10).
+    joined = alice.wait_for("carol rejoining", lambda e: e["event"] == "member-joined"
+                            and nick_of(e).startswith(NICKS["carol"]) and e["member"]["fingerprint"] != old_fingerprint)
+    assert nick_of(joined) == NICKS["carol"] + "#" + joined["member"]["fingerprint"][:8]
+    reused = alice.wait_for("the name reused", lambda e: e["event"] == "name-reused")
+    assert reused["name"] == NICKS["carol"] and reused["previous"] == old_fingerprint
+    assert reused["member"]["fingerprint"] == joined["member"]["fingerprint"]
+    # bob's side chat was with the old key: nothing goes to the newcomer.
+    bob.wait_for("carol rejoining", lambda e: e["event"] == "member-joined" and nick_of(e).startswith(NICKS["carol"])
+                 and e["member"]["fingerprint"] != old_fingerprint)
+    bob.send(said("bob", "for the old carol"))
+    assert "nothing was sent" in bob.wait_for("the refusal", lambda e: e["event"] == "error" and "left the room" in e["text"])["text"]
+    bob.send("/query")
+    bob.wait_for("back to the room", lambda e: e["event"] == "query" and e["target"] is None)
     alice.send(said("alice", 6))
     carol_again.received(said("alice", 6))
     bob.received(said("alice", 6))
     carol_again.send(said("carol", 7))
     alice.received(said("carol", 7))
     bob.received(said("carol", 7))
+
+    assert not any("for the old carol" in text for text in carol_again.texts())
 
     # Nothing undecryptable anywhere.
     for client in (alice, bob, carol_again):

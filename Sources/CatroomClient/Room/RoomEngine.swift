@@ -38,17 +38,23 @@ actor RoomEngine {
     private var shownOrder: [String] = []
     /// The safety code last reported, so that only changes are (CR-0007 §5.4).
     private var shownSafetyCode: SafetyCode?
+    /// Keys, names and verifications met by this client; shared with its later connections.
+    private let known: KnownMembers
+    /// Each ready member's name as last shown, to report when a clash changes it (CR-0006 §5.4).
+    private var shownNames: [String: String] = [:]
 
     init(
         configuration: ClientConfiguration, room: JID, me: String, store: SessionStore, connection: StanzaConnection,
-        iq: IQTracker, emit: @escaping @Sendable (ClientEvent) -> Void
+        iq: IQTracker, known: KnownMembers, emit: @escaping @Sendable (ClientEvent) -> Void
     ) {
         self.configuration = configuration
         serverDomain = try? JID(localpart: nil, domain: configuration.domain)
         refill = PreKeyRefill(coolDown: .seconds(configuration.refillCoolDownSeconds))
         self.room = room
         self.me = me
-        myNick = DisplayName.sanitize(configuration.nick)
+        // `CatroomClient.run` refuses a name `check` refuses before it gets here.
+        myNick = (try? DisplayName.check(configuration.nick)) ?? DisplayName.fallback
+        self.known = known
         self.store = store
         self.connection = connection
         self.iq = iq
@@ -93,12 +99,13 @@ actor RoomEngine {
             guard let member = members.removeValue(forKey: nick) else { return }
             store.removeSession(with: nick)
             gaps[nick] = nil
+            shownNames[nick] = nil
             emit(.memberLeft(info(member)))
             return updateSafetyCode()
         }
         guard members[nick] == nil else { return }
         // Occupants present before our self-presence are ours to contact; later ones contact us.
-        members[nick] = Member(id: nick, initial: !joined)
+        members[nick] = Member(id: nick, initial: !joined, arrival: known.nextClaim())
         if joined { scheduleSilentReaderCheck(nick) }
     }
 
@@ -265,26 +272,33 @@ actor RoomEngine {
                 return emit(.undecryptable(from: name(of: sender), reason: "misplaced hello"))
             }
             let wasReady = old.ready
-            members[sender]?.nick = DisplayName.sanitize(nick)
+            let returning = old.identity.flatMap(known.record(of:)) != nil
             members[sender]?.ready = true
             members[sender]?.invited = checkInvite(payload.invite, from: sender)
             if members[sender]?.helloSent == false { try? sendHello(to: sender) }
             guard let member = members[sender] else { return }
             if !wasReady {
-                emit(.memberJoined(info(member)))
+                // The first hello's name is claimed from the member's arrival (CR-0006 §5.4).
+                let checked = checkName(nick)
+                let reused = adopt(checked.name, for: sender, claim: old.arrival)
+                guard let member = members[sender] else { return }
+                shownNames[sender] = info(member).nick
+                emit(old.initial ? .memberPresent(info(member)) : returning ? .memberReconnected(info(member)) : .memberJoined(info(member)))
+                if let refusal = checked.refusal { emit(.nameRefused(member: info(member), reason: refusal.description)) }
+                if let reused { emit(reused) }
             } else if member.invited == false, old.invited == true {
                 emit(.error("\(info(member).nick) sent a hello without a valid invite proof: it is no longer sent anything"))
-            } else if member.nick != old.nick {
+            } else {
                 // A second hello with another name is a rename (CR-0006 §5.2).
-                emit(.nickChanged(from: info(old).nick, member: info(member)))
+                rename(sender, to: nick)
             }
+            refreshShownNames()
             updateSafetyCode()
             announceReady()
         case .nick:
-            guard !isPrivate, let nick = payload.nick, let old = members[sender] else { return }
-            members[sender]?.nick = DisplayName.sanitize(nick)
-            guard let member = members[sender] else { return }
-            emit(.nickChanged(from: info(old).nick, member: info(member)))
+            guard !isPrivate, let nick = payload.nick, members[sender]?.ready == true else { return }
+            rename(sender, to: nick)
+            refreshShownNames()
         case .text, .action:
             guard let body = payload.body, let member = members[sender] else { return }
             // Compare the recipient list with who this client sees in the room (CR-0002 §5.4).
@@ -300,7 +314,7 @@ actor RoomEngine {
         case .ack:
             break
         case .unsupported(let type):
-            emit(.undecryptable(from: name(of: sender), reason: "unsupported message type \(DisplayName.sanitize(type))"))
+            emit(.undecryptable(from: name(of: sender), reason: "unsupported message type \((try? DisplayName.check(type)) ?? "?")"))
         }
     }
 
@@ -461,7 +475,20 @@ actor RoomEngine {
 
     /// A side chat to one member, through the same pairwise session (DESIGN §2.7).
     func whisper(_ text: String, to nick: String) throws {
-        guard let member = member(named: nick) else { throw Login.Failure("no member called \(nick)") }
+        try whisper(text, to: lookup(nick))
+    }
+
+    /// A side chat to the member with this account id, the key `/query` resolved once.
+    /// When it has left, nothing is sent: a newcomer with its name is someone else.
+    func whisper(_ text: String, toID id: String, shownAs nick: String) throws {
+        guard let member = members[id] else {
+            throw Login.Failure("\(nick) left the room: nothing was sent (anyone now called \(nick) is someone else; /query alone returns to the room)")
+        }
+        try whisper(text, to: member)
+    }
+
+    private func whisper(_ text: String, to member: Member) throws {
+        let nick = info(member).nick
         guard member.ready else { throw Login.Failure("\(nick) has not completed the key exchange yet") }
         guard member.receives else { throw Login.Failure("\(nick) is not invited: nothing is sent to it (CR-0008)") }
         try sendPrivate(ChatPayload(.text, body: text), to: member.id)
@@ -470,11 +497,18 @@ actor RoomEngine {
             missingRecipients: [], unknownRecipients: [], isOwn: true, to: info(member))))
     }
 
-    func changeNick(_ nick: String) throws {
-        myNick = DisplayName.sanitize(nick)
+    /// `checked: false` is for tests of CR-0006 §5.4: a malicious member's unchecked name.
+    func changeNick(_ nick: String, checked: Bool = true) throws {
+        do {
+            myNick = checked ? try DisplayName.check(nick) : nick
+        } catch {
+            throw Login.Failure("that name cannot be used: \(error) (CR-0006 §5.4)")
+        }
         let recipients = self.recipients
         if !recipients.isEmpty { try sendRoom(ChatPayload(.nick, nick: myNick), to: recipients) }
         emit(.notice("you are now known as \(myNick)"))
+        // Members whose names look like the new one are now shown with their suffix.
+        refreshShownNames()
     }
 
     /// Seals a room message carrying the acknowledgements owed (CR-0006 §5.8); returns its id in hex.
@@ -577,10 +611,10 @@ actor RoomEngine {
     }
 
     func verify(_ nick: String) throws -> MemberInfo {
-        guard let member = member(named: nick), member.identity != nil else { throw Login.Failure("no member called \(nick) with a key") }
-        members[member.id]?.verified = true
-        guard let verified = members[member.id] else { throw Login.Failure("no member called \(nick) with a key") }
-        return info(verified)
+        let member = try lookup(nick)
+        guard let identity = member.identity else { throw Login.Failure("\(info(member).nick) has no key yet") }
+        known.verify(identity)
+        return info(member)
     }
 
     /// Every member messages go to: its exchange is complete and, holding an invite
@@ -607,28 +641,111 @@ actor RoomEngine {
         emit(.safetyCode(code: code.text, members: code.memberCount))
     }
 
-    /// The member a typed name means: its account id, or a name as shown (`bob#1234abcd`)
-    /// or as chosen (`bob`) if only one member has it. Every command that names a member
-    /// looks it up here, so they all agree.
-    func memberInfo(named nick: String) -> MemberInfo? {
-        member(named: nick).map(info)
+    /// The member a typed name means (CR-0006 §5.4): its account id; or every member
+    /// whose name as shown is the typed one, or whose chosen name looks like the typed
+    /// one (`bob`), optionally narrowed by a fingerprint prefix of at least four hex
+    /// digits (`bob#9f8e`). Two or more candidates are ambiguous. Every command that
+    /// names a member looks it up here, so they all agree.
+    func memberInfo(named nick: String) throws -> MemberInfo {
+        info(try lookup(nick))
     }
 
-    private func member(named nick: String) -> Member? {
-        if let exact = members[nick] { return exact }
-        let matches = members.values.filter { info($0).nick == nick || $0.nick == nick }
-        return matches.count == 1 ? matches.first : nil
+    private func lookup(_ typed: String) throws -> Member {
+        if let exact = members[typed] { return exact }
+        let normalized = typed.precomposedStringWithCompatibilityMapping
+        var chosen = normalized
+        var prefix = ""
+        if let hash = normalized.lastIndex(of: "#") {
+            chosen = String(normalized[..<hash])
+            prefix = normalized[normalized.index(after: hash)...].lowercased()
+        }
+        let validPrefix = prefix.isEmpty || (prefix.count >= 4 && prefix.allSatisfy(\.isHexDigit))
+        let candidates = members.values.filter { member in
+            let shown = info(member)
+            if shown.nick == typed { return true }
+            guard validPrefix, let name = member.nick ?? (member.ready ? DisplayName.fallback : nil) else { return false }
+            return DisplayName.clash(name, chosen) && shown.fingerprint.replacingOccurrences(of: " ", with: "").hasPrefix(prefix)
+        }
+        guard let first = candidates.first else { throw Login.Failure("no member called \(typed)") }
+        guard candidates.count == 1 else {
+            let names = candidates.map { member in
+                let shown = info(member)
+                return (member.nick ?? DisplayName.fallback) + "#" + shown.shortFingerprint
+            }.sorted()
+            throw Login.Failure("ambiguous: \(names.dropLast().joined(separator: ", ")) or \(names[names.count - 1])")
+        }
+        return first
     }
 
-    /// The member as shown: its display name, with the short fingerprint appended
-    /// when another member uses the same name (SECURITY-CASES RM-05).
+    /// A chosen name as shown, or nil and why it was refused (CR-0006 §5.4).
+    private func checkName(_ raw: String) -> (name: String?, refusal: DisplayName.Refusal?) {
+        do {
+            return (try DisplayName.check(raw), nil)
+        } catch {
+            return (nil, error)
+        }
+    }
+
+    /// Gives a ready member the name it chose since `claim`, and remembers it with its key.
+    /// Returns the warning due when this client saw the name with another key that is not
+    /// in the room now (CR-0006 §5.10).
+    private func adopt(_ name: String?, for id: String, claim: UInt64) -> ClientEvent? {
+        members[id]?.nick = name
+        guard let identity = members[id]?.identity else { return nil }
+        let present = Set(members.values.compactMap(\.identity))
+        let previous = name.flatMap { name in known.holders(of: name, except: identity).first { !present.contains($0.key) } }
+        known.remember(identity, name: name, claim: claim)
+        guard let name, let previous, let member = members[id] else { return nil }
+        return .nameReused(name: name, previous: previous.key.fingerprint, member: info(member))
+    }
+
+    /// A ready member's new name, from a `nick` message or a later hello (CR-0006 §5.2):
+    /// a refused one leaves the old name in place.
+    private func rename(_ id: String, to raw: String) {
+        guard let old = members[id] else { return }
+        let checked = checkName(raw)
+        guard let name = checked.name else {
+            return emit(.nameRefused(member: info(old), reason: checked.refusal?.description ?? ""))
+        }
+        guard name != old.nick else { return }
+        let oldName = info(old).nick
+        let reused = adopt(name, for: id, claim: known.nextClaim())
+        guard let member = members[id] else { return }
+        shownNames[id] = info(member).nick
+        emit(.nickChanged(from: oldName, member: info(member)))
+        if let reused { emit(reused) }
+    }
+
+    /// A name or arrival can change how others are shown (the newcomer of a clash gets the
+    /// suffix, whichever hello came first): each change is reported as a rename.
+    private func refreshShownNames() {
+        for member in members.values.sorted(by: { $0.arrival < $1.arrival }) where member.ready {
+            let shown = info(member)
+            if let old = shownNames[member.id], old != shown.nick { emit(.nickChanged(from: old, member: shown)) }
+            shownNames[member.id] = shown.nick
+        }
+    }
+
+    /// The member as shown (CR-0006 §5.4): its chosen name, with `#` and the first group of
+    /// its fingerprint appended when it looks like this member's own name or like a name
+    /// another key took earlier for this client; `unnamed#…` when its name was refused.
     private func info(_ member: Member) -> MemberInfo {
         let fingerprint = member.identity?.fingerprint ?? ""
-        var nick = member.nick ?? String(member.id.prefix(8))
-        let clash = member.nick != nil && (nick == myNick || members.values.contains { $0.id != member.id && $0.nick == member.nick })
-        if clash { nick += "#" + String(fingerprint.prefix(8)) }
+        let suffix = "#" + String(fingerprint.prefix(8))
+        let nick: String
+        if let chosen = member.nick {
+            let claim = member.identity.flatMap(known.record(of:))?.claim ?? member.arrival
+            let newcomer = DisplayName.clash(chosen, myNick)
+                || known.holders(of: chosen, except: member.identity).contains { $0.record.claim < claim }
+            nick = newcomer ? chosen + suffix : chosen
+        } else if member.ready, !fingerprint.isEmpty {
+            nick = DisplayName.fallback + suffix
+        } else {
+            nick = String(member.id.prefix(8))
+        }
         return MemberInfo(
-            id: member.id, nick: nick, fingerprint: fingerprint, verified: member.verified, ready: member.ready, invited: member.invited)
+            id: member.id, nick: nick, fingerprint: fingerprint, verified: member.identity.map(known.isVerified) ?? false,
+            ready: member.ready, invited: member.invited)
     }
 
     private func name(of id: String) -> String {

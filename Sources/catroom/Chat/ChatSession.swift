@@ -16,7 +16,14 @@ protocol ChatOutput: AnyObject, Sendable {
 final class ChatSession: @unchecked Sendable {
     private(set) var configuration: ClientConfiguration
     private(set) var client: CatroomClient?
-    private(set) var queryTarget: String?
+    /// The member of an open `/query`, resolved once: plain lines follow its key, not its name.
+    private(set) var queryTarget: MemberInfo? {
+        get { lock.withLock { query } }
+        set { lock.withLock { query = newValue } }
+    }
+    private var query: MemberInfo?
+    /// `queryTarget` is read by the task that shows events too.
+    private let lock = NSLock()
     private let output: ChatOutput
     private var running: [Task<Void, Never>] = []
 
@@ -33,7 +40,13 @@ final class ChatSession: @unchecked Sendable {
         let output = output
         running.append(Task { await client.run() })
         running.append(Task {
-            for await event in client.events { output.show(event) }
+            for await event in client.events {
+                output.show(event)
+                if case .memberLeft(let member) = event, member.id == self.queryTarget?.id {
+                    output.show(ClientEvent.error(
+                        "\(member.nick), whom your /query sends to, left: plain lines are not sent to anyone else; /query alone returns to the room"))
+                }
+            }
         })
     }
 
@@ -46,12 +59,19 @@ final class ChatSession: @unchecked Sendable {
             return false
         case .help:
             output.showHelp()
-        case .query(let target):
-            if let target, await client?.member(named: target) == nil {
-                output.show(ClientEvent.error("no member called \(target)"))
-            } else {
-                queryTarget = target
-                output.showQuery(target)
+        case .query(nil):
+            queryTarget = nil
+            output.showQuery(nil)
+        case .query(let typed?):
+            do {
+                guard let member = try await client?.member(named: typed) else {
+                    output.show(ClientEvent.error("not in a room yet"))
+                    return true
+                }
+                queryTarget = member
+                output.showQuery(member.nick)
+            } catch {
+                output.show(ClientEvent.error("\(error)"))
             }
         case .part:
             await stop()
@@ -67,9 +87,10 @@ final class ChatSession: @unchecked Sendable {
             start()
         default:
             guard let client else { return true }
+            let reply = await client.perform(command, queryTarget: queryTarget)
             // A new name also holds for the next /join.
-            if case .nick(let nick) = command { configuration.nick = nick }
-            output.show(await client.perform(command, queryTarget: queryTarget))
+            if case .nick(let nick) = command, case .none = reply { configuration.nick = nick }
+            output.show(reply)
         }
         return true
     }

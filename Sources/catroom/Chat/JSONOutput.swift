@@ -15,6 +15,11 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .joined(let room, let occupants): write(["event": "joined", "room": room, "occupants": occupants])
         case .ready(let members): write(["event": "ready", "members": members])
         case .memberJoined(let member): write(["event": "member-joined", "member": Self.member(member)])
+        case .memberPresent(let member): write(["event": "member-present", "member": Self.member(member)])
+        case .memberReconnected(let member): write(["event": "member-reconnected", "member": Self.member(member)])
+        case .nameReused(let name, let previous, let member):
+            write(["event": "name-reused", "name": name, "previous": previous, "member": Self.member(member)])
+        case .nameRefused(let member, let reason): write(["event": "name-refused", "member": Self.member(member), "reason": reason])
         case .memberPending(let id, let waited): write(["event": "member-pending", "id": id, "waited": waited])
         case .memberLeft(let member): write(["event": "member-left", "member": Self.member(member)])
         case .nickChanged(let old, let member): write(["event": "nick-changed", "from": old, "member": Self.member(member)])

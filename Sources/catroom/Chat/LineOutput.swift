@@ -47,10 +47,18 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .joined(let room, let occupants):
             return "-- joined \(room); \(occupants == 0 ? "nobody else is here" : "exchanging keys with \(occupants) member\(occupants == 1 ? "" : "s")")"
         case .ready(let members): return members == 0 ? nil : "-- encrypted to all \(members) member\(members == 1 ? "" : "s")"
-        case .memberJoined(let member) where member.invited == false:
-            return "!! \(member.nick) (\(member.shortFingerprint)) joined WITHOUT proving the invite secret: it is sent nothing"
+        case .memberJoined(let member) where member.invited == false, .memberPresent(let member) where member.invited == false,
+             .memberReconnected(let member) where member.invited == false:
+            return "!! \(member.nick) (\(member.shortFingerprint)) is here WITHOUT proving the invite secret: it is sent nothing"
                 + " (it was not invited, or the server substituted its keys)"
         case .memberJoined(let member): return "-- \(member.nick) (\(member.shortFingerprint)) joined"
+        case .memberPresent(let member): return "-- \(member.nick) (\(member.shortFingerprint)) is here\(member.verified ? ", verified" : "")"
+        case .memberReconnected(let member):
+            return "-- \(member.nick) (\(member.shortFingerprint)) reconnected, with the same key\(member.verified ? ": still verified" : "")"
+        case .nameReused(let name, let previous, let member):
+            return "!! \(name) is back with a DIFFERENT KEY: it may be someone else using the name. Before, \(previous);"
+                + " now \(member.fingerprint), shown as \(member.nick)"
+        case .nameRefused(let member, let reason): return "!! \(member.nick) chose a name that was refused: \(reason)"
         case .memberPending(let id, let waited):
             return waited == 0 ? nil : "!! \(id.prefix(8)) is in the room but has not exchanged keys after \(waited) s: it is sent nothing (a silent reader?)"
         case .memberLeft(let member): return "-- \(member.nick) left"

@@ -53,7 +53,7 @@ final class TerminalFrontEnd {
     private var safetyCode: String?
     /// The session's `/query` target (it is the one that knows: keys typed in the same
     /// burst as `/query` are handled before its notice arrives).
-    private var queryTarget: String? { session.queryTarget }
+    private var queryTarget: String? { session.queryTarget?.nick }
     /// When each nick last spoke, so Tab offers the most recent speakers first.
     private var lastSpoke: [String: Int] = [:]
     private var spoken = 0
@@ -153,7 +153,8 @@ final class TerminalFrontEnd {
         append(transcript.lines(for: event, expected: leaving != nil))
         if case .disconnected = event { leaving = nil }
         switch event {
-        case .connected, .joined, .ready, .memberJoined, .memberPending, .memberLeft, .nickChanged, .disconnected:
+        case .connected, .joined, .ready, .memberJoined, .memberPresent, .memberReconnected, .memberPending, .memberLeft, .nickChanged,
+             .disconnected:
             await refreshMembers()
         default:
             break

@@ -76,12 +76,14 @@ struct TerminalTranscript {
             return [Self.noticeLine("joined \(room); \(others)")]
         case .ready(let count):
             return count == 0 ? [] : [Self.noticeLine("encrypted to all \(count) member\(count == 1 ? "" : "s")")]
-        case .memberJoined(let member) where member.invited == false:
+        case .memberJoined(let member) where member.invited == false, .memberPresent(let member) where member.invited == false,
+             .memberReconnected(let member) where member.invited == false:
             return LineOutput.describe(event).map(Self.described) ?? []
-        case .memberJoined(let member):
-            return [TerminalLine(prefix: [TerminalSpan("--> ", TerminalStyle(color: TerminalPalette.green))], [
-                nick(member), TerminalSpan(" (\(short(member))) joined"),
-            ])]
+        case .memberJoined(let member), .memberReconnected(let member):
+            let what = if case .memberJoined = event { "joined" } else { "reconnected, with the same key" }
+            var body = [nick(member), TerminalSpan(" (\(short(member))) \(what)")]
+            if member.verified { body.append(TerminalSpan(" \(check) verified", Self.verified)) }
+            return [TerminalLine(prefix: [TerminalSpan("--> ", TerminalStyle(color: TerminalPalette.green))], body)]
         case .memberPending(let id, let waited):
             guard waited > 0 else { return [] }
             return [Self.warningLine([
