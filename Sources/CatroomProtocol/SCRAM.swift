@@ -6,6 +6,10 @@ public enum SCRAM {
     public static let mechanism = "SCRAM-SHA-256"
     /// RFC 7677 §4: at least 4096.
     public static let iterations = 4096
+    /// The most a client computes (CR-0003 §5.3): 24 times RFC 7677's minimum, well above
+    /// what servers configure, and a few hundred milliseconds at worst. A server asking
+    /// for more (2^31−1 would take hours) is refused before any work.
+    public static let maximumIterations = 100_000
 
     /// A fresh client or server nonce: 18 CSPRNG bytes in base64, so 24 printable
     /// characters with no comma (RFC 5802 §5.1).

@@ -2,8 +2,21 @@ import CatroomCrypto
 
 /// The client half of SCRAM-SHA-256 (RFC 5802 §3, §5; RFC 7677), without channel binding.
 public struct SCRAMClient: Sendable {
-    public enum SCRAMError: Error, Sendable {
+    public enum SCRAMError: Error, Sendable, Equatable, CustomStringConvertible {
         case malformedServerMessage, nonceMismatch, iterationCountTooLow, serverSignatureMismatch
+        /// More than `SCRAM.maximumIterations`: the count the server asked for.
+        case iterationCountTooHigh(Int)
+
+        public var description: String {
+            switch self {
+            case .malformedServerMessage: "the server sent a malformed SCRAM message"
+            case .nonceMismatch: "the server's SCRAM nonce does not extend ours"
+            case .iterationCountTooLow: "the server asks for fewer than \(SCRAM.iterations) SCRAM iterations (RFC 7677 §4)"
+            case .iterationCountTooHigh(let count):
+                "the server asks for \(count) SCRAM iterations; this client computes at most \(SCRAM.maximumIterations)"
+            case .serverSignatureMismatch: "the server could not prove it knows the password (SCRAM server signature)"
+            }
+        }
     }
 
     private let user: String
@@ -37,6 +50,8 @@ public struct SCRAMClient: Sendable {
         let nonce = attributes[0].1
         guard nonce.hasPrefix(clientNonce), nonce.count > clientNonce.count else { throw .nonceMismatch }
         guard iterations >= SCRAM.iterations else { throw .iterationCountTooLow }
+        // Hi() costs one HMAC per iteration: an unbounded count is a denial of service.
+        guard iterations <= SCRAM.maximumIterations else { throw .iterationCountTooHigh(iterations) }
         let withoutProof = "c=biws,r=\(nonce)"  // biws = base64("n,,")
         let authMessage = Array("\(clientFirstBare),\(text),\(withoutProof)".utf8)
         let salted = PBKDF2.deriveKey(password: password, salt: salt, iterations: iterations, outputCount: 32)

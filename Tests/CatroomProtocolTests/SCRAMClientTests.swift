@@ -100,6 +100,14 @@ struct SCRAMClientTests {
         #expect(throws: SCRAMClient.SCRAMError.iterationCountTooLow) { try client.clientFinal(serverFirst: utf8(message)) }
     }
 
+    @Test(arguments: [100_001, 1 << 20, Int(Int32.max)])
+    func rejectsAnIterationCountAboveTheLimitBeforeComputing(_ count: Int) {
+        var client = vectorClient()
+        let message = "r=\(RFC7677.clientNonce)\(RFC7677.serverNonce),s=W22ZaJ0SNY7soEsUEjb6gQ==,i=\(count)"
+        #expect(throws: SCRAMClient.SCRAMError.iterationCountTooHigh(count)) { try client.clientFinal(serverFirst: utf8(message)) }
+        #expect("\(SCRAMClient.SCRAMError.iterationCountTooHigh(count))".contains("\(count)"))
+    }
+
     @Test(arguments: [
         "", "r=rOprNGfwEbeRWgbNEkqOxyz",
         "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==",
