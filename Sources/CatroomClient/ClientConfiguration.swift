@@ -45,8 +45,19 @@ public struct ClientConfiguration: Sendable {
     /// How long a gap in a member's message counters may stay unfilled (a reordered
     /// message may still fill it) before it is reported as missing messages.
     public var gapReportSeconds = 5.0
-    /// Seconds from connecting to a bound resource before giving up.
-    public var loginTimeoutSeconds = 20
+    /// Seconds each blocking phase of a connection may take (TCP connect, opening the
+    /// stream, TLS, registration, authentication, bind, join) before the attempt fails
+    /// with an error naming the phase.
+    public var phaseTimeoutSeconds = 15.0
+    /// XEP-0199 keepalive: after this much silence from the server, the client pings it.
+    public var keepaliveIdleSeconds = 30.0
+    /// A ping not answered within this ends the connection: a stopped or unreachable
+    /// server is noticed within `keepaliveIdleSeconds + keepaliveTimeoutSeconds`.
+    public var keepaliveTimeoutSeconds = 15.0
+    /// Whether, when, and how often to reconnect after losing the server.
+    public var reconnect = ReconnectPolicy()
+    /// Messages typed while disconnected that wait for the next connection; more are refused.
+    public var queueLimit = 100
 
     public init(host: String, domain: String? = nil, room: String, nick: String, trust: Trust) {
         self.host = host

@@ -38,7 +38,7 @@ public enum Command: Equatable, Sendable {
         ("info", "/info", "show who has acknowledged your last room message"),
         ("invite", "/invite", "show the join command with this room's invite secret, to send to someone you invite"),
         ("part", "/part", "leave the room"),
-        ("join", "/join <room>", "leave this room and join another, with a fresh identity"),
+        ("join", "/join <room>", "leave this room and join another (with the same identity key)"),
         ("quit", "/quit", "leave and exit (Ctrl-D and Ctrl-C do the same)"),
     ]
 
@@ -96,10 +96,9 @@ extension CatroomClient {
     public func perform(_ command: Command, queryTarget: MemberInfo? = nil) async -> Reply {
         do {
             switch command {
-            case .say(let text):
-                if let target = queryTarget { try await whisper(text, to: target) } else { try await say(text) }
-            case .action(let text): try await act(text)
-            case .message(let to, let text): try await whisper(text, to: to)
+            case .say(let text): return try await queued(deliver(.init(text: text, to: queryTarget.map { .member($0) })))
+            case .action(let text): return try await queued(deliver(.init(text: text, action: true)))
+            case .message(let to, let text): return try await queued(deliver(.init(text: text, to: .named(to))))
             case .nick(let nick): try await changeNick(nick)
             case .who: return .members(me: await me(), others: await members(), safety: await safetyCode()?.code)
             case .safety:
@@ -134,5 +133,9 @@ extension CatroomClient {
             return .error("\(error)")
         }
         return .none
+    }
+
+    private func queued(_ waiting: Int?) -> Reply {
+        waiting.map { .notice("not connected: the message goes out once in the room (\($0) waiting)") } ?? .none
     }
 }

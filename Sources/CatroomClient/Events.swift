@@ -101,4 +101,8 @@ public enum ClientEvent: Sendable, Equatable {
     case error(String)
     /// The connection ended.
     case disconnected(reason: String)
+    /// The next attempt to reconnect (from 1) starts in `seconds`; `reason` is why the last one ended.
+    case reconnecting(seconds: Double, attempt: Int, reason: String)
+    /// A message typed while disconnected that never went out.
+    case notSent(text: String, reason: String)
 }

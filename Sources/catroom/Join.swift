@@ -10,7 +10,8 @@ extension Catroom {
         static let configuration = CommandConfiguration(
             abstract: "Join an end-to-end encrypted room.",
             discussion: """
-                Registers a throwaway identity, joins <room>@rooms.<server> and runs a key exchange with \
+                Registers a throwaway identity (kept for the life of the process, across reconnections \
+                and /join), joins <room>@rooms.<server> and runs a key exchange with \
                 every member; display names travel only inside it. Nothing is written to disk except \
                 the server's certificate fingerprint (trust on first use, like SSH's known_hosts). \
                 Type /help in the room for the commands.
@@ -52,14 +53,38 @@ extension Catroom {
         @Flag(help: "Connect without TLS. Loopback servers only; for tests.")
         var plaintext = false
 
+        @Flag(help: "Do not reconnect when the connection to the server is lost.")
+        var noReconnect = false
+
         @Option(help: .hidden)
         var sourceAddress: String?
+
+        /// Test timing (seconds): phase deadline, keepalive idle and timeout, backoff base and cap, and attempts.
+        @Option(help: .hidden)
+        var phaseTimeout: Double?
+        @Option(help: .hidden)
+        var keepaliveIdle: Double?
+        @Option(help: .hidden)
+        var keepaliveTimeout: Double?
+        @Option(help: .hidden)
+        var reconnectBase: Double?
+        @Option(help: .hidden)
+        var reconnectCap: Double?
+        @Option(help: .hidden)
+        var reconnectAttempts: Int?
 
         func validate() throws {
             if insecure || plaintext, !isLoopbackHost(server) {
                 throw ValidationError("--insecure and --plaintext are for loopback servers only")
             }
             if pin != nil, insecure { throw ValidationError("--pin and --insecure contradict each other") }
+            for (name, value) in [
+                ("phase-timeout", phaseTimeout), ("keepalive-idle", keepaliveIdle), ("keepalive-timeout", keepaliveTimeout),
+                ("reconnect-base", reconnectBase), ("reconnect-cap", reconnectCap),
+            ] {
+                if let value, !(value > 0 && value <= 86_400) { throw ValidationError("--\(name) must be between 0 and 86400 seconds") }
+            }
+            if let reconnectAttempts, reconnectAttempts < 1 { throw ValidationError("--reconnect-attempts must be at least 1") }
             if let invite, (try? InviteSecret(encoded: invite)) == nil {
                 throw ValidationError("--invite is not an invite secret (52 base32 characters, as `catroom invite` prints)")
             }
@@ -79,13 +104,20 @@ extension Catroom {
             configuration.roomPassword = password
             configuration.invite = try invite.map { try InviteSecret(encoded: $0) }
             configuration.sourceAddress = sourceAddress
+            configuration.reconnect.enabled = !noReconnect
+            if let phaseTimeout { configuration.phaseTimeoutSeconds = phaseTimeout }
+            if let keepaliveIdle { configuration.keepaliveIdleSeconds = keepaliveIdle }
+            if let keepaliveTimeout { configuration.keepaliveTimeoutSeconds = keepaliveTimeout }
+            if let reconnectBase { configuration.reconnect.baseSeconds = reconnectBase }
+            if let reconnectCap { configuration.reconnect.capSeconds = reconnectCap }
+            if let reconnectAttempts { configuration.reconnect.maxAttempts = reconnectAttempts }
             let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
             if !json, interactive {
                 try await TerminalChat(configuration: configuration).run()
                 return
             }
             let output: ChatOutput = json ? JSONOutput() : LineOutput()
-            await ChatSession(configuration: configuration, output: output).runOnStandardInput()
+            guard await ChatSession(configuration: configuration, output: output).runOnStandardInput() else { throw ExitCode.failure }
         }
 
         static var defaultKnownHosts: String {

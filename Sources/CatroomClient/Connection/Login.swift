@@ -8,20 +8,47 @@ struct Login {
     let connection: StanzaConnection
     let configuration: ClientConfiguration
     let identity: IdentityKeyPair
+    /// Each step below is a phase with its own deadline.
+    let deadline: PhaseDeadline
     var events: AsyncStream<StanzaConnection.Event>.AsyncIterator
     /// The id of the server's latest stream header, which the registration signature covers.
     private var streamID = ""
 
-    init(connection: StanzaConnection, configuration: ClientConfiguration, identity: IdentityKeyPair, events: AsyncStream<StanzaConnection.Event>.AsyncIterator) {
+    init(
+        connection: StanzaConnection, configuration: ClientConfiguration, identity: IdentityKeyPair, deadline: PhaseDeadline,
+        events: AsyncStream<StanzaConnection.Event>.AsyncIterator
+    ) {
         self.connection = connection
         self.configuration = configuration
         self.identity = identity
+        self.deadline = deadline
         self.events = events
     }
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
-        init(_ description: String) { self.description = description }
+        /// Trying again would get the same answer: the client does not reconnect.
+        let isFinal: Bool
+        init(_ description: String, final: Bool = false) {
+            self.description = description
+            isFinal = final
+        }
+    }
+
+    /// Whether a login error will not heal by retrying: a refusal, a pin mismatch, a
+    /// server that is not what we need. Lost connections and timeouts heal.
+    static func isFinal(_ error: Error) -> Bool {
+        switch error {
+        case let failure as Failure: failure.isFinal
+        case is CertificatePin.Mismatch, is SCRAMClient.SCRAMError: true
+        default: false
+        }
+    }
+
+    /// Stream errors (RFC 6120 §4.9.3) after which a new connection may well succeed.
+    static func isTransient(streamError element: XML.Element) -> Bool {
+        let transient: Set = ["system-shutdown", "connection-timeout", "reset", "internal-server-error", "remote-connection-failed"]
+        return element.childElements.contains { transient.contains($0.name) }
     }
 
     /// What login establishes.
@@ -37,21 +64,24 @@ struct Login {
             trust = try await startTLS()
             features = try await openStream()
         } else if !configuration.plaintext {
-            throw Failure("the server does not offer TLS; refusing to continue in the clear")
+            throw Failure("the server does not offer TLS; refusing to continue in the clear", final: true)
         }
         guard features.firstChild(name: "register", namespace: Namespace.registerFeature) != nil else {
-            throw Failure("the server does not offer registration (is it a catroom server?)")
+            throw Failure("the server does not offer registration (is it a catroom server?)", final: true)
         }
         let password = randomBytes(count: 24).base64
         try await register(password: password)
         features = try await authenticate(password: password)
-        guard features.firstChild(name: "bind", namespace: Namespace.bind) != nil else { throw Failure("no resource binding offered") }
-        return Result(jid: try await bind(), trust: trust)
+        guard features.firstChild(name: "bind", namespace: Namespace.bind) != nil else { throw Failure("no resource binding offered", final: true) }
+        let jid = try await bind()
+        deadline.disarm()
+        return Result(jid: jid, trust: trust)
     }
 
     // MARK: - Steps
 
     private mutating func openStream() async throws -> XML.Element {
+        deadline.arm(.stream)
         try await connection.openStream(to: configuration.domain)
         guard case .streamOpened(let header) = try await next() else { throw Failure("no stream header from the server") }
         streamID = header.attribute("id") ?? ""
@@ -64,6 +94,7 @@ struct Login {
         connection.send(XML.Element("starttls", namespace: Namespace.tls, attributes: []))
         let proceed = try await element()
         guard proceed.name == "proceed", proceed.namespace == Namespace.tls else { throw unexpected(proceed) }
+        deadline.arm(.tls)
         let pin = CertificatePin(host: configuration.host, port: configuration.port, trust: configuration.trust)
         let outcome = OutcomeBox()
         try await connection.startTLS(serverName: configuration.host) { certificate in
@@ -75,13 +106,14 @@ struct Login {
 
     /// CR-0003 §5: the challenge, signed with the identity key over this stream's id.
     private mutating func register(password: String) async throws {
+        deadline.arm(.registration)
         connection.send(iq(type: "get", id: "register-1", XML.Element("query", namespace: Namespace.register, attributes: [])))
         let form = try await element()
         guard form.attribute("type") == "result",
               let x = form.firstChild(name: "query", namespace: Namespace.register)?.firstChild(name: "x", namespace: Namespace.dataForms),
               let fields = DataForm(x), fields.value("FORM_TYPE") == Namespace.keyRegistration,
               let nonce = fields.value("challenge").flatMap({ [UInt8](base64: $0) })
-        else { throw Failure("the server does not offer key-possession registration") }
+        else { throw Failure("the server does not offer key-possession registration", final: true) }
         let signature = KeyPossession.signature(by: identity, domain: configuration.domain, streamID: streamID, nonce: nonce)
         var query = XML.Element("query", namespace: Namespace.register, attributes: [])
         query.append(DataForm(type: "submit", fields: [
@@ -91,24 +123,31 @@ struct Login {
         ]).element)
         connection.send(iq(type: "set", id: "register-2", query))
         let result = try await element()
-        guard result.attribute("type") == "result" else { throw Failure("registration refused: \(Self.errorText(result))") }
+        guard result.attribute("type") == "result" else {
+            // "Too many registrations, try later" (resource-constraint) heals with time; other refusals do not.
+            let busy = result.firstChild(name: "error", namespace: Namespace.client)?
+                .firstChild(name: "resource-constraint", namespace: Namespace.stanzaErrors) != nil
+            throw Failure("registration refused: \(Self.errorText(result))", final: !busy)
+        }
     }
 
     /// SASL SCRAM-SHA-256 (RFC 7677), then the stream restart.
     private mutating func authenticate(password: String) async throws -> XML.Element {
+        deadline.arm(.authentication)
         var scram = SCRAMClient(user: identity.publicKey.accountID, password: Array(password.utf8))
         connection.send(XML.Element("auth", namespace: Namespace.sasl, attributes: [XML.Attribute("mechanism", value: SCRAM.mechanism)], children: [.text(scram.clientFirst().base64)]))
         let challenge = try await element()
-        guard challenge.name == "challenge", let serverFirst = [UInt8](base64: challenge.text) else { throw Failure("authentication refused: \(challenge.childElements.first?.name ?? "?")") }
+        guard challenge.name == "challenge", let serverFirst = [UInt8](base64: challenge.text) else { throw Failure("authentication refused: \(challenge.childElements.first?.name ?? "?")", final: true) }
         connection.send(XML.Element("response", namespace: Namespace.sasl, attributes: [], children: [.text(try scram.clientFinal(serverFirst: serverFirst).base64)]))
         let success = try await element()
-        guard success.name == "success", let serverFinal = [UInt8](base64: success.text) else { throw Failure("authentication refused: \(success.childElements.first?.name ?? "?")") }
+        guard success.name == "success", let serverFinal = [UInt8](base64: success.text) else { throw Failure("authentication refused: \(success.childElements.first?.name ?? "?")", final: true) }
         // The server proves it knew the credentials too (RFC 5802 §3).
         try scram.verify(serverFinal: serverFinal)
         return try await openStream()
     }
 
     private mutating func bind() async throws -> JID {
+        deadline.arm(.bind)
         connection.send(iq(type: "set", id: "bind-1", XML.Element("bind", namespace: Namespace.bind, attributes: [])))
         let result = try await element()
         guard let text = result.firstChild(name: "bind", namespace: Namespace.bind)?.firstChild(name: "jid", namespace: Namespace.bind)?.text,
@@ -129,7 +168,7 @@ struct Login {
         switch try await next() {
         case .element(let element):
             if element.name == "error", element.namespace == Namespace.stream {
-                throw Failure("stream error: \(Self.errorText(element))")
+                throw Failure("stream error: \(Self.errorText(element))", final: !Self.isTransient(streamError: element))
             }
             return element
         case .streamClosed: throw Failure("the server closed the stream")

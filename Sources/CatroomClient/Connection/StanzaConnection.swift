@@ -26,19 +26,33 @@ final class StanzaConnection: Sendable {
         let description: String
     }
 
-    static func connect(host: String, port: Int, from source: String?, group: EventLoopGroup) async throws -> StanzaConnection {
+    /// TCP to `host:port` within `timeout` seconds; cancelling the task abandons the attempt.
+    static func connect(host: String, port: Int, from source: String?, timeout: Double, group: EventLoopGroup) async throws -> StanzaConnection {
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         let decoder = ClientStreamDecoder(continuation: continuation)
         var bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.seconds(10))
+            .connectTimeout(.milliseconds(Int64(timeout * 1000)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(decoder) }
             }
         if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let attempt = bootstrap.connect(host: host, port: port)
+        // A second completion of a promise is ignored: whichever comes first wins.
+        let outcome = attempt.eventLoop.makePromise(of: Channel.self)
+        attempt.cascade(to: outcome)
         do {
-            let channel = try await bootstrap.connect(host: host, port: port).get()
+            let channel = try await withTaskCancellationHandler {
+                try await outcome.futureResult.get()
+            } onCancel: {
+                outcome.fail(CancellationError())
+                attempt.whenSuccess { $0.close(promise: nil) }
+            }
             return StanzaConnection(channel: channel, events: events, decoder: decoder)
+        } catch ChannelError.connectTimeout {
+            throw ConnectionFailed(description: "cannot connect to \(host) port \(port) within \(timeout.secondsText) s")
+        } catch let error as CancellationError {
+            throw error
         } catch {
             throw ConnectionFailed(description: "cannot connect to \(host) port \(port): \(error)")
         }
@@ -103,6 +117,9 @@ final class StanzaConnection: Sendable {
         channel.close(promise: nil)
     }
 
+    /// How long the server has sent nothing (for the keepalive).
+    var silence: Duration { ContinuousClock.now - decoder.lastReceived.withLockedValue { $0 } }
+
     private static func isIPAddress(_ host: String) -> Bool {
         (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
@@ -113,6 +130,8 @@ final class ClientStreamDecoder: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
     private var parser = XML.StreamParser()
+    /// When bytes last arrived; read from other tasks.
+    let lastReceived = NIOLockedValueBox(ContinuousClock.now)
     private let continuation: AsyncStream<StanzaConnection.Event>.Continuation
 
     init(continuation: AsyncStream<StanzaConnection.Event>.Continuation) {
@@ -124,6 +143,7 @@ final class ClientStreamDecoder: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        lastReceived.withLockedValue { $0 = .now }
         let result = buffer.withUnsafeReadableBytes { bytes in
             Result { () throws(XML.StreamError) in try parser.feed(bytes) }
         }

@@ -1,4 +1,5 @@
 import CatroomClient
+import CatroomCrypto
 import CatroomProtocol
 import Foundation
 
@@ -13,6 +14,8 @@ protocol ChatOutput: AnyObject, Sendable {
 
 /// One chat: the client for the current room, and the commands that outlive a room
 /// (`/join`, `/part`, `/query`, `/quit`). Front ends feed it lines and render its output.
+///
+/// It owns the identity key: one per process, for every connection and every room.
 final class ChatSession: @unchecked Sendable {
     private(set) var configuration: ClientConfiguration
     private(set) var client: CatroomClient?
@@ -25,7 +28,11 @@ final class ChatSession: @unchecked Sendable {
     /// `queryTarget` is read by the task that shows events too.
     private let lock = NSLock()
     private let output: ChatOutput
+    private let identity = IdentityKeyPair.generate()
     private var running: [Task<Void, Never>] = []
+    /// Called when a client stops for good by itself (the server is gone and reconnecting
+    /// is off or gave up, or an error that cannot heal), not after `/part`, `/join` or `/quit`.
+    var ended: (@Sendable () -> Void)?
 
     init(configuration: ClientConfiguration, output: ChatOutput) {
         self.configuration = configuration
@@ -33,11 +40,11 @@ final class ChatSession: @unchecked Sendable {
         if let room = canonicalRoom(configuration.room) { self.configuration.room = room }
     }
 
-    /// Joins `configuration.room` with a fresh identity.
+    /// Joins `configuration.room` with the session's identity.
     func start() {
-        let client = CatroomClient(configuration: configuration)
+        let client = CatroomClient(configuration: configuration, identity: identity)
         self.client = client
-        let output = output
+        let (output, ended) = (output, ended)
         running.append(Task { await client.run() })
         running.append(Task {
             for await event in client.events {
@@ -47,6 +54,7 @@ final class ChatSession: @unchecked Sendable {
                         "\(member.nick), whom your /query sends to, left: plain lines are not sent to anyone else; /query alone returns to the room"))
                 }
             }
+            if !client.hasLeft { ended?() }
         })
     }
 
@@ -109,13 +117,32 @@ final class ChatSession: @unchecked Sendable {
     }
 
     /// The plain-lines front ends: joins, then handles lines from standard input until
-    /// `/quit` or the end of input (Ctrl-D, or a script closing the pipe), and leaves cleanly.
-    func runOnStandardInput() async {
-        start()
-        for await line in StandardInput.lines() {
-            guard await handle(line) else { return }
+    /// `/quit` or the end of input (Ctrl-D, or a script closing the pipe), and leaves
+    /// cleanly. False when the connection ended for good first: the caller exits non-zero
+    /// at once, without waiting for input to end.
+    func runOnStandardInput() async -> Bool {
+        enum Input { case line(String), endOfInput, ended }
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        ended = { continuation.yield(.ended) }
+        let reader = Task {
+            for await line in StandardInput.lines() { continuation.yield(.line(line)) }
+            continuation.yield(.endOfInput)
         }
-        await stop()
+        defer { reader.cancel() }
+        start()
+        for await input in inputs {
+            switch input {
+            case .line(let line):
+                guard await handle(line) else { return true }
+            case .endOfInput:
+                await stop()
+                return true
+            case .ended:
+                await stop()
+                return false
+            }
+        }
+        return true
     }
 
     func stop() async {

@@ -40,6 +40,9 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .notice(let text): write(["event": "notice", "text": text])
         case .error(let text): write(["event": "error", "text": text])
         case .disconnected(let reason): write(["event": "disconnected", "reason": reason])
+        case .reconnecting(let seconds, let attempt, let reason):
+            write(["event": "reconnecting", "seconds": (seconds * 10).rounded() / 10, "attempt": attempt, "reason": reason])
+        case .notSent(let text, let reason): write(["event": "not-sent", "text": text, "reason": reason])
         }
     }
 

@@ -85,6 +85,9 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .notice(let text): return "-- \(text)"
         case .error(let text): return "!! \(text)"
         case .disconnected(let reason): return "-- disconnected: \(reason)"
+        case .reconnecting(let seconds, let attempt, _):
+            return "-- reconnecting in \(Int(seconds.rounded(.up))) s (attempt \(attempt))"
+        case .notSent(let text, let reason): return "!! not sent (\(reason)): \(text)"
         }
     }
 

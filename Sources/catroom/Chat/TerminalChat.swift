@@ -1,3 +1,4 @@
+import ArgumentParser
 import CatroomClient
 import Foundation
 
@@ -16,7 +17,8 @@ struct TerminalChat {
             try TerminalDevice.enter()
         } catch {
             FileHandle.standardError.write(Data("catroom: cannot drive this terminal (\(error)); using plain lines\n".utf8))
-            return await ChatSession(configuration: configuration, output: LineOutput()).runOnStandardInput()
+            guard await ChatSession(configuration: configuration, output: LineOutput()).runOnStandardInput() else { throw ExitCode.failure }
+            return
         }
         defer { TerminalDevice.leave() }
 
@@ -33,6 +35,7 @@ struct TerminalChat {
             closed: { continuation.yield(.inputClosed) })
 
         let session = ChatSession(configuration: configuration, output: TerminalOutput(continuation))
+        session.ended = { continuation.yield(.chat(.notice("/join <room> connects again, /quit leaves"))) }
         let frontEnd = TerminalFrontEnd(
             session: session, size: TerminalDevice.size(), palette: TerminalPalette(), unicode: TerminalTranscript.localeIsUTF8())
         session.start()

@@ -27,8 +27,10 @@ final class TerminalFrontEnd {
     }
 
     /// Where the connection stands, for the status line.
-    private enum Connection {
+    private enum Connection: Equatable {
         case connecting, exchangingKeys, ready, disconnected, left
+        /// Waiting this many seconds before the next attempt.
+        case reconnecting(Int)
 
         var label: String {
             switch self {
@@ -37,6 +39,7 @@ final class TerminalFrontEnd {
             case .ready: "encrypted"
             case .disconnected: "disconnected"
             case .left: "not in a room"
+            case .reconnecting(let seconds): "reconnecting in \(seconds) s…"
             }
         }
     }
@@ -147,6 +150,8 @@ final class TerminalFrontEnd {
         case .disconnected(let reason):
             if leaving == nil { farewell = "catroom: disconnected: \(reason)" }
             connection = leaving ?? .disconnected
+        case .reconnecting(let seconds, _, _):
+            connection = .reconnecting(Int(seconds.rounded(.up)))
         default:
             break
         }
@@ -154,7 +159,7 @@ final class TerminalFrontEnd {
         if case .disconnected = event { leaving = nil }
         switch event {
         case .connected, .joined, .ready, .memberJoined, .memberPresent, .memberReconnected, .memberPending, .memberLeft, .nickChanged,
-             .disconnected:
+             .disconnected, .reconnecting:
             await refreshMembers()
         default:
             break
@@ -227,7 +232,7 @@ final class TerminalFrontEnd {
             TerminalDevice.exitAfter(seconds: 3)
         case .part, .join:
             // Only a live connection announces its end.
-            let live = session.client != nil && connection != .disconnected && connection != .left
+            let live = session.client != nil && [.connecting, .exchangingKeys, .ready].contains(connection)
             leaving = live ? (command == .part ? .left : .connecting) : nil
         default:
             break
@@ -307,7 +312,9 @@ final class TerminalFrontEnd {
         if let queryTarget {
             spans += [TerminalSpan("query: "), TerminalSpan(queryTarget, bold), separator]
         }
-        spans.append(TerminalSpan(connection.label, connection == .disconnected ? bold : .plain))
+        let label = transcript.unicode ? connection.label : connection.label.replacingOccurrences(of: "…", with: "...")
+        let lost = if case .reconnecting = connection { true } else { connection == .disconnected }
+        spans.append(TerminalSpan(label, lost ? bold : .plain))
         if let trustWarning { spans += [separator, TerminalSpan(trustWarning)] }
         return spans
     }

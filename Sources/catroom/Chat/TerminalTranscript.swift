@@ -108,7 +108,7 @@ struct TerminalTranscript {
             return [Self.errorLine(text)]
         case .disconnected(let reason):
             if expected { return [Self.noticeLine("disconnected: \(reason)")] }
-            return [Self.errorLine("disconnected: \(reason)"), Self.noticeLine("/join <room> connects again, /quit leaves")]
+            return [Self.errorLine("disconnected: \(reason)")]
         default:
             // Notices, and any event added later: the line mode's text, so nothing goes unseen.
             return LineOutput.describe(event).map(Self.described) ?? []
