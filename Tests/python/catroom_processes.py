@@ -35,14 +35,16 @@ def free_port() -> int:
 class Server:
     """`catroom serve` on loopback with TLS required, its stderr kept as the log.
 
-    `extra` flags are passed through. With `trace` (the default) it logs at trace level and
+    `extra` flags are passed through; `port` restarts a server where another ran (with
+    the same `workdir`, so the same certificate). With `trace` (the default) it logs at trace level and
     taps the wire, for tests that check what the server saw. Its stdout is read on a
     thread, so a server that hangs before announcing itself fails the wait instead of
     blocking it.
     """
 
-    def __init__(self, workdir: Path, *extra: str, direct_tls_port: int = 0, trace: bool = True, startup: float = WAIT):
-        self.port = free_port()
+    def __init__(self, workdir: Path, *extra: str, direct_tls_port: int = 0, trace: bool = True, startup: float = WAIT,
+                 port: int | None = None):
+        self.port = port or free_port()
         self.direct_tls_port = direct_tls_port
         self.workdir = workdir
         self.log_path = workdir / "server.log"

@@ -1,0 +1,153 @@
+"""The client against a scripted hostile server (hostile_server.py): it never hangs.
+
+Each case uses the hidden timing options (`--phase-timeout`, `--keepalive-idle`, ...) so
+that it ends within seconds; the client's standard input stays open throughout, so an
+exit proves the client did not wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import threading
+import time
+
+import pytest
+
+from catroom_processes import binary
+from hostile_server import HostileServer
+
+EXIT = 15.0  # the longest any case may take to end the client
+
+
+class JSONClient:
+    def __init__(self, port: int, *extra: str):
+        self.events: list[dict] = []
+        self._queue: queue.Queue = queue.Queue()
+        self.process = subprocess.Popen(
+            [binary(), "join", "lobby", "--nick", "alice", "--server", "127.0.0.1", "--domain", "localhost",
+             "--port", str(port), "--plaintext", "--insecure", "--json", *extra],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self._queue.put(json.loads(line))
+        self._queue.put(None)
+
+    def wait_for(self, what: str, match, timeout: float = EXIT) -> dict:
+        deadline = time.monotonic() + timeout
+        for event in self.events:
+            if match(event):
+                return event
+        while time.monotonic() < deadline:
+            try:
+                event = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if event is None:
+                break
+            self.events.append(event)
+            if match(event):
+                return event
+        raise AssertionError(f"no {what} within {timeout} s; events: {json.dumps(self.events, indent=1)}")
+
+    def exit_status(self) -> int:
+        """Waits for the process to end by itself (stdin still open)."""
+        try:
+            status = self.process.wait(timeout=EXIT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the client did not exit within {EXIT} s; events: {self.events}")
+        while (event := self._queue.get(timeout=5)) is not None:
+            self.events.append(event)
+        return status
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def hostile(request):
+    servers = []
+
+    def start(mode: str) -> HostileServer:
+        server = HostileServer(mode)
+        servers.append(server)
+        return server
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def clients():
+    started = []
+
+    def start(port: int, *extra: str) -> JSONClient:
+        client = JSONClient(port, *extra)
+        started.append(client)
+        return client
+    yield start
+    for client in started:
+        client.kill()
+
+
+def test_a_huge_scram_iteration_count_is_refused_at_once(hostile, clients):
+    server = hostile("scram-iterations")
+    client = clients(server.port)
+    started = time.monotonic()
+    assert client.exit_status() != 0
+    assert time.monotonic() - started < 10
+    reason = client.wait_for("disconnected", lambda e: e["event"] == "disconnected")["reason"]
+    assert "2147483647" in reason and "100000" in reason, reason
+    assert server.connections == 1
+
+
+def test_a_server_silent_after_the_stream_header_fails_the_phase(hostile, clients):
+    server = hostile("silent-after-header")
+    client = clients(server.port, "--phase-timeout", "1")
+    assert client.exit_status() != 0
+    reason = client.wait_for("disconnected", lambda e: e["event"] == "disconnected")["reason"]
+    assert reason == "the server did not open the stream within 1 s"
+
+
+def test_a_server_that_stops_answering_is_noticed_by_the_keepalive(hostile, clients):
+    server = hostile("no-pong")
+    client = clients(server.port, "--keepalive-idle", "1", "--keepalive-timeout", "1", "--no-reconnect")
+    client.wait_for("joined", lambda e: e["event"] == "joined")
+    assert client.exit_status() != 0
+    reason = client.wait_for("disconnected", lambda e: e["event"] == "disconnected")["reason"]
+    assert reason == "the server did not answer a ping within 1 s"
+    assert not any(e["event"] == "reconnecting" for e in client.events)
+
+
+def test_reconnecting_gives_up_after_the_configured_attempts_and_exits(hostile, clients):
+    server = hostile("no-pong")
+    client = clients(server.port, "--keepalive-idle", "1", "--keepalive-timeout", "1",
+                     "--reconnect-base", "0.1", "--reconnect-cap", "0.2", "--reconnect-attempts", "2")
+    client.wait_for("joined", lambda e: e["event"] == "joined")
+    server.stop_listening()
+    assert client.exit_status() != 0
+    attempts = [e["attempt"] for e in client.events if e["event"] == "reconnecting"]
+    assert attempts == [1, 2]
+    assert all(0.05 <= e["seconds"] <= 0.2 for e in client.events if e["event"] == "reconnecting")
+    last = [e for e in client.events if e["event"] == "disconnected"][-1]
+    assert last["reason"].startswith("gave up after 2 attempts to reconnect"), last
+
+
+def test_a_system_shutdown_stream_error_leads_to_a_reconnection(hostile, clients):
+    server = hostile("shutdown-once")
+    client = clients(server.port, "--reconnect-base", "0.1", "--reconnect-cap", "0.2")
+    first = client.wait_for("connected", lambda e: e["event"] == "connected")
+    dropped = client.wait_for("disconnected", lambda e: e["event"] == "disconnected")
+    assert "system-shutdown" in dropped["reason"]
+    assert server.client_answered_ping
+    reconnecting = client.wait_for("reconnecting", lambda e: e["event"] == "reconnecting")
+    assert reconnecting["attempt"] == 1
+    again = client.wait_for("connected again", lambda e: e["event"] == "connected" and e is not first)
+    assert again["me"]["fingerprint"] == first["me"]["fingerprint"]  # the same identity key
+    client.wait_for("joined again", lambda e: e["event"] == "joined" and client.events.index(e) > client.events.index(again))
+    assert server.connections == 2
