@@ -117,3 +117,21 @@ def test_both_clients_come_back_after_a_kill_and_a_shutdown(world, tmp_path):
     wait_after(bob, mark, "alice back", lambda e: e["event"] == "member-joined" and e["member"]["nick"] == "alice")
     bob.send("after the shutdown")
     pane.wait_for("after the shutdown", lambda screen: "after the shutdown" in screen)
+
+
+def test_a_refused_room_password_is_not_retried_and_ends_the_process(world, tmp_path):
+    server = start_server(tmp_path)
+    world["servers"].append(server)
+    alice = world["bob"] = Client(server, "alice", "vault", "--password", "right", *FAST)
+    alice.ready()
+    mallory = Client(server, "mallory", "vault", "--password", "wrong", *FAST)
+    try:
+        status = mallory.process.wait(timeout=BACK)  # standard input is still open
+        events = mallory.drain(0.5)
+        assert status != 0
+        reason = next(e["reason"] for e in events if e["event"] == "disconnected")
+        assert reason.startswith("the room refused to let us in"), reason
+        assert any(e["event"] == "notice" and e["text"].startswith("not reconnecting") for e in events)
+        assert not any(e["event"] == "reconnecting" for e in events)
+    finally:
+        mallory.quit()
