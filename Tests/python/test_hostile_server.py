@@ -127,15 +127,20 @@ def test_a_server_that_stops_answering_is_noticed_by_the_keepalive(hostile, clie
 def test_reconnecting_gives_up_after_the_configured_attempts_and_exits(hostile, clients):
     server = hostile("no-pong")
     client = clients(server.port, "--keepalive-idle", "1", "--keepalive-timeout", "1",
-                     "--reconnect-base", "0.1", "--reconnect-cap", "0.2", "--reconnect-attempts", "2")
+                     "--reconnect-base", "1", "--reconnect-cap", "1", "--reconnect-attempts", "2")
     client.wait_for("joined", lambda e: e["event"] == "joined")
     server.stop_listening()
+    client.wait_for("reconnecting", lambda e: e["event"] == "reconnecting")
+    client.process.stdin.write(b"typed while disconnected\n")
+    client.process.stdin.flush()
     assert client.exit_status() != 0
     attempts = [e["attempt"] for e in client.events if e["event"] == "reconnecting"]
     assert attempts == [1, 2]
-    assert all(0.05 <= e["seconds"] <= 0.2 for e in client.events if e["event"] == "reconnecting")
+    assert all(0.5 <= e["seconds"] <= 1 for e in client.events if e["event"] == "reconnecting")
     last = [e for e in client.events if e["event"] == "disconnected"][-1]
     assert last["reason"].startswith("gave up after 2 attempts to reconnect"), last
+    # What waited is reported, not dropped in silence.
+    assert {"event": "not-sent", "text": "typed while disconnected", "reason": "the connection did not come back"} in client.events
 
 
 def test_a_system_shutdown_stream_error_leads_to_a_reconnection(hostile, clients):
