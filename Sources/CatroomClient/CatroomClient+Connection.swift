@@ -87,7 +87,7 @@ extension CatroomClient {
                 }
                 progress.withLockedValue { $0.flushTimer = timer }
             case .ready: Task { [weak self] in await self?.sendQueued(.ready) }
-            case .memberJoined: Task { [weak self] in await self?.sendQueued(.memberJoined) }
+            case .memberJoined, .memberPresent, .memberReconnected: Task { [weak self] in await self?.sendQueued(.memberJoined) }
             default: break
             }
         }
