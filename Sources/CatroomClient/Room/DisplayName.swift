@@ -64,21 +64,4 @@ enum DisplayName {
     static func clash(_ a: String, _ b: String) -> Bool {
         Confusables.skeleton(a) == Confusables.skeleton(b)
     }
-
-    /// Message text shown in a terminal: control characters (escape sequences among them)
-    /// and bidi overrides neutralised, tabs and newlines kept.
-    static func sanitizeText(_ raw: String) -> String {
-        var result = ""
-        for scalar in raw.unicodeScalars {
-            switch scalar.properties.generalCategory {
-            case .control where scalar == "\n" || scalar == "\t":
-                result.unicodeScalars.append(scalar)
-            case .control, .format, .surrogate:
-                result.unicodeScalars.append("\u{FFFD}")
-            default:
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
 }

@@ -304,7 +304,7 @@ actor RoomEngine {
             // Compare the recipient list with who this client sees in the room (CR-0002 §5.4).
             let present = Set(members.keys).subtracting([sender]).union([me])
             let listed = Set(recipients)
-            let text = DisplayName.sanitizeText(body)
+            let text = MessageText.sanitize(body)
             if !isPrivate { rememberText(text, of: sender, id: id) }
             emit(.message(ChatMessage(
                 from: info(member), text: text, isAction: payload.type == .action, isPrivate: isPrivate,
@@ -441,7 +441,7 @@ actor RoomEngine {
         let recipients = self.recipients
         guard !recipients.isEmpty else { return emit(.notice("nobody else is here yet: the message was not sent")) }
         let id = try sendRoom(ChatPayload(action ? .action : .text, body: text), to: recipients)
-        let shown = DisplayName.sanitizeText(text)
+        let shown = MessageText.sanitize(text)
         emit(.message(ChatMessage(
             from: myInfo(), text: shown, isAction: action, isPrivate: false, sent: Date(),
             missingRecipients: members.values.filter { !$0.receives }.map { name(of: $0.id) }.sorted(), unknownRecipients: [], isOwn: true,
@@ -493,7 +493,7 @@ actor RoomEngine {
         guard member.receives else { throw Login.Failure("\(nick) is not invited: nothing is sent to it (CR-0008)") }
         try sendPrivate(ChatPayload(.text, body: text), to: member.id)
         emit(.message(ChatMessage(
-            from: myInfo(), text: DisplayName.sanitizeText(text), isAction: false, isPrivate: true, sent: Date(),
+            from: myInfo(), text: MessageText.sanitize(text), isAction: false, isPrivate: true, sent: Date(),
             missingRecipients: [], unknownRecipients: [], isOwn: true, to: info(member))))
     }
 
