@@ -91,7 +91,7 @@ extension CatroomClient {
             default: break
             }
         }
-        let engine = makeEngine(room: room, me: me, connection: connection, iq: iq, emit: emit)
+        let engine = makeEngine(room: room, me: me, connection: connection, iq: iq, stanzaCap: result.stanzaCap, emit: emit)
         state.withLockedValue { $0.engine = engine }
         emit(.connected(server: configuration.host, trust: result.trust, me: await engine.myInfo()))
 
@@ -158,13 +158,15 @@ extension CatroomClient {
     /// The one place a room engine is made, for the first connection and every reconnection:
     /// fresh prekeys and sessions, the same identity and display name.
     private func makeEngine(
-        room: JID, me: String, connection: StanzaConnection, iq: IQTracker, emit: @escaping @Sendable (ClientEvent) -> Void
+        room: JID, me: String, connection: StanzaConnection, iq: IQTracker, stanzaCap: Int,
+        emit: @escaping @Sendable (ClientEvent) -> Void
     ) -> RoomEngine {
         var configuration = configuration
         configuration.nick = state.withLockedValue { $0.nick }
         return RoomEngine(
             configuration: configuration, room: room, me: me,
-            store: SessionStore(preKeys: PreKeyStore(identity: identity)), connection: connection, iq: iq, known: known, emit: emit)
+            store: SessionStore(preKeys: PreKeyStore(identity: identity)), connection: connection, iq: iq, known: known,
+            stanzaCap: stanzaCap, emit: emit)
     }
 
     /// XEP-0199 §4.2: after `keepaliveIdleSeconds` without a byte from the server, a ping;

@@ -55,6 +55,8 @@ struct Login {
     struct Result {
         let jid: JID
         let trust: TrustOutcome
+        /// The largest stanza the server reads (XEP-0478), else the smallest CR-0005 §6.3 allows.
+        let stanzaCap: Int
     }
 
     mutating func run() async throws -> Result {
@@ -73,9 +75,12 @@ struct Login {
         try await register(password: password)
         features = try await authenticate(password: password)
         guard features.firstChild(name: "bind", namespace: Namespace.bind) != nil else { throw Failure("no resource binding offered", final: true) }
+        // XEP-0478: the server's stanza cap bounds what a message may carry (CR-0005 §6.3).
+        let announced = features.firstChild(name: "limits", namespace: Namespace.streamLimits)?
+            .firstChild(name: "max-bytes", namespace: Namespace.streamLimits).flatMap { Int($0.text) }
         let jid = try await bind()
         deadline.disarm()
-        return Result(jid: jid, trust: trust)
+        return Result(jid: jid, trust: trust, stanzaCap: announced ?? MessageSize.minimumStanzaCap)
     }
 
     // MARK: - Steps

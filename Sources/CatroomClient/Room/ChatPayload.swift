@@ -59,11 +59,16 @@ struct ChatPayload: Codable, Equatable, Sendable {
     var date: Date { Date(timeIntervalSince1970: Double(ts) / 1000) }
 
     func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var bytes = Array((try? encoder.encode(self)) ?? Data())
+        var bytes = json()
         bytes += [UInt8](repeating: 0x20, count: (Self.padding - bytes.count % Self.padding) % Self.padding)
         return bytes
+    }
+
+    /// The JSON object, before padding.
+    func json() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(self)) ?? Data())
     }
 
     struct Unreadable: Error {}

@@ -18,6 +18,8 @@ actor RoomEngine {
     private let iq: IQTracker
     private let emit: @Sendable (ClientEvent) -> Void
     private let configuration: ClientConfiguration
+    /// The server's stanza cap, which every sealed message must fit (CR-0006 §5.5).
+    private let stanzaCap: Int
     /// The server's own address, which sends low-stock notices (CR-0004).
     private let serverDomain: JID?
     /// When to refill one-time prekeys (CR-0006 §4.1).
@@ -45,9 +47,10 @@ actor RoomEngine {
 
     init(
         configuration: ClientConfiguration, room: JID, me: String, store: SessionStore, connection: StanzaConnection,
-        iq: IQTracker, known: KnownMembers, emit: @escaping @Sendable (ClientEvent) -> Void
+        iq: IQTracker, known: KnownMembers, stanzaCap: Int, emit: @escaping @Sendable (ClientEvent) -> Void
     ) {
         self.configuration = configuration
+        self.stanzaCap = stanzaCap
         serverDomain = try? JID(localpart: nil, domain: configuration.domain)
         refill = PreKeyRefill(coolDown: .seconds(configuration.refillCoolDownSeconds))
         self.room = room
@@ -519,6 +522,7 @@ actor RoomEngine {
         payload.acks = owed.isEmpty ? nil : owed
         let sealed: Fanout.Message
         do {
+            try MessageSize.check(payload, recipients: recipients, to: room, type: "groupchat", stanzaCap: stanzaCap)
             sealed = try Fanout.seal(payload.encoded(), kind: .room, room: room.description, recipients: recipients, store: &store)
         } catch {
             transcript.restore(owed)
@@ -534,18 +538,17 @@ actor RoomEngine {
     }
 
     private func sendPrivate(_ payload: ChatPayload, to id: String) throws {
+        let address = try room.with(resource: id)
+        try MessageSize.check(payload, recipients: [id], to: address, type: "chat", stanzaCap: stanzaCap)
         let sealed = try Fanout.seal(payload.encoded(), kind: .privateChat, room: room.description, recipients: [id], store: &store)
-        send(sealed, to: try room.with(resource: id), type: "chat")
+        send(sealed, to: address, type: "chat")
     }
 
     private func send(_ sealed: Fanout.Message, to address: JID, type: String) {
         let element = EncryptedElement(
             messageID: sealed.context.messageID, commitment: sealed.context.commitment, recipients: sealed.context.recipients,
             keys: sealed.keys.mapValues(\.encoded), payload: sealed.payload)
-        let id = sealed.context.messageID.hexString
-        connection.send(XML.Element("message", namespace: Namespace.client, attributes: [
-            XML.Attribute("to", value: address.description), XML.Attribute("type", value: type), XML.Attribute("id", value: id),
-        ], children: [.element(element.element)]))
+        connection.send(element.message(to: address, type: type))
     }
 
     // MARK: - Prekeys (CR-0004, CR-0006 §4)
