@@ -94,5 +94,6 @@ let package = Package(
         ),
         .testTarget(name: "CatroomBenchTests", dependencies: ["CatroomBench"]),
         .testTarget(name: "CatroomClientTests", dependencies: ["CatroomClient", "CatroomServer", "CatroomTesting"]),
+        .testTarget(name: "CatroomTerminalTests", dependencies: ["catroom", "CatroomClient"]),
     ]
 )

@@ -47,6 +47,9 @@ extension Catroom {
         @Flag(help: "One JSON object per line on stdout; commands as lines on stdin (docs/json-mode.md).")
         var json = false
 
+        @Flag(help: "No bell and no terminal title on a mention or a private message.")
+        var noAlerts = false
+
         @Flag(help: "Skip the certificate check. Loopback servers only; for tests.")
         var insecure = false
 
@@ -113,7 +116,7 @@ extension Catroom {
             if let reconnectAttempts { configuration.reconnect.maxAttempts = reconnectAttempts }
             let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
             if !json, interactive {
-                try await TerminalChat(configuration: configuration).run()
+                try await TerminalChat(configuration: configuration, alerts: !noAlerts).run()
                 return
             }
             let output: ChatOutput = json ? JSONOutput() : LineOutput()

@@ -155,8 +155,10 @@ class Pane:
         self.tmux("send-keys", "-t", "ui", "-l", text)
 
     def screen(self, colours: bool = False) -> str:
-        """The visible pane, wrapped lines joined, trailing blanks dropped."""
+        """The visible pane, wrapped lines joined, trailing blanks dropped, without the
+        invisible bidi isolates (U+2068, U+2069) around each message's text."""
         captured = self.tmux("capture-pane", "-p", "-J", *(["-e"] if colours else []), "-t", "ui")
+        captured = captured.replace("\u2068", "").replace("\u2069", "")
         return "\n".join(line.rstrip() for line in captured.split("\n"))
 
     def rows(self) -> list[str]:

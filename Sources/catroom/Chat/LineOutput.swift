@@ -64,7 +64,8 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .memberLeft(let member): return "-- \(member.nick) left"
         case .nickChanged(let old, let member): return "-- \(old) is now known as \(member.nick)"
         case .message(let message):
-            var line = message.isAction ? "* \(message.from.nick) \(message.text)" : "<\(message.from.nick)> \(message.text)"
+            let text = isolated(message.text).joined(separator: "\n" + continuation)
+            var line = message.isAction ? "* \(message.from.nick) \(text)" : "<\(message.from.nick)> \(text)"
             // Outside the brackets, where no chosen name can reach.
             if message.from.verified, !message.isOwn { line = "[verified] " + line }
             if message.isPrivate { line = "[private] " + line }
@@ -76,7 +77,7 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .duplicate(let from): return "-- a message from \(from) arrived again; shown once"
         case .delivery: return nil
         case .divergence(let sender, _, let witness, let text):
-            let which = text.map { "“\($0)”" } ?? "a message"
+            let which = text.map { "“\(isolated($0).joined(separator: " \(continuation)"))”" } ?? "a message"
             return "!! split view: \(witness) received \(sender)'s \(which) in another version than you did"
                 + " (the sender sent different versions, or the server changed them)"
         case .missing(let from, let count):
@@ -89,6 +90,16 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
             return "-- reconnecting in \(Int(seconds.rounded(.up))) s (attempt \(attempt))"
         case .notSent(let text, let reason): return "!! not sent (\(reason)): \(text)"
         }
+    }
+
+    /// What starts each further line of a message: no line of a member's text can pass
+    /// for a line of its own, such as another member's message.
+    static let continuation = "  | "
+
+    /// Each line of a member's text between FSI and PDI, so that right-to-left text in
+    /// it cannot reorder the rest of the line (Unicode bidi isolation).
+    static func isolated(_ text: String) -> [String] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { "\u{2068}\($0)\u{2069}" }
     }
 
     /// What `/safety` adds to the code, in every front end.

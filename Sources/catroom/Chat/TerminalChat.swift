@@ -11,6 +11,8 @@ import Foundation
 /// with status 0; the terminal is restored on every way out (see `TerminalDevice`).
 struct TerminalChat {
     let configuration: ClientConfiguration
+    /// The bell and the title on a mention or a private message (`--no-alerts`: off).
+    var alerts = true
 
     func run() async throws {
         do {
@@ -37,7 +39,8 @@ struct TerminalChat {
         let session = ChatSession(configuration: configuration, output: TerminalOutput(continuation))
         session.ended = { continuation.yield(.chat(.notice("/join <room> connects again, /quit leaves"))) }
         let frontEnd = TerminalFrontEnd(
-            session: session, size: TerminalDevice.size(), palette: TerminalPalette(), unicode: TerminalTranscript.localeIsUTF8())
+            session: session, size: TerminalDevice.size(), palette: TerminalPalette(), unicode: TerminalTranscript.localeIsUTF8(),
+            alerts: alerts)
         session.start()
         let outcome = await frontEnd.run(events)
         TerminalDevice.leave()

@@ -7,10 +7,11 @@ import Foundation
 /// signal before, so crash reports still appear. SIGINT, SIGTERM and SIGHUP are not
 /// handled here: the front end turns them into a clean exit.
 enum TerminalDevice {
-    /// Alternate screen, bracketed paste, home and clear.
-    static let enterSequence = "\u{1B}[?1049h\u{1B}[?2004h\u{1B}[H\u{1B}[2J"
-    /// End any synchronised update, no bracketed paste, plain style, cursor shown, main screen.
-    static let leaveSequence = "\u{1B}[?2026l\u{1B}[?2004l\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l"
+    /// Alternate screen, bracketed paste, home and clear, the window title saved (XTWINOPS 22).
+    static let enterSequence = "\u{1B}[?1049h\u{1B}[?2004h\u{1B}[H\u{1B}[2J\u{1B}[22;2t"
+    /// End any synchronised update, no bracketed paste, plain style, cursor shown, main
+    /// screen, the window title put back (XTWINOPS 23).
+    static let leaveSequence = "\u{1B}[?2026l\u{1B}[?2004l\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l\u{1B}[23;2t"
 
     struct Failure: Error, CustomStringConvertible {
         let description: String

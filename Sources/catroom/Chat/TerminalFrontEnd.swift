@@ -49,6 +49,7 @@ final class TerminalFrontEnd {
     private var editor = LineEditor()
     private var display = TerminalDisplay()
     private var transcript: TerminalTranscript
+    private var alerts: TerminalAlerts
     private var connection = Connection.connecting
     /// "TLS not checked" or "no TLS", shown on the status line for as long as it holds.
     private var trustWarning: String?
@@ -75,10 +76,12 @@ final class TerminalFrontEnd {
     /// The last disconnection, to print once the screen is gone.
     private(set) var farewell: String?
 
-    init(session: ChatSession, size: TerminalScreen.Size, palette: TerminalPalette, unicode: Bool) {
+    init(session: ChatSession, size: TerminalScreen.Size, palette: TerminalPalette, unicode: Bool, alerts: Bool) {
         self.session = session
         screen = TerminalScreen(size: size, palette: palette)
+        screen.newlineSymbol = unicode ? "↵" : "|"
         transcript = TerminalTranscript(palette: palette, unicode: unicode)
+        self.alerts = TerminalAlerts(enabled: alerts, room: session.configuration.room)
     }
 
     func run(_ events: AsyncStream<Event>) async -> Outcome {
@@ -99,6 +102,7 @@ final class TerminalFrontEnd {
         case .keys(let keys):
             // Keys while suspended: the stop did not happen (an orphaned process group).
             if suspended { resume() }
+            alerts.seen()
             for key in keys {
                 if let outcome = await handle(key) { return outcome }
             }
@@ -144,6 +148,7 @@ final class TerminalFrontEnd {
             if !message.isOwn {
                 spoken += 1
                 lastSpoke[message.from.nick] = spoken
+                if message.isPrivate || transcript.me.map({ TerminalTranscript.mentions(message.text, $0.nick) }) == true { alerts.alert() }
             }
         case .delivery(let id, let acknowledged, let pending):
             screen.mark(id, with: transcript.deliveryMark(acknowledged: acknowledged.count, recipients: acknowledged.count + pending.count))
@@ -180,8 +185,9 @@ final class TerminalFrontEnd {
     private func handle(_ key: TerminalKey) async -> Outcome? {
         switch key {
         case .text(let text): editor.insert(text)
-        case .paste(let text): editor.insert(TerminalText.sanitized(text, keepingNewlines: false))
+        case .paste(let text): editor.insert(Self.pasted(text))
         case .enter: return await submit(editor.submit())
+        case .altEnter: editor.insert("\n")
         case .tab: complete(backward: false)
         case .backTab: complete(backward: true)
         case .backspace: editor.backspace()
@@ -211,6 +217,15 @@ final class TerminalFrontEnd {
         default: break
         }
         return nil
+    }
+
+    /// A bracketed paste keeps its lines (CR, LF or CRLF each a newline), without the
+    /// newline that ends a copied block: it is one message, sent with Enter.
+    static func pasted(_ text: String) -> String {
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        var kept = Substring(TerminalText.sanitized(lines))
+        while kept.last == "\n" { kept.removeLast() }
+        return String(kept)
     }
 
     private func complete(backward: Bool) {
@@ -280,7 +295,7 @@ final class TerminalFrontEnd {
         screen.status = statusLine()
         screen.prompt = prompt()
         let frame = screen.frame(editor: editor)
-        TerminalDevice.write(display.update(to: frame, columns: screen.size.columns))
+        TerminalDevice.write(alerts.take() + display.update(to: frame, columns: screen.size.columns))
     }
 
     /// Room, members (verified, without keys), safety code, query, connection, trust;

@@ -7,6 +7,8 @@ enum TerminalKey: Equatable, Sendable {
     /// A bracketed paste, as pasted.
     case paste(String)
     case enter, tab, backTab, backspace, delete, escape
+    /// Alt-Enter (Escape and CR): a newline in the message.
+    case altEnter
     case left, right, up, down, home, end, pageUp, pageDown
     case wordLeft, wordRight
     /// Ctrl and a letter, as the lowercase letter.
@@ -148,6 +150,7 @@ struct TerminalKeyDecoder {
             }
             return (key, 3)
         case 0x7F, 0x08: return (.altBackspace, 2)
+        case 0x0D, 0x0A: return (.altEnter, 2)
         case 0x20...0x7E: return (.alt(Character(Unicode.Scalar(next))), 2)
         default: return (.escape, 1)
         }

@@ -30,11 +30,14 @@ struct LineEditor {
 
     // MARK: - Editing
 
+    /// Inserts at the cursor. What is typed may join the character before it into one
+    /// (a combining accent after its letter, the halves of a ZWJ emoji sequence), so the
+    /// line is split into characters again.
     mutating func insert(_ string: String) {
         completion = nil
-        let characters = Array(string)
-        text.insert(contentsOf: characters, at: cursor)
-        cursor += characters.count
+        let before = String(text[..<cursor]) + string
+        text = Array(before + String(text[cursor...]))
+        cursor = min(before.count, text.count)
     }
 
     mutating func backspace() {

@@ -43,6 +43,8 @@ struct TerminalScreen {
     var status: [TerminalSpan] = []
     /// What precedes the input.
     var prompt: [TerminalSpan] = []
+    /// How a newline in the input (Alt-Enter, a pasted block) is shown.
+    var newlineSymbol: Character = "↵"
     /// The first character of the input shown, when the input is wider than the screen.
     private var inputOffset = 0
 
@@ -175,8 +177,10 @@ struct TerminalScreen {
         // On a very narrow screen the input wins over the prompt.
         if size.columns - TerminalText.width(promptCells) < 8 { promptCells = [] }
         let available = max(size.columns - TerminalText.width(promptCells), 1)
+        let newline = TerminalCell(character: newlineSymbol, width: 1, style: TerminalStyle.plain.with { $0.reverse = true })
         let text = editor.text.map { character -> TerminalCell in
-            TerminalText.cells(String(character), .plain, keepingNewlines: false).first
+            if character == "\n" { return newline }
+            return TerminalText.cells(String(character), .plain, keepingNewlines: false).first
                 ?? TerminalCell(character: " ", width: 1, style: .plain)
         }
         let cursor = editor.cursor

@@ -1,9 +1,13 @@
+import CatroomClient
+
 /// Styled text for the terminal: spans, cells one terminal column wide or two, word
 /// wrapping, and the only place escape sequences are made.
 ///
 /// Text from the network never reaches the terminal as bytes of its own: every
 /// string becomes cells first, and cells hold printable characters only (C0, DEL, C1
-/// and bidi controls become U+FFFD), so the escapes in a frame are always ours.
+/// and bidi controls become U+FFFD), so the escapes in a frame are always ours. The
+/// text of a message is isolated for bidi on each row (FSI … PDI, which only we
+/// write), so right-to-left text cannot reorder the nick or the next message.
 
 // MARK: - Style
 
@@ -53,10 +57,13 @@ struct TerminalStyle: Equatable, Sendable {
 struct TerminalSpan: Sendable {
     var text: String
     var style: TerminalStyle
+    /// Someone's message text: drawn between FSI and PDI (Unicode bidi isolation).
+    var isolated = false
 
-    init(_ text: String, _ style: TerminalStyle = .plain) {
+    init(_ text: String, _ style: TerminalStyle = .plain, isolated: Bool = false) {
         self.text = text
         self.style = style
+        self.isolated = isolated
     }
 }
 
@@ -81,6 +88,7 @@ struct TerminalCell: Equatable, Sendable {
     var character: Character
     var width: Int
     var style: TerminalStyle
+    var isolated = false
 
     static let lineBreak = TerminalCell(character: "\n", width: 0, style: .plain)
     var isLineBreak: Bool { character == "\n" }
@@ -90,7 +98,7 @@ struct TerminalCell: Equatable, Sendable {
 enum TerminalText {
     /// Cells for `text`: controls neutralised, tabs as a space, newlines as line breaks
     /// (`keepingNewlines`) or spaces.
-    static func cells(_ text: String, _ style: TerminalStyle, keepingNewlines: Bool = true) -> [TerminalCell] {
+    static func cells(_ text: String, _ style: TerminalStyle, keepingNewlines: Bool = true, isolated: Bool = false) -> [TerminalCell] {
         var cells: [TerminalCell] = []
         cells.reserveCapacity(text.utf8.count)
         for character in sanitized(text, keepingNewlines: keepingNewlines) {
@@ -99,17 +107,18 @@ enum TerminalText {
                 continue
             }
             let (shown, width) = displayed(character)
-            cells.append(TerminalCell(character: shown, width: width, style: style))
+            cells.append(TerminalCell(character: shown, width: width, style: style, isolated: isolated))
         }
         return cells
     }
 
     static func cells(_ spans: [TerminalSpan]) -> [TerminalCell] {
-        spans.flatMap { cells($0.text, $0.style) }
+        spans.flatMap { cells($0.text, $0.style, isolated: $0.isolated) }
     }
 
-    /// The text with every C0/C1 control, DEL and bidi control replaced (defence in
-    /// depth: the client has sanitised it already); "\n" kept or made a space, "\t" a space.
+    /// The text with every C0/C1 control, DEL and bidi embedding, override and isolate
+    /// replaced as `MessageText` does (defence in depth: the client has sanitised it
+    /// already); "\n" kept or made a space, "\t" a space.
     static func sanitized(_ text: String, keepingNewlines: Bool = true) -> String {
         var result = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
@@ -117,10 +126,7 @@ enum TerminalText {
             case 0x0A: result.append(keepingNewlines ? "\n" : " ")
             case 0x09: result.append(" ")
             case 0x0D: continue
-            case 0x00...0x1F, 0x7F...0x9F: result.append("\u{FFFD}")
-            // Bidi embeddings, overrides and isolates, and the marks: they reorder what follows.
-            case 0x200E, 0x200F, 0x061C, 0x202A...0x202E, 0x2066...0x2069: result.append("\u{FFFD}")
-            default: result.append(scalar)
+            default: result.append(MessageText.isNeutralised(scalar) ? "\u{FFFD}" : scalar)
             }
         }
         return String(result)
@@ -181,10 +187,11 @@ enum TerminalText {
 
     // MARK: - Wrapping
 
-    /// Rows of at most `width` columns: breaks at the last space that fits (the space
-    /// is dropped) or after the last wide character (CJK text has no spaces), else
-    /// inside the word; forced breaks at line-break cells; rows after the first start
-    /// with `indent` blank columns.
+    /// Rows of at most `width` columns, broken at spaces (the space is dropped) so that
+    /// a word, a fingerprint's group or a pin moves whole to the next row when it fits
+    /// there. A word longer than a row breaks after its last `:`, `-` or `/` that fits,
+    /// or after a wide character (CJK text has no spaces), else where the row ends.
+    /// Line-break cells force a break; rows after the first start with `indent` blank columns.
     static func wrap(_ cells: [TerminalCell], width: Int, indent requestedIndent: Int) -> [[TerminalCell]] {
         let width = max(width, 1)
         let indent = requestedIndent <= width / 2 ? requestedIndent : 0
@@ -192,58 +199,89 @@ enum TerminalText {
         var rows: [[TerminalCell]] = []
         var row: [TerminalCell] = []
         var rowWidth = 0
-        // Where the row may end, and whether the cell there (a space) is dropped.
-        var lastBreak: (index: Int, dropsCell: Bool)?
         var rowStart = 0  // cells before this index are indentation
 
         func newRow(carrying carry: ArraySlice<TerminalCell> = []) {
+            rows.append(row)
             row = indentCells + carry
             rowWidth = indent + TerminalText.width(carry)
             rowStart = indent
-            lastBreak = nil
+        }
+        /// A break where spaces were: they are not drawn.
+        func softBreak() {
+            while row.count > rowStart, row.last?.isSpace == true { row.removeLast() }
+            newRow()
         }
 
-        for cell in cells {
-            if cell.isLineBreak {
-                rows.append(row)
-                newRow()
+        var index = 0
+        while index < cells.count {
+            let cell = cells[index]
+            if cell.isLineBreak || cell.isSpace {
+                if cell.isLineBreak { newRow() } else if rowWidth + cell.width > width { softBreak() } else {
+                    row.append(cell)
+                    rowWidth += cell.width
+                }
+                index += 1
                 continue
             }
+            var end = index
+            while end < cells.count, !cells[end].isSpace, !cells[end].isLineBreak { end += 1 }
             // A cell wider than the whole row (a wide character on a 1-column screen).
-            let cell = cell.width > width ? TerminalCell(character: "?", width: 1, style: cell.style) : cell
-            if rowWidth + cell.width > width, row.count > rowStart {
-                if let end = lastBreak, end.index > rowStart {
-                    rows.append(Array(row[..<end.index]))
-                    newRow(carrying: row[(end.index + (end.dropsCell ? 1 : 0))...])
-                } else {
-                    rows.append(row)
-                    newRow()
+            let word = cells[index..<end].map { $0.width > width ? TerminalCell(character: "?", width: 1, style: $0.style, isolated: $0.isolated) : $0 }
+            index = end
+            // The word, or where it may first break, must fit after the text before it.
+            let firstPiece = word.firstIndex(where: isBreakAfter).map { word[...$0] } ?? word[...]
+            let fitsFresh = indent + TerminalText.width(word) <= width
+            if rowWidth + TerminalText.width(fitsFresh ? word[...] : firstPiece) > width, row.count > rowStart { softBreak() }
+            var breakAfter: Int?  // where in `row` the word may break
+            for cell in word {
+                if rowWidth + cell.width > width, row.count > rowStart {
+                    if let at = breakAfter, at > rowStart {
+                        let carry = row[at...]
+                        row.removeSubrange(at...)
+                        newRow(carrying: carry)
+                    } else {
+                        newRow()
+                    }
+                    breakAfter = nil
                 }
-                if cell.isSpace, row.count == rowStart { continue }
+                row.append(cell)
+                rowWidth += cell.width
+                if isBreakAfter(cell) { breakAfter = row.count }
             }
-            if cell.isSpace { lastBreak = (row.count, true) }
-            row.append(cell)
-            rowWidth += cell.width
-            if cell.width == 2 { lastBreak = (row.count, false) }
         }
         rows.append(row)
         return rows
     }
 
+    private static func isBreakAfter(_ cell: TerminalCell) -> Bool {
+        cell.width == 2 || cell.character == ":" || cell.character == "-" || cell.character == "/"
+    }
+
     // MARK: - Output
 
-    /// The escape-sequence form of a row of cells, ending in a reset.
+    static let firstStrongIsolate: Unicode.Scalar = "\u{2068}"
+    static let popDirectionalIsolate: Unicode.Scalar = "\u{2069}"
+
+    /// The escape-sequence form of a row of cells, ending in a reset; each run of
+    /// isolated cells between FSI and PDI.
     static func render(_ cells: some Sequence<TerminalCell>, colors: Bool) -> String {
-        var output = ""
+        var output = String.UnicodeScalarView()
         var current: TerminalStyle?
+        var isolating = false
         for cell in cells {
+            if cell.isolated != isolating {
+                output.append(isolating ? popDirectionalIsolate : firstStrongIsolate)
+                isolating = cell.isolated
+            }
             if cell.style != current {
-                output += cell.style.sgr(colors: colors)
+                output += cell.style.sgr(colors: colors).unicodeScalars
                 current = cell.style
             }
-            output.append(cell.character)
+            output += cell.character.unicodeScalars
         }
-        if current != nil { output += "\u{1B}[0m" }
-        return output
+        if isolating { output.append(popDirectionalIsolate) }
+        if current != nil { output += "\u{1B}[0m".unicodeScalars }
+        return String(output)
     }
 }

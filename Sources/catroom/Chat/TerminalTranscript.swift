@@ -104,6 +104,16 @@ struct TerminalTranscript {
                 TerminalSpan("a message from ", Self.warning), nick(from, id: nil),
                 TerminalSpan(" could not be read: \(reason)", Self.warning),
             ])]
+        case .divergence(let sender, _, let witness, let text):
+            var body = [TerminalSpan("split view: \(witness) received \(sender)'s ", Self.warning)]
+            if let text {
+                body += [TerminalSpan("“", Self.warning)] + Self.messageText(text, Self.warning, separator: TerminalSpan(" | ", Self.warning))
+                    + [TerminalSpan("”", Self.warning)]
+            } else {
+                body.append(TerminalSpan("a message", Self.warning))
+            }
+            body.append(TerminalSpan(" in another version than you did (the sender sent different versions, or the server changed them)", Self.warning))
+            return [Self.warningLine(body)]
         case .error(let text):
             return [Self.errorLine(text)]
         case .disconnected(let reason):
@@ -142,7 +152,7 @@ struct TerminalTranscript {
         // Before the name, where no chosen name can reach.
         if message.from.verified, !message.isOwn { prefix.insert(TerminalSpan("\(check) ", Self.verified), at: 0) }
         if !message.isOwn, let me, Self.mentions(message.text, me.nick) { textStyle.bold = true }
-        var body = [TerminalSpan(message.text, textStyle)]
+        var body = Self.messageText(message.text, textStyle, separator: Self.continuation)
         if !message.missingRecipients.isEmpty {
             body.append(TerminalSpan("  [not sent to: \(message.missingRecipients.joined(separator: ", "))]", Self.warning))
         }
@@ -152,6 +162,19 @@ struct TerminalTranscript {
         var line = TerminalLine(prefix: prefix, body)
         if message.isOwn, !message.isPrivate, !message.id.isEmpty { line.messageID = message.id }
         return line
+    }
+
+    /// Marks each further row of a message, as `LineOutput.continuation` does.
+    private static let continuation = TerminalSpan("\n| ", dim)
+
+    /// A member's text, each line isolated for bidi, the lines joined by `separator`.
+    static func messageText(_ text: String, _ style: TerminalStyle, separator: TerminalSpan) -> [TerminalSpan] {
+        var spans: [TerminalSpan] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if !spans.isEmpty { spans.append(separator) }
+            spans.append(TerminalSpan(String(line), style, isolated: true))
+        }
+        return spans
     }
 
     /// The mark on one's own room message: how many of its recipients acknowledged it (CR-0006 §5.8).
@@ -231,6 +254,7 @@ struct TerminalTranscript {
 
     static let keys: [(String, String)] = [
         ("Enter", "send the line"),
+        ("Alt-Enter", "a new line in the message (a paste keeps its lines)"),
         ("Tab, Shift-Tab", "complete a command after /, or a nick (again: the next one)"),
         ("Up, Down", "walk the input history"),
         ("PgUp, PgDn", "scroll the messages"),
