@@ -56,12 +56,13 @@ class LinePeer:
 
 
 def start_alice(pane: Pane, world: dict, *options: str) -> None:
+    """A restarted alice has a new key: bob, who remembers the old one, shows her as alice#<fingerprint>."""
     pane.keys("clear", "Enter")
     pane.type(" ".join([str(world["script"]), *options]))
     with world["bob"]._lock:
         seen = len(world["bob"].events)
     pane.keys("Enter")
-    wait_until(lambda: any(e.get("event") == "member-joined" and e["member"]["nick"] == "alice"
+    wait_until(lambda: any(e.get("event") == "member-joined" and e["member"]["nick"].split("#")[0] == "alice"
                            for e in world["bob"].events[seen:]), "bob to see alice join")
     pane.wait_for("alice's room to be encrypted", lambda _: "encrypted" in pane.status_line())
 
@@ -72,7 +73,7 @@ def stop_alice(pane: Pane, world: dict) -> None:
     pane.type("/quit")
     pane.keys("Enter")
     pane.wait_for("the shell again", lambda screen: "EXIT:0" in screen)
-    wait_until(lambda: any(e.get("event") == "member-left" and e["member"]["nick"] == "alice"
+    wait_until(lambda: any(e.get("event") == "member-left" and e["member"]["nick"].split("#")[0] == "alice"
                            for e in world["bob"].events[seen:]), "bob to see alice leave")
 
 
