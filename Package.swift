@@ -97,3 +97,17 @@ let package = Package(
         .testTarget(name: "CatroomTerminalTests", dependencies: ["catroom", "CatroomClient"]),
     ]
 )
+
+// libFuzzer targets (docs/security-testing.md), seen only when CATROOM_FUZZ is set, so that
+// `swift build`, `swift test` and CI never build them: `make fuzz` sets it and builds them
+// with -sanitize=fuzzer,address in .build-fuzz.
+if Context.environment["CATROOM_FUZZ"] != nil {
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "catroom-fuzz",
+            dependencies: ["CLibFuzzer", "CatroomXML", "CatroomProtocol", "CatroomCrypto"],
+            path: "Fuzz/Targets"
+        ),
+    ]
+}
