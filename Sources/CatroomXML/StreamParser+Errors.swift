@@ -9,12 +9,16 @@ extension XML.StreamParser {
     func checkLeadingBytes(_ bytes: UnsafeRawBufferPointer) {
         guard leadingBytes.count < 2 else { return }
         leadingBytes.append(contentsOf: bytes.prefix(2 - leadingBytes.count))
-        if let first = leadingBytes.first, first == 0x00 || first == 0xFE || first == 0xFF || leadingBytes.dropFirst().first == 0x00 {
+        guard let first = leadingBytes.first else { return }
+        // The first byte is judged alone, so the verdict does not depend on how the bytes were split.
+        if first == 0x00 || first == 0xFE || first == 0xFF {
             fail(.unsupportedEncoding, detail: "UTF-16 or UTF-32 input (RFC 6120 §11.6 requires UTF-8)")
-        } else if let first = leadingBytes.first, !Self.mayStartDocument(first) {
+        } else if !Self.mayStartDocument(first) {
             // A document starts with markup, whitespace or a UTF-8 byte-order mark (XML 1.0 §2.1,
             // §4.3.3); expat would wait for the rest of a junk token, so it is refused here at once.
             fail(.notWellFormed, detail: "the stream does not start with '<'")
+        } else if leadingBytes.dropFirst().first == 0x00 {
+            fail(.unsupportedEncoding, detail: "UTF-16 or UTF-32 input (RFC 6120 §11.6 requires UTF-8)")
         }
     }
 

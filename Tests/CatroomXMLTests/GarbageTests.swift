@@ -8,7 +8,8 @@ import Testing
     ] + Array(repeating: 0x42, count: 32) + [0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00]
 
     /// expat would wait for the end of a junk token; the first byte already says it is not XML.
-    @Test(arguments: ["garbage", "x", "\u{01}", "{}"])
+    /// A NUL after such a byte changes nothing, however the two arrive (found by the xml fuzz target).
+    @Test(arguments: ["garbage", "x", "\u{01}", "{}", "\u{01}\u{00}", "x\u{00}<"])
     func refusesJunkFromItsFirstByte(input: String) {
         expectFailure(input, .notWellFormed)
     }
