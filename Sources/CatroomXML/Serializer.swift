@@ -23,9 +23,13 @@ extension XML {
 
         mutating func write(_ element: Element, defaultNamespace: String) {
             let scope = bindings.count
+            // Namespaces in XML 1.0 §3: the XML namespace is only ever bound to `xml`,
+            // never declared as a default, so its elements are written prefixed.
+            let inXMLNamespace = element.namespace == XML.xmlNamespace
             raw("<")
+            if inXMLNamespace { raw("xml:") }
             raw(element.name)
-            if element.namespace != defaultNamespace {
+            if !inXMLNamespace && element.namespace != defaultNamespace {
                 raw(" xmlns='")
                 escaped(element.namespace, mask: Self.attributeSpecials)
                 raw("'")
@@ -37,11 +41,12 @@ extension XML {
                 raw(">")
                 for child in element.children {
                     switch child {
-                    case .element(let child): write(child, defaultNamespace: element.namespace)
+                    case .element(let child): write(child, defaultNamespace: inXMLNamespace ? defaultNamespace : element.namespace)
                     case .text(let text): escaped(text, mask: Self.textSpecials)
                     }
                 }
                 raw("</")
+                if inXMLNamespace { raw("xml:") }
                 raw(element.name)
                 raw(">")
             }
