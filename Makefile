@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make run    installs what is missing and runs catroom
 #   make test   installs what is missing and runs the whole test suite
-#   make fuzz   runs every libFuzzer target for FUZZ_SECONDS (60) each; not part of test or CI
+#   make fuzz   runs every libFuzzer target for FUZZ_SECONDS (60) each; not part of make test
 
 SWIFT ?= swift
 SETUP_STAMP := .build/.setup-done

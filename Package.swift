@@ -99,8 +99,8 @@ let package = Package(
 )
 
 // libFuzzer targets (docs/security-testing.md), seen only when CATROOM_FUZZ is set, so that
-// `swift build`, `swift test` and CI never build them: `make fuzz` sets it and builds them
-// with -sanitize=fuzzer,address in .build-fuzz.
+// `swift build` and `swift test` never build them: scripts/fuzz.sh (`make fuzz`, CI's smoke)
+// sets it and builds them with -sanitize=fuzzer,address in .build-fuzz.
 if Context.environment["CATROOM_FUZZ"] != nil {
     package.targets += [
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
