@@ -145,6 +145,10 @@ import Testing
         let room = try await room()
         try await room.alice.client.say("before dave")
         _ = try await room.carol.waitForMessage("before dave")
+        // Bob's and carol's acknowledgement-only messages have gone out: sent while dave
+        // was still exchanging keys, they would reach him without his entry, which a
+        // joiner rightly reports as "not encrypted to you" (CR-0006 §5.6 step 2).
+        _ = try await delivery(room.alice, complete: true)
         let dave = Participant(server: room.server, nick: "dave")
         try await dave.waitUntilReady()
         try await room.alice.waitForMember("dave")
