@@ -8,20 +8,23 @@ import NIOCore
 extension CatroomClient {
     /// How one connection ended.
     struct Outcome: Sendable {
-        var reason: String
+        var failure: ConnectFailure
         /// Retrying cannot heal it (a refusal, a pin mismatch).
         var isFinal = false
         /// It got as far as a bound resource.
         var loggedIn = false
         /// It got into the room.
         var joined = false
+
+        /// What the user is told.
+        var reason: String { failure.description }
     }
 
     /// What a connection learns as it goes, from several tasks.
     private struct Progress {
         var joined = false
         /// Set by whoever ends the connection on purpose; the first reason wins.
-        var ending: (reason: String, isFinal: Bool)?
+        var ending: (failure: ConnectFailure, isFinal: Bool)?
         /// Ends the wait for the members present before; it must not outlive the connection.
         var flushTimer: Task<Void, Never>?
     }
@@ -33,7 +36,7 @@ extension CatroomClient {
                 host: configuration.host, port: configuration.port, from: configuration.sourceAddress,
                 timeout: configuration.phaseTimeoutSeconds, group: group)
         } catch {
-            return Outcome(reason: "\(error)")
+            return Outcome(failure: .connecting(to: configuration.host, port: configuration.port, timeout: configuration.phaseTimeoutSeconds, error))
         }
         state.withLockedValue { $0.connection = connection }
         defer { state.withLockedValue { $0.connection = nil } }
@@ -56,8 +59,8 @@ extension CatroomClient {
             result = try await login.run()
         } catch {
             connection.close()
-            if let expired = deadline.expired { return Outcome(reason: expired.description) }
-            return Outcome(reason: "\(error)", isFinal: Login.isFinal(error))
+            if let expired = deadline.expired { return Outcome(failure: .expired(expired, host: configuration.host, port: configuration.port)) }
+            return Outcome(failure: .login(to: configuration.host, port: configuration.port, error), isFinal: Login.isFinal(error))
         }
         switch result.trust {
         case .recorded(let fingerprint), .matched(let fingerprint): pin.withLockedValue { $0 = fingerprint }
@@ -65,12 +68,14 @@ extension CatroomClient {
         }
         guard let me = result.jid.localpart else {
             connection.close()
-            return Outcome(reason: "the server bound an address without an account name: \(result.jid)", isFinal: true)
+            return Outcome(
+                failure: ConnectFailure(.refused, "the server bound an address without an account name (\(result.jid)): is it a catroom server?"),
+                isFinal: true)
         }
         let iq = IQTracker()
         let progress = NIOLockedValueBox(Progress())
-        let end: @Sendable (String, Bool) -> Void = { reason, isFinal in
-            progress.withLockedValue { $0.ending = $0.ending ?? (reason, isFinal) }
+        let end: @Sendable (ConnectFailure, Bool) -> Void = { failure, isFinal in
+            progress.withLockedValue { $0.ending = $0.ending ?? (failure, isFinal) }
             connection.close()
         }
         let emit: @Sendable (ClientEvent) -> Void = { [weak self] event in
@@ -97,20 +102,21 @@ extension CatroomClient {
 
         // Read everything from here on; the engine publishes and joins meanwhile.
         var reader = login.events
-        let reading = Task { () -> (reason: String, isFinal: Bool) in
+        let reading = Task { () -> (failure: ConnectFailure, isFinal: Bool) in
             while let event = await reader.next() {
                 switch event {
                 case .element(let element):
                     if iq.resolve(element) { continue }
                     if element.name == "error", element.namespace == Namespace.stream {
-                        return ("the server ended the stream: \(Login.errorText(element))", !Login.isTransient(streamError: element))
+                        let transient = Login.isTransient(streamError: element)
+                        return (ConnectFailure(transient ? .cannotConnect : .refused, "the server ended the stream: \(Login.errorText(element))"), !transient)
                     }
                     switch element.name {
                     case "presence":
                         let refused = element.attribute("type") == "error" && !progress.withLockedValue { $0.joined }
                             && element.attribute("from").flatMap { try? JID($0) }?.bare == room
                         await engine.handlePresence(element)
-                        if refused { end("the room refused to let us in: \(Login.errorText(element))", true) }
+                        if refused { end(.roomRefused(room, element), true) }
                     case "message": await engine.handleMessage(element)
                     case "iq" where element.attribute("type") == "get" || element.attribute("type") == "set":
                         guard let stanza = try? Stanza(element) else { continue }
@@ -122,12 +128,12 @@ extension CatroomClient {
                         }
                     default: break
                     }
-                case .streamClosed: return ("the server closed the stream", false)
-                case .failed(let reason): return (reason, false)
+                case .streamClosed: return (ConnectFailure(.cannotConnect, "the server closed the stream"), false)
+                case .failed(let reason): return (ConnectFailure(.cannotConnect, reason), false)
                 case .streamOpened: continue
                 }
             }
-            return ("the connection closed", false)
+            return (ConnectFailure(.cannotConnect, "the connection closed"), false)
         }
         let keepalive = Task { await keepAlive(connection, iq: iq, end: end) }
         deadline.arm(.join)
@@ -135,13 +141,12 @@ extension CatroomClient {
             try await engine.publishPreKeys()
             await engine.join()
         } catch {
-            emit(.error("\(error)"))
-            connection.close()
+            end(.login(to: configuration.host, port: configuration.port, error), false)
         }
         let read = await reading.value
         keepalive.cancel()
         progress.withLockedValue { $0.flushTimer }?.cancel()
-        iq.failAll(Login.Failure(read.reason))
+        iq.failAll(read.failure)
         let nick = await engine.myNick
         let ended = progress.withLockedValue { $0 }
         let present = ended.joined ? Set(await engine.memberList().filter(\.ready).map(\.id)) : nil
@@ -151,8 +156,9 @@ extension CatroomClient {
             state.nick = nick
             if let present { state.awaited = present }
         }
-        let (reason, isFinal) = ended.ending ?? deadline.expired.map { ($0.description, false) } ?? read
-        return Outcome(reason: reason, isFinal: isFinal, loggedIn: true, joined: ended.joined)
+        let expired = deadline.expired.map { (ConnectFailure.expired($0, host: configuration.host, port: configuration.port), false) }
+        let (failure, isFinal) = ended.ending ?? expired ?? read
+        return Outcome(failure: failure, isFinal: isFinal, loggedIn: true, joined: ended.joined)
     }
 
     /// The one place a room engine is made, for the first connection and every reconnection:
@@ -171,7 +177,7 @@ extension CatroomClient {
 
     /// XEP-0199 §4.2: after `keepaliveIdleSeconds` without a byte from the server, a ping;
     /// no answer within `keepaliveTimeoutSeconds` ends the connection.
-    private func keepAlive(_ connection: StanzaConnection, iq: IQTracker, end: @Sendable (String, Bool) -> Void) async {
+    private func keepAlive(_ connection: StanzaConnection, iq: IQTracker, end: @Sendable (ConnectFailure, Bool) -> Void) async {
         let idle = Duration.seconds(configuration.keepaliveIdleSeconds)
         let timeout = configuration.keepaliveTimeoutSeconds
         let ping = XML.Element(
@@ -188,7 +194,7 @@ extension CatroomClient {
                 // Any answer, even an error, shows the server is there.
                 _ = try await iq.request(ping, on: connection, timeout: .seconds(timeout))
             } catch is IQTracker.Timeout {
-                return end("the server did not answer a ping within \(timeout.secondsText) s", false)
+                return end(ConnectFailure(.cannotConnect, "the server did not answer a ping within \(timeout.secondsText) s"), false)
             } catch {
                 return
             }

@@ -59,7 +59,8 @@ public final class CatroomClient: Sendable {
 
     /// Connects, registers, joins, and reconnects after a drop until `leave()`, an error
     /// that retrying cannot heal, or the end of `ReconnectPolicy`; errors become events.
-    /// The first connection is not retried: a wrong address fails at once.
+    /// The first connection is not retried: if it does not get into the room, the run
+    /// ends with `.failed`, so a wrong address or a refusal is reported at once.
     public func run(group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async {
         defer { finish() }
         if configuration.trust == .insecure || configuration.plaintext, !isLoopbackHost(configuration.host) {
@@ -79,17 +80,22 @@ public final class CatroomClient: Sendable {
         let policy = configuration.reconnect
         var generator = SystemRandomNumberGenerator()
         var attempt = 0
-        var wasConnected = false
+        var wasJoined = false
         while true {
             guard let outcome = await cancellable({ await self.connect(room: room, group: group) }) else { return }
+            // The room named at the start cannot be reached: that is the answer, not a drop to retry.
+            guard wasJoined || outcome.joined else {
+                if !hasLeft, !Task.isCancelled { emit(.failed(outcome.failure)) }
+                return
+            }
+            wasJoined = true
             // A live connection ended: say so once, whatever comes next.
             if outcome.loggedIn { emit(.disconnected(reason: outcome.reason)) }
-            wasConnected = wasConnected || outcome.loggedIn
             if outcome.joined { attempt = 0 }
             if hasLeft || Task.isCancelled { return }
-            guard policy.enabled, wasConnected, !outcome.isFinal else {
+            guard policy.enabled, !outcome.isFinal else {
                 if !outcome.loggedIn { emit(.disconnected(reason: outcome.reason)) }
-                if policy.enabled, wasConnected { emit(.notice("not reconnecting: retrying would get the same answer")) }
+                if policy.enabled { emit(.notice("not reconnecting: retrying would get the same answer")) }
                 return
             }
             attempt += 1

@@ -25,6 +25,9 @@ public struct ClientConfiguration: Sendable {
     /// The room's invite secret (CR-0008): members who do not prove it are sent nothing.
     public var invite: InviteSecret?
     public var trust: Trust
+    /// With `.pinned`: the known_hosts file in which a certificate matching the pin
+    /// replaces the host's line, because the user confirmed it.
+    public var recordPinIn: String?
     /// Streams without TLS, for loopback tests only.
     public var plaintext = false
     /// Connect from this local address (tests spread clients over 127.x addresses).

@@ -42,6 +42,30 @@ public enum Command: Equatable, Sendable {
         ("quit", "/quit", "leave and exit (Ctrl-D and Ctrl-C do the same)"),
     ]
 
+    /// The command's name as typed (`msg`, `nick`), `say` for a plain line: what JSON
+    /// mode's answers name.
+    public var name: String {
+        switch self {
+        case .say: "say"
+        case .action: "me"
+        case .message: "msg"
+        case .query: "query"
+        case .nick: "nick"
+        case .who: "who"
+        case .fingerprint: "fingerprint"
+        case .verify: "verify"
+        case .safety: "safety"
+        case .info: "info"
+        case .invite: "invite"
+        case .part: "part"
+        case .join: "join"
+        case .quit: "quit"
+        case .help: "help"
+        case .usage(let usage): String(usage.dropFirst().prefix { $0 != " " })
+        case .unknown(let name): name
+        }
+    }
+
     /// nil for an empty line.
     public static func parse(_ line: String) -> Command? {
         let trimmed = line.trimmingCharacters(in: .whitespaces)

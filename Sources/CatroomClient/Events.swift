@@ -99,6 +99,9 @@ public enum ClientEvent: Sendable, Equatable {
     case safetyCode(code: String, members: Int)
     case notice(String)
     case error(String)
+    /// The room could not be reached (connecting, the certificate check, the login or
+    /// the join failed); nothing more follows from this client.
+    case failed(ConnectFailure)
     /// The connection ended.
     case disconnected(reason: String)
     /// The next attempt to reconnect (from 1) starts in `seconds`; `reason` is why the last one ended.

@@ -20,14 +20,14 @@ extension Catroom {
         @Argument(help: "The room's name: 1 to 64 of a-z 0-9 - _ . (uppercase is folded), starting with a letter or digit.")
         var room: String
 
-        @Option(help: "Your display name (others see it; the server never does).")
-        var nick: String
+        @Option(help: "Your display name (others see it; the server never does). Default: your login name.")
+        var nick: String?
 
-        @Option(help: "The server to connect to.")
+        @Option(help: "The server to connect to: host, host:port or [IPv6]:port.")
         var server = "localhost"
 
-        @Option(help: "The server's port (STARTTLS).")
-        var port = 5222
+        @Option(help: "The server's port (STARTTLS; default 5222).")
+        var port: Int?
 
         @Option(help: "The XMPP domain, if it differs from --server.")
         var domain: String?
@@ -77,8 +77,13 @@ extension Catroom {
         var reconnectAttempts: Int?
 
         func validate() throws {
-            if insecure || plaintext, !isLoopbackHost(server) {
+            let address = try ServerAddress(parsing: server)
+            _ = try address.port(option: port)
+            if insecure || plaintext, !isLoopbackHost(address.host) {
                 throw ValidationError("--insecure and --plaintext are for loopback servers only")
+            }
+            if let pin, CertificatePin.normalized(pin) == nil {
+                throw ValidationError("--pin \(pin.debugDescription) is not a fingerprint: give \(CertificatePin.expectedForm)")
             }
             if pin != nil, insecure { throw ValidationError("--pin and --insecure contradict each other") }
             for (name, value) in [
@@ -88,21 +93,26 @@ extension Catroom {
                 if let value, !(value > 0 && value <= 86_400) { throw ValidationError("--\(name) must be between 0 and 86400 seconds") }
             }
             if let reconnectAttempts, reconnectAttempts < 1 { throw ValidationError("--reconnect-attempts must be at least 1") }
+            let nick = try self.nick ?? Self.loginName()
             if let invite, (try? InviteSecret(encoded: invite)) == nil {
                 throw ValidationError("--invite is not an invite secret (52 base32 characters, as `catroom invite` prints)")
             }
             // CR-0005 §3.1: refused before connecting; `Lobby` is folded to `lobby` later, and said so.
             do {
-                _ = try ClientConfiguration(host: server, domain: domain, room: room, nick: nick, trust: .insecure).roomJID()
+                _ = try ClientConfiguration(host: address.host, domain: domain, room: room, nick: nick, trust: .insecure).roomJID()
             } catch {
-                throw ValidationError("cannot join: \(error)")
+                let hint = domain == nil && error.description.hasSuffix("not a valid XMPP domain") ? ": give the server's XMPP name with --domain" : ""
+                throw ValidationError("cannot join: \(error)\(hint)")
             }
         }
 
         func run() async throws {
-            let trust: ClientConfiguration.Trust = insecure ? .insecure : pin.map { .pinned($0) } ?? .firstUse(knownHosts: knownHosts ?? Self.defaultKnownHosts)
-            var configuration = ClientConfiguration(host: server, domain: domain, room: room, nick: nick, trust: trust)
-            configuration.port = port
+            let address = try ServerAddress(parsing: server)
+            let pin = pin.flatMap(CertificatePin.normalized)
+            let knownHosts = knownHosts ?? Self.defaultKnownHosts
+            let trust: ClientConfiguration.Trust = insecure ? .insecure : pin.map { .pinned($0) } ?? .firstUse(knownHosts: knownHosts)
+            var configuration = ClientConfiguration(host: address.host, domain: domain, room: room, nick: try nick ?? Self.loginName(), trust: trust)
+            configuration.port = try address.port(option: port)
             configuration.plaintext = plaintext
             configuration.roomPassword = password
             configuration.invite = try invite.map { try InviteSecret(encoded: $0) }
@@ -115,12 +125,34 @@ extension Catroom {
             if let reconnectCap { configuration.reconnect.capSeconds = reconnectCap }
             if let reconnectAttempts { configuration.reconnect.maxAttempts = reconnectAttempts }
             let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+            if let pin {
+                configuration.recordPinIn = PinRecord.confirm(pin, host: configuration.host, port: configuration.port, knownHosts: knownHosts, interactive: interactive)
+            }
             if !json, interactive {
                 try await TerminalChat(configuration: configuration, alerts: !noAlerts).run()
                 return
             }
             let output: ChatOutput = json ? JSONOutput() : LineOutput()
-            guard await ChatSession(configuration: configuration, output: output).runOnStandardInput() else { throw ExitCode.failure }
+            (output as? JSONOutput)?.hello()
+            switch await ChatSession(configuration: configuration, output: output).runOnStandardInput() {
+            case nil: return
+            case .failed(let failure):
+                (output as? JSONOutput)?.show(.failed(failure))
+                throw ExitStatus.fail(failure)
+            case .lost: throw ExitStatus.lost
+            }
+        }
+
+        /// The login name, for a missing `--nick`: from the environment, else the user
+        /// database; kept to the characters login names use, as display names allow.
+        static func loginName() throws -> String {
+            let environment = ProcessInfo.processInfo.environment
+            let candidates = [environment["USER"], environment["LOGNAME"], getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }]
+            for case let name? in candidates {
+                let kept = String(name.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }.prefix(32))
+                if !kept.isEmpty { return kept }
+            }
+            throw ValidationError("cannot tell your login name: give your display name with --nick <name>")
         }
 
         static var defaultKnownHosts: String {

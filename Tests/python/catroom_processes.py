@@ -184,3 +184,20 @@ class Client:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+def join_until_exit(*arguments: str, env: dict | None = None, timeout: float = 3 * WAIT) -> subprocess.CompletedProcess:
+    """`catroom join` with its input held open, so that only the client ends itself; its
+    exit status and output. Killed (and the test failed) if it is still running after `timeout`."""
+    process = subprocess.Popen([binary(), "join", *arguments], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"catroom join {' '.join(arguments)} did not exit within {timeout} s; "
+                             f"stdout: {process.stdout.read()!r} stderr: {process.stderr.read()!r}")
+    finally:
+        process.stdin.close()
+    return subprocess.CompletedProcess(process.args, process.returncode, process.stdout.read(), process.stderr.read())

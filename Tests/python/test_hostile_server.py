@@ -19,6 +19,7 @@ from catroom_processes import binary
 from hostile_server import HostileServer
 
 EXIT = 15.0  # the longest any case may take to end the client
+CANNOT_CONNECT, TRUST = 2, 3  # exit statuses (docs/user-guide.md, "Exit status")
 
 
 class JSONClient:
@@ -99,19 +100,22 @@ def test_a_huge_scram_iteration_count_is_refused_at_once(hostile, clients):
     server = hostile("scram-iterations")
     client = clients(server.port)
     started = time.monotonic()
-    assert client.exit_status() != 0
+    assert client.exit_status() == TRUST
     assert time.monotonic() - started < 10
-    reason = client.wait_for("disconnected", lambda e: e["event"] == "disconnected")["reason"]
-    assert "2147483647" in reason and "100000" in reason, reason
+    failed = client.wait_for("failed", lambda e: e["event"] == "failed")
+    assert failed["kind"] == "trust" and failed["status"] == TRUST, failed
+    assert "2147483647" in failed["reason"] and "100000" in failed["reason"], failed
     assert server.connections == 1
 
 
 def test_a_server_silent_after_the_stream_header_fails_the_phase(hostile, clients):
     server = hostile("silent-after-header")
     client = clients(server.port, "--phase-timeout", "1")
-    assert client.exit_status() != 0
-    reason = client.wait_for("disconnected", lambda e: e["event"] == "disconnected")["reason"]
-    assert reason == "the server did not open the stream within 1 s"
+    assert client.exit_status() == CANNOT_CONNECT
+    failed = client.wait_for("failed", lambda e: e["event"] == "failed")
+    assert failed["kind"] == "cannot-connect", failed
+    assert failed["reason"].startswith("the server did not open the stream within 1 s"), failed
+    assert server.connections == 1  # the first connection is not retried
 
 
 def test_a_server_that_stops_answering_is_noticed_by_the_keepalive(hostile, clients):
@@ -156,3 +160,4 @@ def test_a_system_shutdown_stream_error_leads_to_a_reconnection(hostile, clients
     assert again["me"]["fingerprint"] == first["me"]["fingerprint"]  # the same identity key
     client.wait_for("joined again", lambda e: e["event"] == "joined" and client.events.index(e) > client.events.index(again))
     assert server.connections == 2
+

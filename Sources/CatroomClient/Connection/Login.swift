@@ -29,8 +29,11 @@ struct Login {
         let description: String
         /// Trying again would get the same answer: the client does not reconnect.
         let isFinal: Bool
-        init(_ description: String, final: Bool = false) {
+        /// What it means for the user (and the exit status) if it ends the login.
+        let kind: ConnectFailure.Kind
+        init(_ description: String, kind: ConnectFailure.Kind = .refused, final: Bool = false) {
             self.description = description
+            self.kind = kind
             isFinal = final
         }
     }
@@ -66,10 +69,10 @@ struct Login {
             trust = try await startTLS()
             features = try await openStream()
         } else if !configuration.plaintext {
-            throw Failure("the server does not offer TLS; refusing to continue in the clear", final: true)
+            throw Failure("the server does not offer TLS, so catroom will not talk to it: check --server and --port (the STARTTLS port, 5222 by default)", kind: .trust, final: true)
         }
         guard features.firstChild(name: "register", namespace: Namespace.registerFeature) != nil else {
-            throw Failure("the server does not offer registration (is it a catroom server?)", final: true)
+            throw Failure("the server does not offer registration: is it a catroom server? Check --server and --port", final: true)
         }
         let password = randomBytes(count: 24).base64
         try await register(password: password)
@@ -100,7 +103,8 @@ struct Login {
         let proceed = try await element()
         guard proceed.name == "proceed", proceed.namespace == Namespace.tls else { throw unexpected(proceed) }
         deadline.arm(.tls)
-        let pin = CertificatePin(host: configuration.host, port: configuration.port, trust: configuration.trust)
+        let pin = CertificatePin(
+            host: configuration.host, port: configuration.port, trust: configuration.trust, recordingPinIn: configuration.recordPinIn)
         let outcome = OutcomeBox()
         try await connection.startTLS(serverName: configuration.host) { certificate in
             outcome.set(try pin.check(certificate))
@@ -118,7 +122,7 @@ struct Login {
               let x = form.firstChild(name: "query", namespace: Namespace.register)?.firstChild(name: "x", namespace: Namespace.dataForms),
               let fields = DataForm(x), fields.value("FORM_TYPE") == Namespace.keyRegistration,
               let nonce = fields.value("challenge").flatMap({ [UInt8](base64: $0) })
-        else { throw Failure("the server does not offer key-possession registration", final: true) }
+        else { throw Failure("the server does not offer key-possession registration: is it a catroom server? Check --server and --port", final: true) }
         let signature = KeyPossession.signature(by: identity, domain: configuration.domain, streamID: streamID, nonce: nonce)
         var query = XML.Element("query", namespace: Namespace.register, attributes: [])
         query.append(DataForm(type: "submit", fields: [
@@ -132,7 +136,7 @@ struct Login {
             // "Too many registrations, try later" (resource-constraint) heals with time; other refusals do not.
             let busy = result.firstChild(name: "error", namespace: Namespace.client)?
                 .firstChild(name: "resource-constraint", namespace: Namespace.stanzaErrors) != nil
-            throw Failure("registration refused: \(Self.errorText(result))", final: !busy)
+            throw Failure("the server refused to register this identity (\(Self.errorText(result))): it may be limiting new accounts; try again later or ask its operator", final: !busy)
         }
     }
 
@@ -164,8 +168,8 @@ struct Login {
     // MARK: - Reading
 
     private mutating func next() async throws -> StanzaConnection.Event {
-        guard let event = await events.next() else { throw Failure("the server closed the connection") }
-        if case .failed(let reason) = event { throw Failure(reason) }
+        guard let event = await events.next() else { throw Failure("the server closed the connection during the login", kind: .cannotConnect) }
+        if case .failed(let reason) = event { throw Failure(reason, kind: .cannotConnect) }
         return event
     }
 
@@ -173,16 +177,19 @@ struct Login {
         switch try await next() {
         case .element(let element):
             if element.name == "error", element.namespace == Namespace.stream {
-                throw Failure("stream error: \(Self.errorText(element))", final: !Self.isTransient(streamError: element))
+                let transient = Self.isTransient(streamError: element)
+                throw Failure(
+                    "the server ended the login (\(Self.errorText(element))): try again later, or ask its operator",
+                    kind: transient ? .cannotConnect : .refused, final: !transient)
             }
             return element
-        case .streamClosed: throw Failure("the server closed the stream")
+        case .streamClosed: throw Failure("the server closed the stream during the login", kind: .cannotConnect)
         default: throw Failure("unexpected stream header")
         }
     }
 
     private func unexpected(_ element: XML.Element) -> Failure {
-        Failure("unexpected <\(element.name)/> from the server")
+        Failure("unexpected <\(element.name)/> from the server: is it a catroom server? Check --server and --port")
     }
 
     private func iq(type: String, id: String, _ payload: XML.Element) -> XML.Element {

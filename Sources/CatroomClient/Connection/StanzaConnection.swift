@@ -41,21 +41,14 @@ final class StanzaConnection: Sendable {
         // A second completion of a promise is ignored: whichever comes first wins.
         let outcome = attempt.eventLoop.makePromise(of: Channel.self)
         attempt.cascade(to: outcome)
-        do {
-            let channel = try await withTaskCancellationHandler {
-                try await outcome.futureResult.get()
-            } onCancel: {
-                outcome.fail(CancellationError())
-                attempt.whenSuccess { $0.close(promise: nil) }
-            }
-            return StanzaConnection(channel: channel, events: events, decoder: decoder)
-        } catch ChannelError.connectTimeout {
-            throw ConnectionFailed(description: "cannot connect to \(host) port \(port) within \(timeout.secondsText) s")
-        } catch let error as CancellationError {
-            throw error
-        } catch {
-            throw ConnectionFailed(description: "cannot connect to \(host) port \(port): \(error)")
+        // Errors are NIO's: `ConnectFailure.connecting` puts them in words.
+        let channel = try await withTaskCancellationHandler {
+            try await outcome.futureResult.get()
+        } onCancel: {
+            outcome.fail(CancellationError())
+            attempt.whenSuccess { $0.close(promise: nil) }
         }
+        return StanzaConnection(channel: channel, events: events, decoder: decoder)
     }
 
     private init(channel: Channel, events: AsyncStream<Event>, decoder: ClientStreamDecoder) {
@@ -167,7 +160,7 @@ final class ClientStreamDecoder: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        continuation.yield(.failed("\(error)"))
+        continuation.yield(.failed("the connection failed: \(ConnectFailure.describe(error))"))
         context.close(promise: nil)
     }
 }

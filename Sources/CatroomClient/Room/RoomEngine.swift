@@ -82,10 +82,8 @@ actor RoomEngine {
     func handlePresence(_ element: XML.Element) {
         guard let nick = occupant(element) else { return }
         let type = element.attribute("type")
-        if type == "error" {
-            if !joined { emit(.error("could not join \(room): \(Login.errorText(element))")) }
-            return
-        }
+        // A refused join ends the connection (`CatroomClient.converse`); others are not ours.
+        if type == "error" { return }
         let statuses = element.firstChild(name: "x", namespace: Namespace.mucUser)?
             .children(name: "status", namespace: Namespace.mucUser).compactMap { $0.attribute("code") } ?? []
         if nick == me {
@@ -502,6 +500,7 @@ actor RoomEngine {
 
     /// `checked: false` is for tests of CR-0006 §5.4: a malicious member's unchecked name.
     func changeNick(_ nick: String, checked: Bool = true) throws {
+        let old = myNick
         do {
             myNick = checked ? try DisplayName.check(nick) : nick
         } catch {
@@ -509,7 +508,7 @@ actor RoomEngine {
         }
         let recipients = self.recipients
         if !recipients.isEmpty { try sendRoom(ChatPayload(.nick, nick: myNick), to: recipients) }
-        emit(.notice("you are now known as \(myNick)"))
+        emit(.nickChanged(from: old, member: myInfo()))
         // Members whose names look like the new one are now shown with their suffix.
         refreshShownNames()
     }

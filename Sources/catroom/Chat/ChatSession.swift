@@ -6,7 +6,8 @@ import Foundation
 /// What a front end shows: events from the client, replies to commands, local notes.
 protocol ChatOutput: AnyObject, Sendable {
     func show(_ event: ClientEvent)
-    func show(_ reply: CatroomClient.Reply)
+    /// The answer to a command the user typed.
+    func show(_ reply: CatroomClient.Reply, to command: Command)
     /// The `/query` target changed (nil: back to the room).
     func showQuery(_ target: String?)
     func showHelp()
@@ -30,9 +31,21 @@ final class ChatSession: @unchecked Sendable {
     private let output: ChatOutput
     private let identity = IdentityKeyPair.generate()
     private var running: [Task<Void, Never>] = []
-    /// Called when a client stops for good by itself (the server is gone and reconnecting
-    /// is off or gave up, or an error that cannot heal), not after `/part`, `/join` or `/quit`.
-    var ended: (@Sendable () -> Void)?
+    /// Why the current client is being left, for its final `disconnected` event.
+    private var ending = Ending()
+    private var started = false
+    /// Called when a client stops by itself, not after `/part`, `/join` or `/quit`: the
+    /// room given on the command line cannot be reached, or a connection is lost for good.
+    /// After `/join`, a room that cannot be reached is shown and the chat goes on.
+    var ended: (@Sendable (End) -> Void)?
+
+    /// How a client stopped by itself.
+    enum End: Sendable {
+        /// The room given on the command line cannot be reached: the chat ends with it.
+        case failed(ConnectFailure)
+        /// The connection was lost and reconnecting is off, gave up, or met an error that cannot heal.
+        case lost
+    }
 
     init(configuration: ClientConfiguration, output: ChatOutput) {
         self.configuration = configuration
@@ -45,16 +58,32 @@ final class ChatSession: @unchecked Sendable {
         let client = CatroomClient(configuration: configuration, identity: identity)
         self.client = client
         let (output, ended) = (output, ended)
+        let ending = Ending()
+        self.ending = ending
+        let first = !started
+        started = true
         running.append(Task { await client.run() })
         running.append(Task {
+            var failed = false
             for await event in client.events {
-                output.show(event)
+                switch event {
+                case .failed(let failure):
+                    failed = true
+                    // The room named at the start: the front end ends with it, and says so itself.
+                    if first { ended?(.failed(failure)) } else { output.show(event) }
+                case .disconnected where ending.reason != nil: break  // said once, below
+                default: output.show(event)
+                }
                 if case .memberLeft(let member) = event, member.id == self.queryTarget?.id {
                     output.show(ClientEvent.error(
                         "\(member.nick), whom your /query sends to, left: plain lines are not sent to anyone else; /query alone returns to the room"))
                 }
             }
-            if !client.hasLeft { ended?() }
+            if let reason = ending.reason {
+                output.show(ClientEvent.disconnected(reason: reason))
+            } else if !client.hasLeft, !failed {
+                ended?(.lost)
+            }
         })
     }
 
@@ -63,7 +92,7 @@ final class ChatSession: @unchecked Sendable {
         guard let command = Command.parse(line) else { return true }
         switch command {
         case .quit:
-            await stop()
+            await stop(reason: "quit")
             return false
         case .help:
             output.showHelp()
@@ -73,21 +102,21 @@ final class ChatSession: @unchecked Sendable {
         case .query(let typed?):
             do {
                 guard let member = try await client?.member(named: typed) else {
-                    output.show(ClientEvent.error("not in a room yet"))
+                    output.show(.error("not in a room yet"), to: command)
                     return true
                 }
                 queryTarget = member
                 output.showQuery(member.nick)
             } catch {
-                output.show(ClientEvent.error("\(error)"))
+                output.show(.error("\(error)"), to: command)
             }
         case .part:
-            await stop()
-            output.show(ClientEvent.notice("left \(configuration.roomAddress); /join <room> or /quit"))
+            await stop(reason: "left \(configuration.roomAddress)")
+            output.show(.notice("/join <room> joins a room, /quit exits"), to: command)
         case .join(let typed):
             // A name without a canonical form leaves the current room as it is.
-            guard let room = canonicalRoom(typed) else { return true }
-            await stop()
+            guard let room = canonicalRoom(typed, for: command) else { return true }
+            await stop(reason: "left \(configuration.roomAddress)")
             configuration.room = room
             // An invite secret belongs to one room (CR-0008 §5.2).
             configuration.invite = nil
@@ -98,32 +127,33 @@ final class ChatSession: @unchecked Sendable {
             let reply = await client.perform(command, queryTarget: queryTarget)
             // A new name also holds for the next /join.
             if case .nick(let nick) = command, case .none = reply { configuration.nick = nick }
-            output.show(reply)
+            output.show(reply, to: command)
         }
         return true
     }
 
     /// A room name as the user typed it, in its canonical form (CR-0005 §3.1): says so
     /// when that differs, and shows what is allowed when there is none.
-    private func canonicalRoom(_ typed: String) -> String? {
+    private func canonicalRoom(_ typed: String, for command: Command? = nil) -> String? {
         do {
             let room = try RoomName.canonical(typed)
             if room != typed { output.show(ClientEvent.notice("joining \(room): room names are lowercase")) }
             return room
         } catch {
-            output.show(ClientEvent.error("cannot join: \(error)"))
+            let text = "cannot join: \(error)"
+            if let command { output.show(.error(text), to: command) } else { output.show(ClientEvent.error(text)) }
             return nil
         }
     }
 
     /// The plain-lines front ends: joins, then handles lines from standard input until
     /// `/quit` or the end of input (Ctrl-D, or a script closing the pipe), and leaves
-    /// cleanly. False when the connection ended for good first: the caller exits non-zero
-    /// at once, without waiting for input to end.
-    func runOnStandardInput() async -> Bool {
-        enum Input { case line(String), endOfInput, ended }
+    /// cleanly. When the client stops by itself first, how: the caller exits non-zero at
+    /// once, without waiting for input to end.
+    func runOnStandardInput() async -> End? {
+        enum Input { case line(String), endOfInput, ended(End) }
         let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
-        ended = { continuation.yield(.ended) }
+        ended = { continuation.yield(.ended($0)) }
         let reader = Task {
             for await line in StandardInput.lines() { continuation.yield(.line(line)) }
             continuation.yield(.endOfInput)
@@ -133,19 +163,22 @@ final class ChatSession: @unchecked Sendable {
         for await input in inputs {
             switch input {
             case .line(let line):
-                guard await handle(line) else { return true }
+                guard await handle(line) else { return nil }
             case .endOfInput:
-                await stop()
-                return true
-            case .ended:
-                await stop()
-                return false
+                await stop(reason: "end of input")
+                return nil
+            case .ended(let end):
+                await stop(reason: nil)
+                return end
             }
         }
-        return true
+        return nil
     }
 
-    func stop() async {
+    /// Leaves the room; `reason` is what the final `disconnected` event says (none when
+    /// the client already stopped by itself).
+    func stop(reason: String?) async {
+        ending.reason = reason
         await client?.leave()
         client = nil
         for task in running { await task.value }
@@ -163,5 +196,15 @@ enum StandardInput {
             }
             thread.start()
         }
+    }
+}
+
+/// Why a client is left, set before leaving and read by its event task.
+private final class Ending: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    var reason: String? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }

@@ -4,13 +4,23 @@ import Foundation
 /// `--json`: one JSON object per line on standard output, for bots and scripts
 /// (docs/json-mode.md). Input lines are the same commands a person types.
 final class JSONOutput: ChatOutput, @unchecked Sendable {
+    /// The version of the events' format (docs/json-mode.md), in the first event, `hello`:
+    /// raised when an event or key changes meaning or goes away; new ones do not raise it.
+    static let schema = 1
+
     private let lock = NSLock()
     /// Made once (it is costly to create); not thread-safe, so used under `lock`.
     private let dateFormatter = ISO8601DateFormatter()
+    /// This member's account id, to mark its own nick changes.
+    private var me: String?
+
+    /// The first event: which format follows, from which program.
+    func hello() { write(["event": "hello", "schema": Self.schema, "version": Catroom.version]) }
 
     func show(_ event: ClientEvent) {
         switch event {
         case .connected(let server, let trust, let me):
+            lock.withLock { self.me = me.id }
             write(["event": "connected", "server": server, "trust": Self.trust(trust), "me": Self.member(me)])
         case .joined(let room, let occupants): write(["event": "joined", "room": room, "occupants": occupants])
         case .ready(let members): write(["event": "ready", "members": members])
@@ -22,12 +32,14 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .nameRefused(let member, let reason): write(["event": "name-refused", "member": Self.member(member), "reason": reason])
         case .memberPending(let id, let waited): write(["event": "member-pending", "id": id, "waited": waited])
         case .memberLeft(let member): write(["event": "member-left", "member": Self.member(member)])
-        case .nickChanged(let old, let member): write(["event": "nick-changed", "from": old, "member": Self.member(member)])
+        case .nickChanged(let old, let member):
+            write(["event": "nick-changed", "from": old, "member": Self.member(member), "own": member.id == lock.withLock { me }])
         case .message(let message):
             write([
                 "event": "message", "from": Self.member(message.from), "text": message.text, "action": message.isAction,
                 "private": message.isPrivate, "own": message.isOwn, "sent": lock.withLock { dateFormatter.string(from: message.sent) },
                 "missing": message.missingRecipients, "unknown": message.unknownRecipients, "id": message.id,
+                "to": message.to.map(Self.member) ?? NSNull(),
             ])
         case .undecryptable(let from, let reason): write(["event": "undecryptable", "from": from, "reason": reason])
         case .duplicate(let from): write(["event": "duplicate", "from": from])
@@ -38,7 +50,9 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .missing(let from, let count): write(["event": "missing", "from": from, "count": count])
         case .safetyCode(let code, let members): write(["event": "safety", "code": code, "members": members])
         case .notice(let text): write(["event": "notice", "text": text])
-        case .error(let text): write(["event": "error", "text": text])
+        case .error(let text): write(["event": "error", "text": text, "command": NSNull()])
+        case .failed(let failure):
+            write(["event": "failed", "kind": failure.kind.rawValue, "reason": failure.description, "status": ExitStatus.of(failure.kind)])
         case .disconnected(let reason): write(["event": "disconnected", "reason": reason])
         case .reconnecting(let seconds, let attempt, let reason):
             write(["event": "reconnecting", "seconds": (seconds * 10).rounded() / 10, "attempt": attempt, "reason": reason])
@@ -46,11 +60,11 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         }
     }
 
-    func show(_ reply: CatroomClient.Reply) {
+    func show(_ reply: CatroomClient.Reply, to command: Command) {
         switch reply {
         case .none: break
-        case .notice(let text): write(["event": "notice", "text": text])
-        case .error(let text): write(["event": "error", "text": text])
+        case .notice(let text): write(["event": "notice", "text": text, "command": command.name])
+        case .error(let text): write(["event": "error", "text": text, "command": command.name])
         case .members(let me, let others, let safety):
             write([
                 "event": "members", "me": me.map(Self.member) ?? NSNull(), "members": others.map(Self.member),

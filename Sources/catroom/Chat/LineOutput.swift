@@ -11,11 +11,19 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         return formatter
     }()
 
+    /// This member's account id, to tell its own nick changes from others'.
+    private var me: String?
+
     func show(_ event: ClientEvent) {
+        switch event {
+        case .connected(_, _, let member): lock.withLock { me = member.id }
+        case .nickChanged(_, let member) where member.id == lock.withLock({ me }): return print("-- you are now known as \(member.nick)")
+        default: break
+        }
         if let line = Self.describe(event) { print(line) }
     }
 
-    func show(_ reply: CatroomClient.Reply) {
+    func show(_ reply: CatroomClient.Reply, to command: Command) {
         if let line = Self.describe(reply) { print(line) }
     }
 
@@ -85,6 +93,7 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .safetyCode(let code, let members): return "-- safety code (\(Self.members(members))): \(code)"
         case .notice(let text): return "-- \(text)"
         case .error(let text): return "!! \(text)"
+        case .failed(let failure): return "!! \(failure)"
         case .disconnected(let reason): return "-- disconnected: \(reason)"
         case .reconnecting(let seconds, let attempt, _):
             return "-- reconnecting in \(Int(seconds.rounded(.up))) s (attempt \(attempt))"

@@ -19,8 +19,11 @@ struct TerminalChat {
             try TerminalDevice.enter()
         } catch {
             FileHandle.standardError.write(Data("catroom: cannot drive this terminal (\(error)); using plain lines\n".utf8))
-            guard await ChatSession(configuration: configuration, output: LineOutput()).runOnStandardInput() else { throw ExitCode.failure }
-            return
+            switch await ChatSession(configuration: configuration, output: LineOutput()).runOnStandardInput() {
+            case nil: return
+            case .failed(let failure): throw ExitStatus.fail(failure)
+            case .lost: throw ExitStatus.lost
+            }
         }
         defer { TerminalDevice.leave() }
 
@@ -37,16 +40,28 @@ struct TerminalChat {
             closed: { continuation.yield(.inputClosed) })
 
         let session = ChatSession(configuration: configuration, output: TerminalOutput(continuation))
-        session.ended = { continuation.yield(.chat(.notice("/join <room> connects again, /quit leaves"))) }
+        session.ended = { end in
+            switch end {
+            case .failed(let failure): continuation.yield(.failed(failure))
+            case .lost: continuation.yield(.chat(.notice("/join <room> connects again, /quit leaves")))
+            }
+        }
         let frontEnd = TerminalFrontEnd(
             session: session, size: TerminalDevice.size(), palette: TerminalPalette(), unicode: TerminalTranscript.localeIsUTF8(),
             alerts: alerts)
         session.start()
         let outcome = await frontEnd.run(events)
         TerminalDevice.leave()
-        if outcome == .interrupted {
+        switch outcome {
+        case .quit: break
+        case .interrupted:
             TerminalDevice.exitAfter(seconds: 3)
-            await session.stop()
+            await session.stop(reason: "quit")
+        case .failed(let failure):
+            // The screen is gone: the reason goes where the shell shows it.
+            TerminalDevice.exitAfter(seconds: 3, status: ExitStatus.of(failure.kind))
+            await session.stop(reason: nil)
+            throw ExitStatus.fail(failure)
         }
         if let farewell = frontEnd.farewell { FileHandle.standardError.write(Data((farewell + "\n").utf8)) }
     }
@@ -80,7 +95,7 @@ final class TerminalOutput: ChatOutput {
     init(_ continuation: AsyncStream<TerminalFrontEnd.Event>.Continuation) { self.continuation = continuation }
 
     func show(_ event: ClientEvent) { continuation.yield(.chat(event)) }
-    func show(_ reply: CatroomClient.Reply) { continuation.yield(.reply(reply)) }
+    func show(_ reply: CatroomClient.Reply, to command: Command) { continuation.yield(.reply(reply)) }
     func showQuery(_ target: String?) { continuation.yield(.query(target)) }
     func showHelp() { continuation.yield(.help) }
 }

@@ -100,10 +100,10 @@ enum TerminalDevice {
     }
 
     /// Leaves and exits if a clean exit has not finished after `seconds` (a command that hangs).
-    static func exitAfter(seconds: Double) {
+    static func exitAfter(seconds: Double, status: Int32 = 0) {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
             leave()
-            exit(0)
+            exit(status)
         }
     }
 

@@ -17,6 +17,8 @@ final class TerminalFrontEnd {
         case signal(Int32)
         /// Standard input ended: the terminal went away.
         case inputClosed
+        /// The room given on the command line cannot be reached.
+        case failed(ConnectFailure)
     }
 
     enum Outcome: Equatable {
@@ -24,6 +26,8 @@ final class TerminalFrontEnd {
         case quit
         /// Ctrl-C, Ctrl-D, a signal, the terminal gone: the session still has to leave.
         case interrupted
+        /// The room given on the command line cannot be reached: the chat ends with it.
+        case failed(ConnectFailure)
     }
 
     /// Where the connection stands, for the status line.
@@ -121,6 +125,8 @@ final class TerminalFrontEnd {
             resume()
         case .signal, .inputClosed:
             return .interrupted
+        case .failed(let failure):
+            return .failed(failure)
         }
         return nil
     }

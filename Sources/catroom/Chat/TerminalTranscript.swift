@@ -92,6 +92,8 @@ struct TerminalTranscript {
             ])]
         case .memberLeft(let member):
             return [TerminalLine(prefix: [TerminalSpan("<-- ", TerminalStyle(color: TerminalPalette.red))], [nick(member), TerminalSpan(" left")])]
+        case .nickChanged(_, let member) where member.id == me?.id:
+            return [Self.noticeLine([TerminalSpan("you are now known as "), nick(member)])]
         case .nickChanged(let old, let member):
             return [Self.noticeLine([nick(old, id: member.id), TerminalSpan(" is now known as "), nick(member)])]
         case .message(let message):
@@ -117,7 +119,7 @@ struct TerminalTranscript {
         case .error(let text):
             return [Self.errorLine(text)]
         case .disconnected(let reason):
-            if expected { return [Self.noticeLine("disconnected: \(reason)")] }
+            if expected { return [Self.noticeLine(reason)] }
             return [Self.errorLine("disconnected: \(reason)")]
         default:
             // Notices, and any event added later: the line mode's text, so nothing goes unseen.
