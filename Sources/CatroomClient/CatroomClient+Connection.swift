@@ -103,6 +103,7 @@ extension CatroomClient {
         // Read everything from here on; the engine publishes and joins meanwhile.
         var reader = login.events
         let reading = Task { () -> (failure: ConnectFailure, isFinal: Bool) in
+            defer { iq.close() }
             while let event = await reader.next() {
                 switch event {
                 case .element(let element):
@@ -140,13 +141,14 @@ extension CatroomClient {
         do {
             try await engine.publishPreKeys()
             await engine.join()
+        } catch is IQTracker.Closed {
+            // The connection ended first: the reading task says why.
         } catch {
             end(.login(to: configuration.host, port: configuration.port, error), false)
         }
         let read = await reading.value
         keepalive.cancel()
         progress.withLockedValue { $0.flushTimer }?.cancel()
-        iq.failAll(read.failure)
         let nick = await engine.myNick
         let ended = progress.withLockedValue { $0 }
         let present = ended.joined ? Set(await engine.memberList().filter(\.ready).map(\.id)) : nil

@@ -7,6 +7,7 @@ and the room's self-presence (CR-0005). ``mode`` names the misbehaviour:
 
 - ``scram-iterations``: offers 2^31-1 SCRAM iterations;
 - ``silent-after-header``: sends the stream header and then nothing;
+- ``silent-after-bind``: binds a resource, then answers nothing (the prekey publication included);
 - ``no-pong``: after joining, answers nothing (pings included);
 - ``shutdown-once``: the first connection gets a ``system-shutdown`` stream error once
   joined; later ones behave.
@@ -102,6 +103,10 @@ class Conversation:
 
     async def serve(self, user: str) -> None:
         """Answers every IQ request with a result, and the join with the self-presence."""
+        if self.mode == "silent-after-bind":
+            while await self.reader.read(65536):  # until the client closes
+                pass
+            raise Closed()
         joined = False
         while True:
             stanza = await self.expect(rb"<(iq|presence)\b[^>]*?(/>|>.*?</\1>)")

@@ -19,6 +19,7 @@ from catroom_processes import binary
 from hostile_server import HostileServer
 
 EXIT = 15.0  # the longest any case may take to end the client
+QUIT = 5.0  # a /quit ends the client within this, well before any deadline or IQ timeout (10 s)
 CANNOT_CONNECT, TRUST = 2, 3  # exit statuses (docs/user-guide.md, "Exit status")
 
 
@@ -161,3 +162,32 @@ def test_a_system_shutdown_stream_error_leads_to_a_reconnection(hostile, clients
     client.wait_for("joined again", lambda e: e["event"] == "joined" and client.events.index(e) > client.events.index(again))
     assert server.connections == 2
 
+
+def quit_ends_at_once(client: JSONClient) -> None:
+    started = time.monotonic()
+    client.process.stdin.write(b"/quit\n")
+    client.process.stdin.flush()
+    assert client.exit_status() == 0
+    assert time.monotonic() - started < QUIT, f"/quit took {time.monotonic() - started:.1f} s"
+    assert client.events[-1] == {"event": "disconnected", "reason": "quit"}, client.events
+
+
+def test_quit_while_the_login_waits_for_the_server_ends_at_once(hostile, clients):
+    server = hostile("silent-after-header")
+    client = clients(server.port, "--phase-timeout", "60")
+    client.wait_for("hello", lambda e: e["event"] == "hello")
+    deadline = time.monotonic() + EXIT
+    while server.connections == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.connections == 1
+    quit_ends_at_once(client)
+    assert not any(e["event"] in ("failed", "connected") for e in client.events), client.events
+
+
+def test_quit_while_prekeys_are_being_published_ends_at_once(hostile, clients):
+    server = hostile("silent-after-bind")
+    client = clients(server.port, "--phase-timeout", "60")
+    # Logged in: the client now waits for the answer to its prekey publication, which never comes.
+    client.wait_for("connected", lambda e: e["event"] == "connected")
+    quit_ends_at_once(client)
+    assert not any(e["event"] in ("failed", "joined", "error") for e in client.events), client.events
