@@ -18,11 +18,11 @@ extension Catroom {
         @Argument(help: "The room's name.")
         var room: String
 
-        @Option(help: "The server the room is on.")
+        @Option(help: "The server the room is on: host, host:port or [IPv6]:port.")
         var server = "localhost"
 
-        @Option(help: "The server's port (STARTTLS).")
-        var port = 5222
+        @Option(help: "The server's port (STARTTLS; default 5222).")
+        var port: Int?
 
         @Option(help: "The XMPP domain, if it differs from --server.")
         var domain: String?
@@ -30,8 +30,16 @@ extension Catroom {
         @Option(help: "The server certificate's SHA-256 fingerprint (as `catroom serve` prints it), so invitees pin it too.")
         var pin: String?
 
-        func run() {
-            print(Invitation.joinCommand(room: room, secret: InviteSecret.generate(), server: server, port: port, domain: domain, pin: pin))
+        func validate() throws {
+            _ = try ServerAddress(parsing: server).port(option: port)
+            try PinRecord.validate(pin)
+        }
+
+        func run() throws {
+            let address = try ServerAddress(parsing: server)
+            print(Invitation.joinCommand(
+                room: room, secret: InviteSecret.generate(), server: address.host, port: try address.port(option: port), domain: domain,
+                pin: pin.flatMap(CertificatePin.normalized)))
             if pin == nil {
                 print("(without --pin, each invitee trusts the server's certificate on first use)")
             }

@@ -82,9 +82,7 @@ extension Catroom {
             if insecure || plaintext, !isLoopbackHost(address.host) {
                 throw ValidationError("--insecure and --plaintext are for loopback servers only")
             }
-            if let pin, CertificatePin.normalized(pin) == nil {
-                throw ValidationError("--pin \(pin.debugDescription) is not a fingerprint: give \(CertificatePin.expectedForm)")
-            }
+            try PinRecord.validate(pin)
             if pin != nil, insecure { throw ValidationError("--pin and --insecure contradict each other") }
             for (name, value) in [
                 ("phase-timeout", phaseTimeout), ("keepalive-idle", keepaliveIdle), ("keepalive-timeout", keepaliveTimeout),

@@ -1,9 +1,17 @@
+import ArgumentParser
 import CatroomClient
 import Foundation
 
 /// A `--pin` that known_hosts does not record for the server yet: recorded only when
 /// the user says so, never silently (a mistyped or planted pin must not stick).
 enum PinRecord {
+    /// Refuses a `--pin` that is not a fingerprint, showing what one looks like.
+    static func validate(_ pin: String?) throws(ValidationError) {
+        if let pin, CertificatePin.normalized(pin) == nil {
+            throw ValidationError("--pin \(pin.debugDescription) is not a fingerprint: give \(CertificatePin.expectedForm)")
+        }
+    }
+
     /// The known_hosts file in which to record `pin` once the server presents it, or nil.
     /// In a terminal the user is asked; otherwise a differing record is only pointed out.
     static func confirm(_ pin: String, host: String, port: Int, knownHosts: String, interactive: Bool) -> String? {

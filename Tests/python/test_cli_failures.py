@@ -285,9 +285,20 @@ def test_pin_differing_from_known_hosts_is_not_recorded_silently(server, home, t
     assert known_hosts.read_text() == entry + "\n"
 
 
+def test_invite_takes_the_same_server_and_pin_forms():
+    pin = "ab" * 32
+    done = subprocess.run([binary(), "invite", "lobby", "--server", "127.0.0.1:6000", "--pin", pin], capture_output=True, text=True, timeout=10)
+    assert done.returncode == 0, done
+    assert f"--server 127.0.0.1 --port 6000 --pin {':'.join(['AB'] * 32)}" in done.stdout, done.stdout
+    for arguments in (["--pin", "AB:CD"], ["--server", "127.0.0.1:6000", "--port", "6001"]):
+        done = subprocess.run([binary(), "invite", "lobby", *arguments], capture_output=True, text=True, timeout=10)
+        assert done.returncode == USAGE, done
+
+
 def test_no_library_names_in_any_failure_output():
     """Runs last: everything the failure cases above printed."""
     assert len(outputs) >= 10, "the failure cases did not run"
     for text in outputs:
         for name in RAW_NAMES:
             assert name not in text, f"{name!r} reached the user:\n{text}"
+
