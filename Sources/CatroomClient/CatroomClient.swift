@@ -73,7 +73,7 @@ public final class CatroomClient: Sendable {
             return emit(.error("cannot join: \(error)"))
         }
         do {
-            _ = try DisplayName.check(configuration.nick)
+            _ = try configuration.checkedNick()
         } catch {
             return emit(.error("cannot join with that name: \(error) (CR-0006 §5.4)"))
         }

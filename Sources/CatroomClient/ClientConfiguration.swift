@@ -85,7 +85,16 @@ public struct ClientConfiguration: Sendable {
         }
     }
 
-    /// A room or domain that cannot be joined, and why.
+    /// The display name as others will see it (CR-0006 §5.4), or why it is refused.
+    public func checkedNick() throws(Invalid) -> String {
+        do {
+            return try DisplayName.check(nick)
+        } catch {
+            throw Invalid(description: error.description)
+        }
+    }
+
+    /// A room, domain or display name that cannot be used, and why.
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
     }

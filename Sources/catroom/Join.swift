@@ -95,9 +95,15 @@ extension Catroom {
             if let invite, (try? InviteSecret(encoded: invite)) == nil {
                 throw ValidationError("--invite is not an invite secret (52 base32 characters, as `catroom invite` prints)")
             }
+            let configuration = ClientConfiguration(host: address.host, domain: domain, room: room, nick: nick, trust: .insecure)
+            do {
+                _ = try configuration.checkedNick()
+            } catch {
+                throw ValidationError("cannot join with that name: \(error) (CR-0006 §5.4)")
+            }
             // CR-0005 §3.1: refused before connecting; `Lobby` is folded to `lobby` later, and said so.
             do {
-                _ = try ClientConfiguration(host: address.host, domain: domain, room: room, nick: nick, trust: .insecure).roomJID()
+                _ = try configuration.roomJID()
             } catch {
                 let hint = domain == nil && error.description.hasSuffix("not a valid XMPP domain") ? ": give the server's XMPP name with --domain" : ""
                 throw ValidationError("cannot join: \(error)\(hint)")

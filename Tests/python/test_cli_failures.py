@@ -246,6 +246,19 @@ def test_malformed_pin_is_refused_with_the_expected_form(pin, home):
     assert "is not a fingerprint" in result.stderr and "32 bytes in hex" in result.stderr and "AB:CD:" in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("nick, problem", [
+    ("bob#1a2b", "it contains #, which is reserved for fingerprint suffixes"),
+    ("\u202eevil", "it contains a bidirectional control (U+202E)"),
+    ("   ", "it is empty"),
+])
+def test_a_refused_display_name_is_a_usage_error_before_connecting(nick, problem, home):
+    # No server at all: the name is refused before any connection is tried.
+    result = join_until_exit("lobby", "--nick", nick, "--server", "127.0.0.1", "--port", str(free_port()), env=home)
+    outputs.append(result.stdout + result.stderr)
+    assert result.returncode == USAGE, result
+    assert f"cannot join with that name: {problem}" in result.stderr, result.stderr
+
+
 def test_conflicting_port_is_refused(home):
     result = join_until_exit("lobby", "--nick", "alice", "--server", "127.0.0.1:5000", "--port", "5001", env=home)
     assert result.returncode == USAGE and "--server says port 5000 and --port says 5001" in result.stderr, result
