@@ -7,6 +7,7 @@ and the room's self-presence (CR-0005). ``mode`` names the misbehaviour:
 
 - ``scram-iterations``: offers 2^31-1 SCRAM iterations;
 - ``silent-after-header``: sends the stream header and then nothing;
+- ``bind-without-localpart``: binds the bare domain (``localhost/r``), no account name;
 - ``silent-after-bind``: binds a resource, then answers nothing (the prekey publication included);
 - ``no-pong``: after joining, answers nothing (pings included);
 - ``shutdown-once``: the first connection gets a ``system-shutdown`` stream error once
@@ -98,7 +99,7 @@ class Conversation:
         await self.open_stream("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>")
         await self.expect(rb"<iq[^>]*bind-1.*?</iq>")
         await self.send(f"<iq type='result' id='bind-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-                        f"<jid>{user}@localhost/r</jid></bind></iq>")
+                        f"<jid>{'' if self.mode == 'bind-without-localpart' else user + '@'}localhost/r</jid></bind></iq>")
         await self.serve(user)
 
     async def serve(self, user: str) -> None:

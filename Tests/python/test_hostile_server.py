@@ -20,7 +20,7 @@ from hostile_server import HostileServer
 
 EXIT = 15.0  # the longest any case may take to end the client
 QUIT = 5.0  # a /quit ends the client within this, well before any deadline or IQ timeout (10 s)
-CANNOT_CONNECT, TRUST = 2, 3  # exit statuses (docs/user-guide.md, "Exit status")
+CANNOT_CONNECT, TRUST, REFUSED = 2, 3, 4  # exit statuses (docs/user-guide.md, "Exit status")
 
 
 class JSONClient:
@@ -106,6 +106,16 @@ def test_a_huge_scram_iteration_count_is_refused_at_once(hostile, clients):
     failed = client.wait_for("failed", lambda e: e["event"] == "failed")
     assert failed["kind"] == "trust" and failed["status"] == TRUST, failed
     assert "2147483647" in failed["reason"] and "100000" in failed["reason"], failed
+    assert server.connections == 1
+
+
+def test_a_bind_result_without_an_account_name_is_refused_not_a_crash(hostile, clients):
+    server = hostile("bind-without-localpart")
+    client = clients(server.port)
+    assert client.exit_status() == REFUSED
+    failed = client.wait_for("failed", lambda e: e["event"] == "failed")
+    assert failed["kind"] == "refused", failed
+    assert "without an account name (localhost/r)" in failed["reason"], failed
     assert server.connections == 1
 
 
