@@ -335,6 +335,20 @@ def test_up_recalls_previous_line(alice):
     alice.wait_for("the empty line again", lambda _: alice.input_line() == "[lobby]")
 
 
+def test_join_with_a_name_that_has_no_room_is_refused_and_alice_stays(world, alice):
+    # The names that used to crash the client (`try! JID`): a space, an `@`, nothing at all.
+    for line, answer in [("/join my room", "cannot join: a room name cannot contain a space"),
+                         ("/join a@b", "cannot join: a room name cannot contain '@'"),
+                         ("/join", "usage: /join <room>")]:
+        alice.type(line)
+        alice.keys("Enter")
+        alice.wait_for(f"the answer to {line!r}", lambda s: answer in s)
+    alice.type("still here")
+    alice.keys("Enter")
+    world["peer"].wait_for("alice's message after the refusals", lambda e: e.get("event") == "message" and e["text"] == "still here")
+    assert ROOM in alice.status_line()
+
+
 def test_own_private_message_is_tagged_with_its_recipient(world, alice):
     # A /msg to nobody fails and must not tag the next private message.
     alice.type("/msg bbo typo")
