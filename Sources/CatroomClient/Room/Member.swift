@@ -10,6 +10,9 @@ struct Member: Sendable {
     var nick: String?
     /// Its hello arrived: the key exchange is complete and messages are encrypted to it.
     var ready = false
+    /// A message of its arrived without an entry for this client before its hello: said
+    /// once, since until the exchange completes that is expected (CR-0006 §5.6 step 2).
+    var missedBeforeReady = false
     /// This client's hello went out to it.
     var helloSent = false
     /// Whether its hello proved the invite secret (CR-0008 §5.4); nil when this client holds none.

@@ -230,8 +230,15 @@ actor RoomEngine {
             return emit(.undecryptable(from: name(of: sender), reason: "the sender is not in the room"))
         }
         guard let keyBytes = encrypted.keys[me] else {
-            // The sender did not encrypt to us (it has no session with us yet), or the server dropped our entry.
-            return emit(.undecryptable(from: name(of: sender), reason: "not encrypted to you"))
+            // Before its hello, the sender most likely had no session with us yet: said once
+            // per member, not for each message and acknowledgement. After it, the entry was
+            // left out or dropped on the way: said every time (CR-0006 §5.6 step 2).
+            guard members[sender]?.ready == false else {
+                return emit(.undecryptable(from: name(of: sender), reason: "not encrypted to you"))
+            }
+            if members[sender]?.missedBeforeReady == true { return }
+            members[sender]?.missedBeforeReady = true
+            return emit(.undecryptable(from: name(of: sender), reason: Self.sentBeforeKeyExchange))
         }
         let plaintext: [UInt8]
         let digest: [UInt8]
@@ -753,6 +760,8 @@ actor RoomEngine {
     private func name(of id: String) -> String {
         members[id].map { info($0).nick } ?? String(id.prefix(8))
     }
+
+    static let sentBeforeKeyExchange = "sent before your key exchange with it, so not encrypted to you (the next such messages are not shown)"
 
     static func describe(_ error: Error) -> String {
         switch error as? CryptoError {
