@@ -15,6 +15,8 @@ extension CatroomClient {
         var loggedIn = false
         /// It got into the room.
         var joined = false
+        /// Own room messages the room never echoed back before the connection ended.
+        var unechoed: [String] = []
 
         /// What the user is told.
         var reason: String { failure.description }
@@ -160,7 +162,7 @@ extension CatroomClient {
         }
         let expired = deadline.expired.map { (ConnectFailure.expired($0, host: configuration.host, port: configuration.port), false) }
         let (failure, isFinal) = ended.ending ?? expired ?? read
-        return Outcome(failure: failure, isFinal: isFinal, loggedIn: true, joined: ended.joined)
+        return Outcome(failure: failure, isFinal: isFinal, loggedIn: true, joined: ended.joined, unechoed: await engine.unechoedTexts())
     }
 
     /// The one place a room engine is made, for the first connection and every reconnection:

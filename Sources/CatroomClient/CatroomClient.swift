@@ -93,6 +93,8 @@ public final class CatroomClient: Sendable {
             if outcome.loggedIn { emit(.disconnected(reason: outcome.reason)) }
             if outcome.joined { attempt = 0 }
             if hasLeft || Task.isCancelled { return }
+            // Without the room's echo there is no telling whether it went out: the user decides.
+            for text in outcome.unechoed { emit(.unconfirmed(text: text)) }
             guard policy.enabled, !outcome.isFinal else {
                 if !outcome.loggedIn { emit(.disconnected(reason: outcome.reason)) }
                 if policy.enabled { emit(.notice("not reconnecting: retrying would get the same answer")) }

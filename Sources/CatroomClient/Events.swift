@@ -108,4 +108,7 @@ public enum ClientEvent: Sendable, Equatable {
     case reconnecting(seconds: Double, attempt: Int, reason: String)
     /// A message typed while disconnected that never went out.
     case notSent(text: String, reason: String)
+    /// An own room message the room never echoed back (XEP-0045 §7.4) before the
+    /// connection dropped: it may or may not have reached the members.
+    case unconfirmed(text: String)
 }

@@ -55,3 +55,39 @@ import Testing
         await server.shutdown()
     }
 }
+
+/// Nothing typed is lost in silence: an own room message the room never echoed back
+/// (XEP-0045 §7.4) before the connection dropped is reported as unconfirmed.
+@Suite struct UnconfirmedTests {
+    @Test func aMessageWithoutTheRoomsEchoIsReportedWhenTheConnectionDrops() async throws {
+        let aliceID = NIOLockedValueBox<String?>(nil)
+        let swallowEcho = NIOLockedValueBox(false)
+        let server = try await TestServer.start { configuration in
+            configuration.tamper = { element, recipient in
+                guard let alice = aliceID.withLockedValue({ $0 }), recipient.localpart == alice,
+                      element.attribute("from")?.hasSuffix("/" + alice) == true, swallowEcho.withLockedValue({ $0 })
+                else { return [element] }
+                return []
+            }
+        }
+        let alice = Participant(server: server, nick: "alice") { $0.reconnect.enabled = false }
+        try await alice.waitUntilReady()
+        let id = try #require(await alice.client.me()?.id)
+        aliceID.withLockedValue { $0 = id }
+        let bob = Participant(server: server, nick: "bob")
+        try await bob.waitUntilReady()
+        _ = try await alice.waitForMember("bob")
+        try await alice.client.say("echoed")
+        // bob's acknowledgement comes after the echo on alice's stream: the echo has been read.
+        try await alice.waitFor("bob's acknowledgement") { if case .delivery(_, _, let pending) = $0, pending.isEmpty { true } else { nil } }
+        swallowEcho.withLockedValue { $0 = true }
+        try await alice.client.say("relayed, never echoed")
+        _ = try await bob.waitForMessage("relayed, never echoed")
+        await server.shutdown()
+        let text = try await alice.waitFor("the unconfirmed message") { if case .unconfirmed(let text) = $0 { text } else { nil } }
+        #expect(text == "relayed, never echoed")
+        let unconfirmed = alice.events.filter { if case .unconfirmed = $0 { true } else { false } }
+        #expect(unconfirmed.count == 1)
+        for participant in [alice, bob] { await participant.stop() }
+    }
+}

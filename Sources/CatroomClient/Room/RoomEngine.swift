@@ -38,6 +38,10 @@ actor RoomEngine {
     /// The text of recent messages by (sender, message id), to name them in a split-view warning.
     private var shownText: [String: String] = [:]
     private var shownOrder: [String] = []
+    /// Own room messages the room has not echoed back yet (XEP-0045 §7.4), oldest first,
+    /// by message id: if the connection ends first, they may not have reached anyone.
+    private var unechoed: [(id: [UInt8], text: String)] = []
+    static let unechoedLimit = 100
     /// The safety code last reported, so that only changes are (CR-0007 §5.4).
     private var shownSafetyCode: SafetyCode?
     /// Keys, names and verifications met by this client; shared with its later connections.
@@ -211,7 +215,10 @@ actor RoomEngine {
             return emit(.error("the server refused a message: \(Login.errorText(element))"))
         }
         if sender == me {
-            // Our own groupchat, reflected by the room (XEP-0045 §7.4): already shown.
+            // Our own groupchat, reflected by the room (XEP-0045 §7.4): already shown, now relayed.
+            if let echoed = element.firstChild(name: "encrypted", namespace: Namespace.encrypted).flatMap(EncryptedElement.init) {
+                unechoed.removeAll { $0.id == echoed.messageID }
+            }
             return
         }
         guard let encryptedElement = element.firstChild(name: "encrypted", namespace: Namespace.encrypted) else {
@@ -448,7 +455,10 @@ actor RoomEngine {
     func say(_ text: String, action: Bool = false) throws {
         let recipients = self.recipients
         guard !recipients.isEmpty else { return emit(.notice("nobody else is here yet: the message was not sent")) }
-        let id = try sendRoom(ChatPayload(action ? .action : .text, body: text), to: recipients)
+        let messageID = try sendRoom(ChatPayload(action ? .action : .text, body: text), to: recipients)
+        if unechoed.count == Self.unechoedLimit { unechoed.removeFirst() }
+        unechoed.append((messageID, text))
+        let id = messageID.hexString
         let shown = MessageText.sanitize(text)
         emit(.message(ChatMessage(
             from: myInfo(), text: shown, isAction: action, isPrivate: false, sent: Date(),
@@ -456,6 +466,9 @@ actor RoomEngine {
             id: id)))
         rememberText(shown, of: me, id: id)
     }
+
+    /// Own room messages sent on this connection that the room never echoed back, oldest first.
+    func unechoedTexts() -> [String] { unechoed.map(\.text) }
 
     /// A malicious sender, for tests of CR-0006 §5.8: each text sealed to every ready
     /// member under one message id (a split view, once a relay shows each member one).
@@ -520,9 +533,9 @@ actor RoomEngine {
         refreshShownNames()
     }
 
-    /// Seals a room message carrying the acknowledgements owed (CR-0006 §5.8); returns its id in hex.
+    /// Seals a room message carrying the acknowledgements owed (CR-0006 §5.8); returns its id.
     @discardableResult
-    private func sendRoom(_ payload: ChatPayload, to recipients: [String]) throws -> String {
+    private func sendRoom(_ payload: ChatPayload, to recipients: [String]) throws -> [UInt8] {
         var payload = payload
         let owed = transcript.takeOwed()
         payload.acks = owed.isEmpty ? nil : owed
@@ -540,7 +553,7 @@ actor RoomEngine {
                 recipients: sealed.context.recipients)
         }
         send(sealed, to: room, type: "groupchat")
-        return sealed.context.messageID.hexString
+        return sealed.context.messageID
     }
 
     private func sendPrivate(_ payload: ChatPayload, to id: String) throws {

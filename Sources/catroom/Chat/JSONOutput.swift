@@ -57,6 +57,7 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .reconnecting(let seconds, let attempt, let reason):
             write(["event": "reconnecting", "seconds": (seconds * 10).rounded() / 10, "attempt": attempt, "reason": reason])
         case .notSent(let text, let reason): write(["event": "not-sent", "text": text, "reason": reason])
+        case .unconfirmed(let text): write(["event": "unconfirmed", "text": text])
         }
     }
 

@@ -98,6 +98,7 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .reconnecting(let seconds, let attempt, _):
             return "-- reconnecting in \(Int(seconds.rounded(.up))) s (attempt \(attempt))"
         case .notSent(let text, let reason): return "!! not sent (\(reason)): \(text)"
+        case .unconfirmed(let text): return "!! the connection dropped before the room confirmed this; it may not have reached everyone: \(text)"
         }
     }
 
