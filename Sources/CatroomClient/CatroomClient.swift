@@ -21,7 +21,7 @@ public final class CatroomClient: Sendable {
     let pin = NIOLockedValueBox<String?>(nil)
     let identity: IdentityKeyPair
     /// The members met, by key: kept for every connection this client makes (CR-0006 §5.10).
-    let known = KnownMembers()
+    let known: KnownMembers
 
     /// What changes from one connection to the next.
     struct State {
@@ -47,8 +47,9 @@ public final class CatroomClient: Sendable {
 
     /// `identity` is the member's key for every connection of this client; a front end
     /// keeps one for the life of the process and hands it to each client it makes.
-    public init(configuration: ClientConfiguration, identity: IdentityKeyPair = .generate()) {
+    public init(configuration: ClientConfiguration, identity: IdentityKeyPair = .generate(), known: KnownMembers = KnownMembers()) {
         self.configuration = configuration
+        self.known = known
         (events, continuation) = AsyncStream.makeStream(of: ClientEvent.self)
         self.identity = identity
         state = NIOLockedValueBox(State(queue: OutgoingQueue(limit: configuration.queueLimit), nick: configuration.nick))

@@ -156,7 +156,7 @@ class Client:
         for event in self._arrivals(timeout):
             if match(event):
                 return event
-        raise AssertionError(f"{self.nick}: no {what} within {timeout} s; events: {json.dumps(self.events, indent=1)[-3000:]}")
+        raise AssertionError(f"{self.nick}: no {what} within {timeout} s; events: {json.dumps(self.events)[-3000:]}")
 
     def drain(self, seconds: float = 0.3) -> list[dict]:
         """Collects whatever arrives within `seconds`."""

@@ -77,3 +77,37 @@ def test_part_and_quit_say_what_happened(server):
     client.wait_for("the second join", lambda e: e["event"] == "joined" and e is not first)
     assert client.quit() == 0
     assert client.drain(0.5)[-1] == {"event": "disconnected", "reason": "quit"}, client.events[-3:]
+
+
+def test_a_verification_holds_in_the_next_room_after_join(tmp_path):
+    # One identity per process, and one memory of keys (CR-0006 §5.10): /join keeps both.
+    # A server of its own: the module's has used up this address's registrations per minute.
+    server = Server(tmp_path, trace=False)
+    alice = bob = None
+    try:
+        alice = Client(server, "alice")
+        alice.ready()
+        bob = Client(server, "bob")
+        bob.ready()
+        verified_in_next_room(alice, bob)
+    finally:
+        for client in (alice, bob):
+            if client is not None:
+                client.quit()
+        server.stop()
+
+
+def verified_in_next_room(alice: Client, bob: Client) -> None:
+    alice.wait_for("bob", lambda e: e["event"] == "member-joined" and e["member"]["nick"] == "bob")
+    alice.send("/verify bob")
+    alice.wait_for("the verification", lambda e: e["event"] == "notice" and e["text"].startswith("bob is now marked verified"))
+    bob.send("/join second")
+    bob.wait_for("bob in the second room", lambda e: e["event"] == "joined" and e["room"].startswith("second@"))
+    mark = len(alice.drain(0.05))
+    alice.send("/join second")
+    seen = alice.wait_for("bob in the second room", lambda e: e in alice.events[mark:] and e["event"] == "member-present"
+                          and e["member"]["nick"] == "bob")
+    assert seen["member"]["verified"], seen
+    bob.send("verified in the second room too")
+    message = alice.received("verified in the second room too")
+    assert message["from"]["verified"], message

@@ -5,7 +5,8 @@ import NIOConcurrencyHelpers
 /// the name each last used, whether the user verified it, and since when it holds that
 /// name. It outlives one connection, so a member who comes back with the same key is
 /// recognised and stays verified, and a known name arriving with another key is flagged.
-final class KnownMembers: Sendable {
+/// One per identity: `/join` hands the same one to the next room's client.
+public final class KnownMembers: Sendable {
     struct Record: Sendable {
         /// The last name it chose, as shown without suffix; nil if none was accepted.
         var name: String?
@@ -24,7 +25,7 @@ final class KnownMembers: Sendable {
 
     private let state = NIOLockedValueBox<(records: [IdentityKey: Record], clock: UInt64)>(([:], 0))
 
-    init() {}
+    public init() {}
 
     /// A number later than every one handed out before: the order of arrivals and renames.
     func nextClaim() -> UInt64 {

@@ -30,6 +30,8 @@ final class ChatSession: @unchecked Sendable {
     private let lock = NSLock()
     private let output: ChatOutput
     private let identity = IdentityKeyPair.generate()
+    /// The members met and verified with that key, in every room (CR-0006 §5.10).
+    private let known = KnownMembers()
     private var running: [Task<Void, Never>] = []
     /// Why the current client is being left, for its final `disconnected` event.
     private var ending = Ending()
@@ -55,7 +57,7 @@ final class ChatSession: @unchecked Sendable {
 
     /// Joins `configuration.room` with the session's identity.
     func start() {
-        let client = CatroomClient(configuration: configuration, identity: identity)
+        let client = CatroomClient(configuration: configuration, identity: identity, known: known)
         self.client = client
         let (output, ended) = (output, ended)
         let ending = Ending()
