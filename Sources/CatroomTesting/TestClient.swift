@@ -252,6 +252,11 @@ final class HandshakeWaiter: ChannelInboundHandler {
 
     init(promise: EventLoopPromise<Void>) { self.promise = promise }
 
+    /// Added after the server already hung up: no `channelInactive` will come.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if !context.channel.isActive { promise.fail(TestClient.Unexpected("the connection closed before the TLS handshake")) }
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event as? TLSUserEvent ?? .shutdownCompleted {
             promise.succeed(())
