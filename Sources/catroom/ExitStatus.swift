@@ -10,7 +10,6 @@ enum ExitStatus {
     /// not come back (reconnecting off, given up, or refused).
     static let lost = ExitCode.failure
 
-
     static func of(_ kind: ConnectFailure.Kind) -> Int32 {
         switch kind {
         case .cannotConnect: 2
