@@ -158,6 +158,15 @@ public final class CatroomClient: Sendable {
 
     public func verify(_ nick: String) async throws -> MemberInfo? { try await engine?.verify(nick) }
 
+    /// Sets the room topic for every member (CR-0006 §5.11); an empty text clears it.
+    public func setTopic(_ text: String) async throws {
+        guard let engine else { throw NotSent(description: "not connected: /topic works once connected") }
+        try await engine.setTopic(text)
+    }
+
+    /// The room topic as shown; nil when none was set or reported, or before joining.
+    public func topic() async -> TopicInfo? { await engine?.currentTopic() }
+
     public func members() async -> [MemberInfo] { await engine?.memberList() ?? [] }
 
     /// The member a name typed by the user means (an id, a shown name, or a unique chosen

@@ -7,6 +7,8 @@ public enum Command: Equatable, Sendable {
     /// Opens a side chat with a member (plain lines go there), or closes it with nil.
     case query(String?)
     case nick(String)
+    /// Shows the room topic (nil), sets it, or clears it (an empty text) (CR-0006 §5.11).
+    case topic(String?)
     case who
     case fingerprint(String?)
     case verify(String)
@@ -32,6 +34,7 @@ public enum Command: Equatable, Sendable {
         ("query", "/query [nick]", "send plain lines to one member; /query alone returns to the room"),
         ("me", "/me <action>", "say what you do"),
         ("nick", "/nick <name>", "change your display name"),
+        ("topic", "/topic [text | -delete]", "show the room topic, set it for everyone (end-to-end encrypted), or clear it"),
         ("fingerprint", "/fingerprint [nick]", "show your own or a member's full fingerprint"),
         ("verify", "/verify <nick>", "mark a member verified after comparing fingerprints out of band"),
         ("safety", "/safety", "show the room safety code: compare it once with everyone, out of band"),
@@ -51,6 +54,7 @@ public enum Command: Equatable, Sendable {
         case .message: "msg"
         case .query: "query"
         case .nick: "nick"
+        case .topic: "topic"
         case .who: "who"
         case .fingerprint: "fingerprint"
         case .verify: "verify"
@@ -87,6 +91,7 @@ public enum Command: Equatable, Sendable {
             return .message(to: String(pieces[0]), text: String(pieces[1]))
         case "query": return .query(rest.isEmpty ? nil : rest)
         case "nick": return rest.isEmpty ? .usage(usage) : .nick(rest)
+        case "topic": return .topic(rest.isEmpty ? nil : rest == "-delete" ? "" : rest)
         case "fingerprint": return .fingerprint(rest.isEmpty ? nil : rest)
         case "verify": return rest.isEmpty ? .usage(usage) : .verify(rest)
         case "safety": return .safety
@@ -139,6 +144,10 @@ extension CatroomClient {
             case .verify(let nick):
                 guard let member = try await verify(nick) else { return .error("not connected yet") }
                 return .notice("\(member.nick) is now marked verified (\(member.shortFingerprint))")
+            case .topic(nil):
+                guard let topic = await topic(), !topic.text.isEmpty else { return .notice("no topic is set") }
+                return .notice("topic: \u{2068}\(topic.text)\u{2069} (set by \(topic.setBy))")
+            case .topic(let text?): try await setTopic(text)
             case .info:
                 guard let delivery = await lastDelivery() else { return .notice("you have sent no room message yet") }
                 let got = delivery.acknowledged.isEmpty ? "nobody yet" : delivery.acknowledged.joined(separator: ", ")

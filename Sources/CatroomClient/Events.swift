@@ -18,6 +18,18 @@ public struct MemberInfo: Sendable, Equatable {
     public var invited: Bool? = nil
 }
 
+/// The room's topic (CR-0006 §5.11), as this client shows it.
+public struct TopicInfo: Sendable, Equatable {
+    /// Empty when the topic was cleared.
+    public let text: String
+    /// The name of the member that set it, or the start of its account id if it is not here.
+    public let setBy: String
+    /// The setter's clock when it set it (never trusted).
+    public let at: Date
+    /// Set when a joiner learnt the topic from this member's hello, not from the setting itself.
+    public let reportedBy: String?
+}
+
 /// How the server's certificate was trusted.
 public enum TrustOutcome: Sendable, Equatable {
     /// First contact: the fingerprint was recorded.
@@ -108,6 +120,8 @@ public enum ClientEvent: Sendable, Equatable {
     case reconnecting(seconds: Double, attempt: Int, reason: String)
     /// A message typed while disconnected that never went out.
     case notSent(text: String, reason: String)
+    /// The room topic changed, or a joiner learnt it (CR-0006 §5.11).
+    case topic(TopicInfo)
     /// An own room message the room never echoed back (XEP-0045 §7.4) before the
     /// connection dropped: it may or may not have reached the members.
     case unconfirmed(text: String)

@@ -34,7 +34,12 @@ import Testing
     }
     struct Trace: Decodable { let me: String; let steps: [Step] }
     struct InviteText: Decodable { let name: String; let text: String?; let outcome: String; let bytes: String? }
+    struct TopicText: Decodable { let name: String; let raw: String; let shown: String }
+    struct Claim: Decodable, Equatable { let topic: String?; let topicBy: String?; let topicTs: Int64? }
+    struct TopicClaims: Decodable { let name: String; let claims: [Claim]; let shown: Claim? }
     struct File: Decodable {
+        let topicTexts: [TopicText]
+        let topicClaims: [TopicClaims]
         let payloads: [Payload]
         let decoding: [Decoding]
         let ackEntries: [AckEntry]
@@ -52,6 +57,25 @@ import Testing
     @Test func theFileIsRead() throws {
         let file = try #require(Self.file)
         #expect(!file.payloads.isEmpty && !file.decoding.isEmpty && !file.trace.steps.isEmpty)
+    }
+
+    @Test func topicsAreShownAsTheVectorsSay() throws {
+        for vector in try #require(Self.file).topicTexts {
+            #expect(RoomTopic.shown(vector.raw) == vector.shown, "\(vector.name)")
+        }
+    }
+
+    /// CR-0006 §5.11: of the topics hellos report, a joiner shows one, whatever their order.
+    @Test func aJoinerShowsTheTopicTheVectorsChoose() throws {
+        for vector in try #require(Self.file).topicClaims {
+            var shown: RoomTopic?
+            for claim in vector.claims {
+                guard let text = claim.topic, let by = claim.topicBy, let ts = claim.topicTs else { continue }
+                let reported = RoomTopic(text: text, by: by, ts: ts)
+                if shown.map(reported.supersedes) ?? true { shown = reported }
+            }
+            #expect(shown.map { Claim(topic: $0.text, topicBy: $0.by, topicTs: $0.ts) } == vector.shown, "\(vector.name)")
+        }
     }
 
     @Test func payloadsAreWrittenByteForByte() throws {

@@ -1070,9 +1070,11 @@ def decode_payload(data: bytes) -> dict:
         raise Unreadable("ts is not a 64-bit integer")
     if not isinstance(obj.get("type"), str):
         raise Unreadable("type is missing or not a string")
-    for key in ("nick", "body", "invite"):
+    for key in ("nick", "body", "invite", "topic", "topicBy"):
         if key in obj and not isinstance(obj[key], str):
             raise Unreadable(f"{key} is not a string")
+    if "topicTs" in obj and not integral(obj["topicTs"]):
+        raise Unreadable("topicTs is not a 64-bit integer")
     if "acks" in obj:
         acks = obj["acks"]
         if not isinstance(acks, list) or not all(
@@ -1094,6 +1096,29 @@ def _no_lone_surrogates(value) -> None:
     elif isinstance(value, list):
         for item in value:
             _no_lone_surrogates(item)
+
+
+def topic_as_shown(raw: str) -> str:
+    """CR-0006 §5.11: §5.6's neutralising (C0 but LF and TAB, DEL, C1, bidi embeddings,
+    overrides and isolates become U+FFFD), then LF and TAB become spaces, then 256 scalars."""
+    def one(c: str) -> str:
+        o = ord(c)
+        if c in "\n\t":
+            return " "
+        if o < 0x20 or 0x7F <= o <= 0x9F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+            return "\ufffd"
+        return c
+    return "".join(one(c) for c in raw[:256])
+
+
+def topic_reported(claims: list[dict]) -> dict | None:
+    """CR-0006 §5.11: among hellos' (topic, topicBy, topicTs), the greatest topicTs, then the
+    smaller topicBy, then the smaller topic (Python compares str by code points)."""
+    complete = [c for c in claims if all(k in c for k in ("topic", "topicBy", "topicTs"))]
+    if not complete:
+        return None
+    best = min(complete, key=lambda c: (-c["topicTs"], c["topicBy"], topic_as_shown(c["topic"])))
+    return {"topic": topic_as_shown(best["topic"]), "topicBy": best["topicBy"], "topicTs": best["topicTs"]}
 
 
 def hello_payload(nick: str, ts: int, invite: bytes | None = None) -> dict:

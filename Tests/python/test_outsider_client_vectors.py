@@ -71,3 +71,13 @@ def test_invite_texts(vector):
     assert ("not-invited" if proof is None else "compared") == vector["outcome"]
     if "bytes" in vector:
         assert proof == bytes.fromhex(vector["bytes"])
+
+
+@pytest.mark.parametrize("vector", VECTORS["topicTexts"], ids=lambda v: v["name"])
+def test_topic_as_shown(vector):
+    assert outsider.topic_as_shown(vector["raw"]) == vector["shown"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["topicClaims"], ids=lambda v: v["name"])
+def test_topic_a_joiner_shows(vector):
+    assert outsider.topic_reported(vector["claims"]) == vector["shown"]

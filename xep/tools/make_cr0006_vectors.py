@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes xep/CR-0006-vectors.json: payload bytes (§5.3), decoding outcomes (§5.3),
 acknowledgement entries (§5.8), one transcript trace (§5.8), and the hello's
-`invite` texts (CR-0008 §5.4 steps 1 and 2).
+`invite` texts (CR-0008 §5.4 steps 1 and 2), and topics as shown and chosen (§5.11).
 
 The outcomes below are the protocol's decisions, written down by hand; this script
 only assembles them and pads the payloads. Both catroom (Tests/CatroomClientTests/
@@ -51,6 +51,9 @@ encodings = [
     ("bob's ack-only message for CR-0002 Appendix A's room message",
      {"v": 1, "type": "ack", "acks": [bob_ack], "ts": TS}),
     ("a text exactly 64 bytes long: no padding", {"v": 1, "type": "text", "body": "x" * 14, "ts": TS}),
+    ("a topic set (§5.11)", {"v": 1, "type": "topic", "body": "release on friday", "ts": TS}),
+    ("bob's hello reporting alice's topic (§5.11)",
+     {"v": 1, "type": "hello", "nick": "bob", "topic": "release on friday", "topicBy": ALICE, "topicTs": TS - 60000, "ts": TS}),
 ]
 payloads = []
 for name, obj in encodings:
@@ -76,6 +79,8 @@ decoding = [
     case("negative ts", '{"body":"hi","ts":-5,"type":"text","v":1}', "readable", ts=-5),
     case("an optional key set to null is absent", '{"acks":null,"body":"hi","invite":null,"ts":1,"type":"text","v":1}', "readable", type="text"),
     case("an unknown type", '{"ts":1,"type":"poll","v":1}', "readable", type="poll"),
+    case("a topic", '{"body":"plans","ts":1,"type":"topic","v":1}', "readable", type="topic", body="plans"),
+    case("a hello with a topic", '{"nick":"a","topic":"plans","topicBy":"x","topicTs":5,"ts":1,"type":"hello","v":1}', "readable", type="hello"),
     case("a known type without its key (shown as nothing)", '{"ts":1,"type":"text","v":1}', "readable", type="text"),
     case("a surrogate pair escape", '{"body":"\\ud83d\\ude00","ts":1,"type":"text","v":1}', "readable", body="\U0001F600"),
     case("65 acknowledgements (only the first 64 count)",
@@ -102,6 +107,9 @@ decoding = [
     case("nick not a string", '{"nick":7,"ts":1,"type":"hello","v":1}', "unreadable"),
     case("body not a string", '{"body":["hi"],"ts":1,"type":"text","v":1}', "unreadable"),
     case("invite not a string", '{"invite":true,"nick":"a","ts":1,"type":"hello","v":1}', "unreadable"),
+    case("topic not a string", '{"nick":"a","topic":7,"topicBy":"x","topicTs":5,"ts":1,"type":"hello","v":1}', "unreadable"),
+    case("topicBy not a string", '{"nick":"a","topic":"t","topicBy":["x"],"topicTs":5,"ts":1,"type":"hello","v":1}', "unreadable"),
+    case("topicTs not an integer", '{"nick":"a","topic":"t","topicBy":"x","topicTs":5.5,"ts":1,"type":"hello","v":1}', "unreadable"),
     case("acks not an array", '{"acks":{},"ts":1,"type":"ack","v":1}', "unreadable"),
     case("an acknowledgement that is not an object", '{"acks":["x"],"ts":1,"type":"ack","v":1}', "unreadable"),
     case("an acknowledgement without digest", '{"acks":[{"id":"%s","sender":"%s"}],"ts":1,"type":"ack","v":1}' % (hexid(1), ALICE), "unreadable"),
@@ -180,6 +188,32 @@ invite_texts = [
 ]
 assert "+" in canonical or "/" in canonical
 
+# --- §5.11: a topic as shown, and the one a joiner shows among hellos' reports ---------
+topic_texts = [
+    {"name": "unchanged", "raw": "release on friday", "shown": "release on friday"},
+    {"name": "line feeds and tabs become spaces", "raw": "a\nb\tc", "shown": "a b c"},
+    {"name": "an escape and a bidi override are neutralised", "raw": "\u001b[31mred\u202e", "shown": "\ufffd[31mred\ufffd"},
+    {"name": "a carriage return is neutralised, not a space", "raw": "a\rb", "shown": "a\ufffdb"},
+    {"name": "cut to 256 scalars (a combining mark counts as one)", "raw": "e\u0301" * 200, "shown": ("e\u0301" * 128)},
+    {"name": "an emoji sequence kept whole under the limit", "raw": "\U0001F469\u200D\U0001F4BB", "shown": "\U0001F469\u200D\U0001F4BB"},
+]
+
+
+def claim(text, by, ts):
+    return {"topic": text, "topicBy": by, "topicTs": ts}
+
+
+topic_claims = [
+    {"name": "the later topicTs wins", "claims": [claim("old", ALICE, TS), claim("new", BOB, TS + 1)], "shown": claim("new", BOB, TS + 1)},
+    {"name": "order of arrival does not matter", "claims": [claim("new", BOB, TS + 1), claim("old", ALICE, TS)], "shown": claim("new", BOB, TS + 1)},
+    {"name": "equal topicTs: the smaller topicBy", "claims": [claim("b", max(ALICE, BOB), TS), claim("a", min(ALICE, BOB), TS)],
+     "shown": claim("a", min(ALICE, BOB), TS)},
+    {"name": "equal topicTs and topicBy: the smaller topic by scalar values",
+     "claims": [claim("\u00e9t\u00e9", ALICE, TS), claim("zoo", ALICE, TS)], "shown": claim("zoo", ALICE, TS)},
+    {"name": "a cleared topic reported later wins", "claims": [claim("plans", ALICE, TS), claim("", BOB, TS + 5)], "shown": claim("", BOB, TS + 5)},
+    {"name": "a report without topicTs is no report", "claims": [{"topic": "x", "topicBy": ALICE}], "shown": None},
+]
+
 trace = {"me": CAROL, "steps": [dict(step, name=name, expect=expect) for name, step, expect in steps]}
 
 document = {
@@ -191,6 +225,8 @@ document = {
     "decoding": decoding,
     "ackEntries": ack_entries,
     "inviteTexts": invite_texts,
+    "topicTexts": topic_texts,
+    "topicClaims": topic_claims,
     "trace": trace,
 }
 (HERE.parent / "CR-0006-vectors.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -14,9 +14,11 @@ struct ChatPayload: Codable, Equatable, Sendable {
         case nick
         /// Only acknowledgements (CR-0006 §5.8): shown to nobody, acknowledged by nobody.
         case ack
+        /// A new room topic in `body`, empty to clear it (CR-0006 §5.11).
+        case topic
         case unsupported(String)
 
-        static let known: [String: Kind] = ["hello": .hello, "text": .text, "action": .action, "nick": .nick, "ack": .ack]
+        static let known: [String: Kind] = ["hello": .hello, "text": .text, "action": .action, "nick": .nick, "ack": .ack, "topic": .topic]
 
         var name: String {
             if case .unsupported(let name) = self { return name }
@@ -47,6 +49,10 @@ struct ChatPayload: Codable, Equatable, Sendable {
     var acks: [Transcript.Ack]?
     /// In a hello: the invite proof for its recipient, base64 (CR-0008 §5.3).
     var invite: String?
+    /// In a hello: the room topic the sender shows, who set it and their `ts` (CR-0006 §5.11).
+    var topic: String?
+    var topicBy: String?
+    var topicTs: Int64?
 
     init(_ type: Kind, nick: String? = nil, body: String? = nil, acks: [Transcript.Ack]? = nil, at date: Date = Date()) {
         self.type = type

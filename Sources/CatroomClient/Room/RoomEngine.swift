@@ -42,6 +42,12 @@ actor RoomEngine {
     /// by message id: if the connection ends first, they may not have reached anyone.
     private var unechoed: [(id: [UInt8], text: String)] = []
     static let unechoedLimit = 100
+    /// The room topic as this client shows it (CR-0006 §5.11), and whether it was set in a
+    /// `topic` message seen here: then hellos no longer change it.
+    private var topic: RoomTopic?
+    private var topicSetHere = false
+    /// The member whose hello reported `topic`; nil when it was set here.
+    private var topicReporter: String?
     /// The safety code last reported, so that only changes are (CR-0007 §5.4).
     private var shownSafetyCode: SafetyCode?
     /// Keys, names and verifications met by this client; shared with its later connections.
@@ -167,6 +173,7 @@ actor RoomEngine {
     /// The hello carries the invite proof for the key this session was built with (CR-0008 §5.3).
     private func sendHello(to id: String) throws {
         var hello = ChatPayload(.hello, nick: myNick)
+        if let topic { (hello.topic, hello.topicBy, hello.topicTs) = (topic.text, topic.by, topic.ts) }
         if let secret = configuration.invite {
             guard let peer = store.session(with: id)?.remoteIdentity else { throw CryptoError.noSession }
             hello.invite = try secret.proof(room: room.description, sender: identity.publicKey, recipient: peer).base64
@@ -201,6 +208,7 @@ actor RoomEngine {
         guard !announcedReady, joined, members.values.filter(\.initial).allSatisfy(\.ready) else { return }
         announcedReady = true
         emit(.ready(members: members.values.filter(\.receives).count))
+        if topic != nil { emit(.topic(topicInfo())) }
     }
 
     // MARK: - Receiving (CR-0002 §5.4, CR-0005 §6)
@@ -310,6 +318,7 @@ actor RoomEngine {
             refreshShownNames()
             updateSafetyCode()
             announceReady()
+            adoptReportedTopic(payload, from: sender)
         case .nick:
             guard !isPrivate, let nick = payload.nick, members[sender]?.ready == true else { return }
             rename(sender, to: nick)
@@ -328,6 +337,13 @@ actor RoomEngine {
                 unknownRecipients: isPrivate ? [] : listed.subtracting(present).sorted(), isOwn: false, id: id)))
         case .ack:
             break
+        case .topic:
+            guard !isPrivate else { return emit(.undecryptable(from: name(of: sender), reason: "misplaced topic")) }
+            guard let body = payload.body, let member = members[sender], member.ready else { return }
+            guard member.receives else { return emit(.error("\(info(member).nick) is not invited: its change of topic is ignored")) }
+            topic = RoomTopic(text: body, by: sender, ts: payload.ts)
+            (topicSetHere, topicReporter) = (true, nil)
+            emit(.topic(topicInfo()))
         case .unsupported(let type):
             emit(.undecryptable(from: name(of: sender), reason: "unsupported message type \((try? DisplayName.check(type)) ?? "?")"))
         }
@@ -465,6 +481,43 @@ actor RoomEngine {
             missingRecipients: members.values.filter { !$0.receives }.map { name(of: $0.id) }.sorted(), unknownRecipients: [], isOwn: true,
             id: id)))
         rememberText(shown, of: me, id: id)
+    }
+
+    /// Sets the room topic for everyone (CR-0006 §5.11); an empty text clears it.
+    func setTopic(_ text: String) throws {
+        guard text.unicodeScalars.count <= RoomTopic.maximumLength else {
+            throw Login.Failure("a topic is at most \(RoomTopic.maximumLength) characters; this one has \(text.unicodeScalars.count)")
+        }
+        let recipients = self.recipients
+        let payload = ChatPayload(.topic, body: text)
+        if !recipients.isEmpty { try sendRoom(payload, to: recipients) }
+        topic = RoomTopic(text: text, by: me, ts: payload.ts)
+        (topicSetHere, topicReporter) = (true, nil)
+        emit(.topic(topicInfo()))
+    }
+
+    /// The topic as shown, nil if none was ever set or reported.
+    func currentTopic() -> TopicInfo? {
+        topic == nil ? nil : topicInfo()
+    }
+
+    /// A joiner shows the topic that hellos report until one is set in its presence
+    /// (CR-0006 §5.11); it is shown once every member present at joining said hello, when
+    /// the setter's name is known, and again whenever a later report supersedes it.
+    private func adoptReportedTopic(_ hello: ChatPayload, from sender: String) {
+        guard !topicSetHere, members[sender]?.receives == true,
+              let text = hello.topic, let by = hello.topicBy, let ts = hello.topicTs else { return }
+        let reported = RoomTopic(text: text, by: by, ts: ts)
+        guard topic.map(reported.supersedes) ?? true else { return }
+        (topic, topicReporter) = (reported, sender)
+        if announcedReady { emit(.topic(topicInfo())) }
+    }
+
+    private func topicInfo() -> TopicInfo {
+        let topic = topic ?? RoomTopic(text: "", by: me, ts: 0)
+        return TopicInfo(
+            text: topic.text, setBy: topic.by == me ? myNick : name(of: topic.by),
+            at: Date(timeIntervalSince1970: Double(topic.ts) / 1000), reportedBy: topicReporter.map(name(of:)))
     }
 
     /// Own room messages sent on this connection that the room never echoed back, oldest first.

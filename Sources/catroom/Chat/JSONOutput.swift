@@ -58,6 +58,8 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
             write(["event": "reconnecting", "seconds": (seconds * 10).rounded() / 10, "attempt": attempt, "reason": reason])
         case .notSent(let text, let reason): write(["event": "not-sent", "text": text, "reason": reason])
         case .unconfirmed(let text): write(["event": "unconfirmed", "text": text])
+        case .topic(let topic):
+            write(["event": "topic", "text": topic.text, "by": topic.setBy, "at": lock.withLock { dateFormatter.string(from: topic.at) }, "reported-by": topic.reportedBy ?? NSNull()])
         }
     }
 

@@ -98,6 +98,9 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
         case .reconnecting(let seconds, let attempt, _):
             return "-- reconnecting in \(Int(seconds.rounded(.up))) s (attempt \(attempt))"
         case .notSent(let text, let reason): return "!! not sent (\(reason)): \(text)"
+        case .topic(let topic):
+            let parts = Self.topicParts(topic)
+            return "-- " + parts.before + (parts.text.map { isolated($0).joined() } ?? "") + parts.after
         case .unconfirmed(let text): return "!! the connection dropped before the room confirmed this; it may not have reached everyone: \(text)"
         }
     }
@@ -108,6 +111,17 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
 
     /// Each line of a member's text between FSI and PDI, so that right-to-left text in
     /// it cannot reorder the rest of the line (Unicode bidi isolation).
+    /// A topic event in words around the topic's text (nil when cleared), for both front ends.
+    static func topicParts(_ topic: TopicInfo) -> (before: String, text: String?, after: String) {
+        let source = topic.reportedBy.map { ", as \($0) reports it" } ?? ""
+        switch (topic.text.isEmpty, topic.reportedBy == nil) {
+        case (true, true): return ("\(topic.setBy) cleared the topic", nil, "")
+        case (true, false): return ("no topic (cleared by \(topic.setBy)\(source))", nil, "")
+        case (false, true): return ("\(topic.setBy) set the topic: ", topic.text, "")
+        case (false, false): return ("topic: ", topic.text, " (set by \(topic.setBy)\(source))")
+        }
+    }
+
     static func isolated(_ text: String) -> [String] {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { "\u{2068}\($0)\u{2069}" }
     }

@@ -116,6 +116,9 @@ struct TerminalTranscript {
             }
             body.append(TerminalSpan(" in another version than you did (the sender sent different versions, or the server changed them)", Self.warning))
             return [Self.warningLine(body)]
+        case .topic(let topic):
+            let parts = LineOutput.topicParts(topic)
+            return [Self.noticeLine([TerminalSpan(parts.before)] + (parts.text.map { [TerminalSpan($0, isolated: true)] } ?? []) + [TerminalSpan(parts.after)])]
         case .error(let text):
             return [Self.errorLine(text)]
         case .disconnected(let reason):
