@@ -111,3 +111,26 @@ def verified_in_next_room(alice: Client, bob: Client) -> None:
     bob.send("verified in the second room too")
     message = alice.received("verified in the second room too")
     assert message["from"]["verified"], message
+
+
+def test_a_topic_is_an_event_with_who_set_it(tmp_path):
+    server = Server(tmp_path, trace=False)
+    alice = bob = None
+    try:
+        alice = Client(server, "alice")
+        alice.ready()
+        bob = Client(server, "bob")
+        bob.ready()
+        alice.wait_for("bob", lambda e: e["event"] == "member-joined" and e["member"]["nick"] == "bob")
+        alice.send("/topic plans for friday")
+        topic = bob.wait_for("the topic", lambda e: e["event"] == "topic")
+        assert (topic["text"], topic["by"], topic["reported-by"]) == ("plans for friday", "alice", None), topic
+        assert topic["at"].endswith("Z"), topic
+        bob.send("/topic")
+        shown = bob.wait_for("the answer", lambda e: e["event"] == "notice" and e.get("command") == "topic")
+        assert shown["text"] == "topic: \u2068plans for friday\u2069 (set by alice)", shown
+    finally:
+        for client in (alice, bob):
+            if client is not None:
+                client.quit()
+        server.stop()
