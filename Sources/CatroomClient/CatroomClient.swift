@@ -158,6 +158,14 @@ public final class CatroomClient: Sendable {
 
     public func verify(_ nick: String) async throws -> MemberInfo? { try await engine?.verify(nick) }
 
+    /// Hides, or shows again, the messages of the member's key.
+    public func setIgnored(_ nick: String, _ ignored: Bool) async throws -> MemberInfo? { try await engine?.setIgnored(nick, ignored) }
+
+    /// The keys ignored, by last name (or none) and fingerprint.
+    public func ignoredMembers() -> [(name: String?, fingerprint: String)] {
+        known.ignored().map { ($0.name, $0.key.fingerprint) }.sorted { ($0.name ?? "") < ($1.name ?? "") }
+    }
+
     /// Sets the room topic for every member (CR-0006 §5.11); an empty text clears it.
     public func setTopic(_ text: String) async throws {
         guard let engine else { throw NotSent(description: "not connected: /topic works once connected") }

@@ -12,6 +12,9 @@ public enum Command: Equatable, Sendable {
     case who
     case fingerprint(String?)
     case verify(String)
+    /// Hides a member's messages, by its key (nil: lists whom); `unignore` shows them again.
+    case ignore(String?)
+    case unignore(String)
     /// The room safety code in full (CR-0007).
     case safety
     /// Who acknowledged this member's last room message (CR-0006 §5.8).
@@ -21,14 +24,17 @@ public enum Command: Equatable, Sendable {
     case part
     case join(String)
     case quit
-    case help
+    /// Empties the full-screen view's scrollback; nothing is sent.
+    case clear
+    /// All commands (nil), or one in detail.
+    case help(String?)
     /// A command that needs arguments it did not get, with the usage to show.
     case usage(String)
     case unknown(String)
 
     /// Every command with its usage, for `/help` and tab completion.
     public static let all: [(name: String, usage: String, summary: String)] = [
-        ("help", "/help", "list the commands"),
+        ("help", "/help [command]", "list the commands, or say what one does"),
         ("who", "/who", "list the members, with short fingerprints, who is verified, and the safety code"),
         ("msg", "/msg <nick> <text>", "send a private message (a side chat) to one member"),
         ("query", "/query [nick]", "send plain lines to one member; /query alone returns to the room"),
@@ -37,11 +43,14 @@ public enum Command: Equatable, Sendable {
         ("topic", "/topic [text | -delete]", "show the room topic, set it for everyone (end-to-end encrypted), or clear it"),
         ("fingerprint", "/fingerprint [nick]", "show your own or a member's full fingerprint"),
         ("verify", "/verify <nick>", "mark a member verified after comparing fingerprints out of band"),
+        ("ignore", "/ignore [nick]", "hide a member's messages, by its key, whatever name it takes; alone, list whom you ignore"),
+        ("unignore", "/unignore <nick>", "show a member's messages again"),
         ("safety", "/safety", "show the room safety code: compare it once with everyone, out of band"),
         ("info", "/info", "show who has acknowledged your last room message"),
         ("invite", "/invite", "show the join command with this room's invite secret, to send to someone you invite"),
         ("part", "/part", "leave the room"),
         ("join", "/join <room>", "leave this room and join another (with the same identity key)"),
+        ("clear", "/clear", "empty the scrollback of the full-screen view (nothing is sent or deleted elsewhere)"),
         ("quit", "/quit", "leave and exit (Ctrl-D and Ctrl-C do the same)"),
     ]
 
@@ -58,16 +67,24 @@ public enum Command: Equatable, Sendable {
         case .who: "who"
         case .fingerprint: "fingerprint"
         case .verify: "verify"
+        case .ignore: "ignore"
+        case .unignore: "unignore"
         case .safety: "safety"
         case .info: "info"
         case .invite: "invite"
         case .part: "part"
         case .join: "join"
         case .quit: "quit"
+        case .clear: "clear"
         case .help: "help"
         case .usage(let usage): String(usage.dropFirst().prefix { $0 != " " })
         case .unknown(let name): name
         }
+    }
+
+    /// What `/help name` says: the usage and what it does; nil for no such command.
+    public static func help(for name: String) -> String? {
+        all.first { $0.name == name }.map { "\($0.usage): \($0.summary)" }
     }
 
     /// nil for an empty line.
@@ -82,7 +99,7 @@ public enum Command: Equatable, Sendable {
         let rest = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : ""
         let usage = all.first { $0.name == name }?.usage ?? ""
         switch name {
-        case "help": return .help
+        case "help": return .help(rest.isEmpty ? nil : String(rest.drop { $0 == "/" }).lowercased())
         case "who": return .who
         case "me": return rest.isEmpty ? .usage(usage) : .action(rest)
         case "msg":
@@ -94,12 +111,15 @@ public enum Command: Equatable, Sendable {
         case "topic": return .topic(rest.isEmpty ? nil : rest == "-delete" ? "" : rest)
         case "fingerprint": return .fingerprint(rest.isEmpty ? nil : rest)
         case "verify": return rest.isEmpty ? .usage(usage) : .verify(rest)
+        case "ignore": return .ignore(rest.isEmpty ? nil : rest)
+        case "unignore": return rest.isEmpty ? .usage(usage) : .unignore(rest)
         case "safety": return .safety
         case "info": return .info
         case "invite": return .invite
         case "part", "leave": return .part
         case "join": return rest.isEmpty ? .usage(usage) : .join(rest)
         case "quit", "exit": return .quit
+        case "clear": return .clear
         default: return .unknown(name)
         }
     }
@@ -144,6 +164,16 @@ extension CatroomClient {
             case .verify(let nick):
                 guard let member = try await verify(nick) else { return .error("not connected yet") }
                 return .notice("\(member.nick) is now marked verified (\(member.shortFingerprint))")
+            case .ignore(nil):
+                let ignored = ignoredMembers()
+                guard !ignored.isEmpty else { return .notice("you ignore nobody") }
+                return .notice("you ignore: " + ignored.map { "\($0.name ?? "unnamed") (\($0.fingerprint.prefix(8)))" }.joined(separator: ", "))
+            case .ignore(let nick?):
+                guard let member = try await setIgnored(nick, true) else { return .error("not connected yet") }
+                return .notice("\(member.nick)'s messages are hidden now, whatever name it takes (\(member.shortFingerprint)); /unignore \(member.nick) shows them again")
+            case .unignore(let nick):
+                guard let member = try await setIgnored(nick, false) else { return .error("not connected yet") }
+                return .notice("\(member.nick)'s messages are shown again")
             case .topic(nil):
                 guard let topic = await topic(), !topic.text.isEmpty else { return .notice("no topic is set") }
                 return .notice("topic: \u{2068}\(topic.text)\u{2069} (set by \(topic.setBy))")
@@ -160,7 +190,7 @@ extension CatroomClient {
                 return .notice("send this to the person you invite, over a channel the server does not control; they add --nick: \(command)")
             case .usage(let usage): return .error("usage: \(usage)")
             case .unknown(let name): return .error("unknown command /\(name): /help lists them")
-            case .query, .part, .join, .quit, .help: return .none
+            case .query, .part, .join, .quit, .help, .clear: return .none
             }
         } catch {
             return .error("\(error)")

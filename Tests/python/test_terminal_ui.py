@@ -349,6 +349,17 @@ def test_join_with_a_name_that_has_no_room_is_refused_and_alice_stays(world, ali
     assert ROOM in alice.status_line()
 
 
+def test_help_for_one_command_then_clear_empties_the_scrollback(alice):
+    alice.type("/help topic")
+    alice.keys("Enter")
+    alice.wait_for("the help line", lambda s: "/topic [text | -delete]: show the room topic" in s)
+    assert "hello from alice" in alice.screen()
+    alice.type("/clear")
+    alice.keys("Enter")
+    alice.wait_for("an empty scrollback", lambda s: "hello from alice" not in s and "/topic [text" not in s)
+    assert ROOM in alice.status_line() and alice.input_line() == "[lobby]"
+
+
 def test_own_private_message_is_tagged_with_its_recipient(world, alice):
     # A /msg to nobody fails and must not tag the next private message.
     alice.type("/msg bbo typo")

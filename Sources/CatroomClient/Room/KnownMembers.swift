@@ -16,6 +16,8 @@ public final class KnownMembers: Sendable {
         /// name shows it plain (CR-0006 §5.4).
         var claim: UInt64
         var verified = false
+        /// `/ignore`: its messages are not shown (still read and acknowledged).
+        var ignored = false
         /// When it was last active, for the bound on how many are kept.
         var used: UInt64
     }
@@ -62,6 +64,22 @@ public final class KnownMembers: Sendable {
             state.clock += 1
             state.records[key, default: Record(name: nil, claim: state.clock, used: state.clock)].verified = true
         }
+    }
+
+    func setIgnored(_ key: IdentityKey, _ ignored: Bool) {
+        state.withLockedValue { state in
+            state.clock += 1
+            state.records[key, default: Record(name: nil, claim: state.clock, used: state.clock)].ignored = ignored
+        }
+    }
+
+    func isIgnored(_ key: IdentityKey) -> Bool {
+        state.withLockedValue { $0.records[key]?.ignored ?? false }
+    }
+
+    /// The last names of the keys ignored, with their fingerprints' first group.
+    func ignored() -> [(name: String?, key: IdentityKey)] {
+        state.withLockedValue { $0.records.filter(\.value.ignored).map { (name: $0.value.name, key: $0.key) } }
     }
 
     func isVerified(_ key: IdentityKey) -> Bool {

@@ -325,6 +325,8 @@ actor RoomEngine {
             refreshShownNames()
         case .text, .action:
             guard let body = payload.body, let member = members[sender] else { return }
+            // Read and acknowledged all the same (CR-0006 §5.8), only not shown.
+            if let identity = member.identity, known.isIgnored(identity) { return }
             // Compare the recipient list with who this client sees in the room (CR-0002 §5.4).
             let present = Set(members.keys).subtracting([sender]).union([me])
             let listed = Set(recipients)
@@ -689,6 +691,15 @@ actor RoomEngine {
         let member = try lookup(nick)
         guard let identity = member.identity else { throw Login.Failure("\(info(member).nick) has no key yet") }
         known.verify(identity)
+        return info(member)
+    }
+
+    /// `/ignore` and `/unignore`: by key, so a new name does not escape it, nor a newcomer
+    /// with the name inherit it.
+    func setIgnored(_ nick: String, _ ignored: Bool) throws -> MemberInfo {
+        let member = try lookup(nick)
+        guard let identity = member.identity else { throw Login.Failure("\(info(member).nick) has no key yet") }
+        known.setIgnored(identity, ignored)
         return info(member)
     }
 

@@ -11,6 +11,14 @@ protocol ChatOutput: AnyObject, Sendable {
     /// The `/query` target changed (nil: back to the room).
     func showQuery(_ target: String?)
     func showHelp()
+    /// `/clear`: only the full-screen view has a scrollback to empty.
+    func clear(_ command: Command)
+}
+
+extension ChatOutput {
+    func clear(_ command: Command) {
+        show(.notice("nothing to clear: /clear empties the full-screen view's scrollback"), to: command)
+    }
 }
 
 /// One chat: the client for the current room, and the commands that outlive a room
@@ -96,8 +104,12 @@ final class ChatSession: @unchecked Sendable {
         case .quit:
             await stop(reason: "quit")
             return false
-        case .help:
+        case .help(nil):
             output.showHelp()
+        case .clear:
+            output.clear(command)
+        case .help(let name?):
+            output.show(Command.help(for: name).map(CatroomClient.Reply.notice) ?? .error("unknown command /\(name): /help lists them"), to: command)
         case .query(nil):
             queryTarget = nil
             output.showQuery(nil)

@@ -98,4 +98,5 @@ final class TerminalOutput: ChatOutput {
     func show(_ reply: CatroomClient.Reply, to command: Command) { continuation.yield(.reply(reply)) }
     func showQuery(_ target: String?) { continuation.yield(.query(target)) }
     func showHelp() { continuation.yield(.help) }
+    func clear(_ command: Command) { continuation.yield(.clear) }
 }

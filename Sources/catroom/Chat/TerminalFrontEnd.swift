@@ -11,6 +11,7 @@ final class TerminalFrontEnd {
         case reply(CatroomClient.Reply)
         case query(String?)
         case help
+        case clear
         case resize
         /// Continued after a stop (`fg`): the terminal settings may have changed.
         case resumed
@@ -118,6 +119,8 @@ final class TerminalFrontEnd {
             append(transcript.query(target))
         case .help:
             append(transcript.help())
+        case .clear:
+            screen.clear()
         case .resize:
             screen.resize(TerminalDevice.size())
             display.invalidate()

@@ -87,6 +87,12 @@ struct TerminalScreen {
         entries[index].wrappedWidth = 0
     }
 
+    /// `/clear`: an empty scrollback (nothing is kept to scroll back to).
+    mutating func clear() {
+        entries = []
+        scrollToBottom()
+    }
+
     mutating func resize(_ size: Size) {
         self.size = size
         scroll = min(scroll, maximumScroll())
