@@ -186,6 +186,24 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func plaintextErrorMessagesReachNobody() async throws {
+        let server = try await TestServer.start()
+        let (alice, bob) = (try await member(server), try await member(server))
+        try await join(alice)
+        try await join(bob)
+        _ = try await alice.client.receive()
+        // An error stanza is never answered (RFC 6120 §8.3.1), so these are dropped silently:
+        // to the room, to an occupant, and to the account behind the nick.
+        let error = "<error type='cancel'><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"
+        for to in [Self.room, bob.occupant, "\(bob.nick)@localhost", bob.jid.description] {
+            try await alice.client.send("<message to='\(to)' type='error' id='e'><body>hello in the clear</body>\(error)</message>")
+        }
+        try await alice.client.send("<message to='\(bob.occupant)' type='chat' id='marker'>\(encrypted(recipients: [bob]))</message>")
+        let first = try await bob.client.receive()
+        #expect(first.attribute("id") == "marker")
+        await server.shutdown()
+    }
+
     // MARK: - Canonical addresses (CR-0005 §3.1, §5.6)
 
     func errorText(_ element: XML.Element) -> String {
