@@ -52,8 +52,15 @@ public final class Server: Sendable {
                     low: configuration.limits.maxOutboundBytes / 2, high: configuration.limits.maxOutboundBytes))
                 .childChannelInitializer { channel in
                     let address = channel.remoteAddress?.ipAddress ?? "unknown"
-                    // Past the per-address limits the connection is refused at TCP level (XEP-0205 §4.1).
-                    guard hub.admit(address: address) else { return channel.close() }
+                    // Past a connection limit the stream is refused with a stream error (XEP-0205 §4.1).
+                    if let refusal = hub.admit(address: address) {
+                        logger.debug("connection refused", metadata: ["condition": "\(refusal.condition.rawValue)"])
+                        return channel.eventLoop.makeCompletedFuture {
+                            let pipeline = channel.pipeline.syncOperations
+                            if directTLS { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                            try pipeline.addHandler(StreamRefusal(refusal, domain: configuration.domain))
+                        }
+                    }
                     let handle = ConnectionHandle(id: ids.add(1, ordering: .relaxed).newValue, channel: channel, address: address)
                     let decoder = XMLStreamHandler(limits: .init(maxElementBytes: configuration.limits.maxStanzaBytes))
                     let connection = ClientConnection(

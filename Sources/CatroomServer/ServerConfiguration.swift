@@ -44,6 +44,9 @@ public struct ServerConfiguration: Sendable {
         /// Stanzas per second a connection may send on average, and in a burst; beyond that reading pauses.
         public var stanzasPerSecond = 200.0
         public var stanzaBurst = 400.0
+        /// Concurrent connections from all addresses; matches `LimitNOFILE` in a service
+        /// unit with room to spare (each connection is one descriptor).
+        public var maxConnections = 10_000
         /// Concurrent connections from one IP address, loopback included.
         public var connectionsPerAddress = 32
         /// New connections per minute from one IP address.

@@ -58,6 +58,9 @@ extension Catroom {
         @Option(help: "Stanzas per second one connection may send before its reads are paused.")
         var stanzaRate = ServerConfiguration.Limits().stanzasPerSecond
 
+        @Option(help: "Concurrent connections from all addresses; keep LimitNOFILE above it.")
+        var maxConnections = ServerConfiguration.Limits().maxConnections
+
         @Option(help: "Concurrent connections from one IP address (loopback included).")
         var connectionsPerAddress = ServerConfiguration.Limits().connectionsPerAddress
 
@@ -110,6 +113,7 @@ extension Catroom {
             configuration.limits.maxOccupants = maxOccupants
             configuration.limits.stanzasPerSecond = stanzaRate
             configuration.limits.stanzaBurst = max(stanzaRate * 2, 1)
+            configuration.limits.maxConnections = maxConnections
             configuration.limits.connectionsPerAddress = connectionsPerAddress
             configuration.limits.connectionAttemptsPerMinute = connectionAttemptsPerMinute
             configuration.limits.registrationsPerMinute = registrationsPerMinute

@@ -18,6 +18,8 @@ final class Hub: @unchecked Sendable {
     private var sessions: [JID: Session] = [:]
     private var rooms: [JID: Room] = [:]
     private var addresses: AddressLimiter
+    /// Connections admitted and not yet closed, for the server-wide cap.
+    private var admitted = 0
     private var connections: [Int: ConnectionHandle] = [:]
     // Indexes, so that no operation scans every account, session or room.
     private var accountsOfConnection: [Int: Set<String>] = [:]
@@ -42,8 +44,19 @@ final class Hub: @unchecked Sendable {
 
     // MARK: - Connections (SECURITY-CASES SR-02)
 
-    func admit(address: String) -> Bool {
-        locked { addresses.admit(address) }
+    /// Admits a new connection from `address`, or returns the stream error that refuses it
+    /// (RFC 6120 §4.9.3.17 past the server's cap, §4.9.3.12 past the address's).
+    func admit(address: String) -> StreamError? {
+        locked {
+            guard admitted < configuration.limits.maxConnections else {
+                return StreamError(.resourceConstraint, text: "the server has too many connections, try again later")
+            }
+            guard addresses.admit(address) else {
+                return StreamError(.policyViolation, text: "too many connections from your address, try again later")
+            }
+            admitted += 1
+            return nil
+        }
     }
 
     /// Tracks an admitted connection until it closes (for shutdown and counts).
@@ -58,6 +71,7 @@ final class Hub: @unchecked Sendable {
     func connectionClosed(_ connection: ConnectionHandle, session: JID?) -> [Delivery] {
         locked {
             addresses.release(connection.address)
+            admitted -= 1
             connections[connection.id] = nil
             var deliveries: [Delivery] = []
             if let session { deliveries += unbindLocked(session) }
