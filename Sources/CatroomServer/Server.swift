@@ -46,6 +46,11 @@ public final class Server: Sendable {
             ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { listener in
+                    listener.eventLoop.makeCompletedFuture {
+                        try listener.pipeline.syncOperations.addHandler(AcceptBackoff(logger: logger))
+                    }
+                }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 // The outbound cap (SECURITY-CASES SR-04): unwritable past it, and then closed.
                 .childChannelOption(.writeBufferWaterMark, value: .init(
