@@ -53,6 +53,11 @@ public struct ServerConfiguration: Sendable {
         public var connectionAttemptsPerMinute = 120
         /// Registrations per minute from one IP address.
         public var registrationsPerMinute = 20
+        /// Registrations per minute from all addresses: each costs a signature check and
+        /// a PBKDF2 (about 3 ms), so this keeps a registration flood under a third of a core.
+        public var totalRegistrationsPerMinute = 6000
+        /// Accounts alive at once, ephemeral and plain.
+        public var maxAccounts = 10_000
         /// Bytes queued for one connection before it is closed as too slow a reader.
         public var maxOutboundBytes = 2 * 1024 * 1024
         /// Occupants of one room.

@@ -70,6 +70,12 @@ extension Catroom {
         @Option(help: "Registrations per minute from one IP address.")
         var registrationsPerMinute = ServerConfiguration.Limits().registrationsPerMinute
 
+        @Option(help: "Registrations per minute from all addresses.")
+        var totalRegistrationsPerMinute = ServerConfiguration.Limits().totalRegistrationsPerMinute
+
+        @Option(help: "Accounts alive at once.")
+        var maxAccounts = ServerConfiguration.Limits().maxAccounts
+
         @Option(help: "Seconds a connection may take to authenticate.")
         var preAuthSeconds = ServerConfiguration.Limits().preAuthenticationSeconds
 
@@ -117,6 +123,8 @@ extension Catroom {
             configuration.limits.connectionsPerAddress = connectionsPerAddress
             configuration.limits.connectionAttemptsPerMinute = connectionAttemptsPerMinute
             configuration.limits.registrationsPerMinute = registrationsPerMinute
+            configuration.limits.totalRegistrationsPerMinute = totalRegistrationsPerMinute
+            configuration.limits.maxAccounts = maxAccounts
             configuration.limits.preAuthenticationSeconds = preAuthSeconds
             configuration.limits.maxOutboundBytes = maxOutboundBytes
             configuration.wireTapPath = wireTap

@@ -15,6 +15,8 @@ final class Hub: @unchecked Sendable {
     let decoyKey = randomBytes(count: 32)
     private let lock = NIOLock()
     private var accounts: [String: Account] = [:]
+    /// Registrations from all addresses.
+    private var registrations: TokenBucket
     private var sessions: [JID: Session] = [:]
     private var rooms: [JID: Room] = [:]
     private var addresses: AddressLimiter
@@ -34,6 +36,8 @@ final class Hub: @unchecked Sendable {
         self.domain = domain
         self.roomDomain = roomDomain
         addresses = AddressLimiter(limits: configuration.limits)
+        let perMinute = Double(configuration.limits.totalRegistrationsPerMinute)
+        registrations = TokenBucket(rate: perMinute / 60, burst: perMinute)
     }
 
     private func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
@@ -95,18 +99,24 @@ final class Hub: @unchecked Sendable {
 
     // MARK: - Registration (CR-0003)
 
+    /// Whether a registration may go ahead: within the rate of `address`, then within the server's.
     func allowRegistration(from address: String) -> Bool {
-        locked { addresses.allowRegistration(from: address) }
+        locked { addresses.allowRegistration(from: address) && registrations.take() }
     }
 
     /// Creates the ephemeral account of `identityKey`, kept alive by `connection`. An
-    /// existing account of the same key is replaced and its streams closed (AR-05).
-    func registerEphemeral(identityKey: IdentityKey, credentials: SCRAM.Credentials, connection: ConnectionHandle) -> [ConnectionHandle] {
-        locked {
+    /// existing account of the same key is replaced and its streams closed (AR-05);
+    /// a new one past the account cap is refused with `resource-constraint`.
+    func registerEphemeral(
+        identityKey: IdentityKey, credentials: SCRAM.Credentials, connection: ConnectionHandle
+    ) throws(StanzaError) -> [ConnectionHandle] {
+        try locked { () throws(StanzaError) in
             let localpart = identityKey.accountID
             var replaced: [ConnectionHandle] = []
             if let existing = accounts[localpart] {
                 replaced = existing.connections.filter { $0 != connection }
+            } else {
+                try checkAccountCapLocked()
             }
             accounts[localpart] = Account(
                 localpart: localpart, kind: .ephemeral(identityKey), credentials: credentials, connections: [connection],
@@ -120,7 +130,14 @@ final class Hub: @unchecked Sendable {
     func registerPlain(localpart: String, credentials: SCRAM.Credentials) throws(StanzaError) {
         try locked { () throws(StanzaError) in
             guard accounts[localpart] == nil else { throw StanzaError(.conflict, text: "username taken") }
+            try checkAccountCapLocked()
             accounts[localpart] = Account(localpart: localpart, kind: .plain, credentials: credentials, limits: configuration.limits)
+        }
+    }
+
+    private func checkAccountCapLocked() throws(StanzaError) {
+        guard accounts.count < configuration.limits.maxAccounts else {
+            throw StanzaError(.resourceConstraint, text: "the server has too many accounts, try again later")
         }
     }
 
