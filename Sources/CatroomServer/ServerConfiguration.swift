@@ -62,6 +62,8 @@ public struct ServerConfiguration: Sendable {
         public var maxOutboundBytes = 2 * 1024 * 1024
         /// Occupants of one room.
         public var maxOccupants = 200
+        /// Rooms one account is in at once, over all its streams.
+        public var maxRoomsPerAccount = 50
         /// Authenticated streams of one account.
         public var maxStreamsPerAccount = 4
         /// Failed registration or authentication attempts before a stream is closed.

@@ -76,6 +76,9 @@ extension Catroom {
         @Option(help: "Accounts alive at once.")
         var maxAccounts = ServerConfiguration.Limits().maxAccounts
 
+        @Option(help: "Rooms one account may be in at once.")
+        var maxRoomsPerAccount = ServerConfiguration.Limits().maxRoomsPerAccount
+
         @Option(help: "Seconds a connection may take to authenticate.")
         var preAuthSeconds = ServerConfiguration.Limits().preAuthenticationSeconds
 
@@ -125,6 +128,7 @@ extension Catroom {
             configuration.limits.registrationsPerMinute = registrationsPerMinute
             configuration.limits.totalRegistrationsPerMinute = totalRegistrationsPerMinute
             configuration.limits.maxAccounts = maxAccounts
+            configuration.limits.maxRoomsPerAccount = maxRoomsPerAccount
             configuration.limits.preAuthenticationSeconds = preAuthSeconds
             configuration.limits.maxOutboundBytes = maxOutboundBytes
             configuration.wireTapPath = wireTap

@@ -186,6 +186,24 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func anAccountJoinsAtMostItsCapOfRooms() async throws {
+        let server = try await TestServer.start { $0.limits.maxRoomsPerAccount = 2 }
+        let alice = try await member(server)
+        try await join(alice, room: "one@rooms.localhost")
+        try await join(alice, room: "two@rooms.localhost")
+        let refused = try await join(alice, room: "three@rooms.localhost")
+        #expect(refused.count == 1 && refused[0].attribute("type") == "error")
+        #expect(refused[0].errorCondition == "policy-violation")
+        #expect(refused[0].firstChild(name: "x", namespace: Namespace.muc) != nil)
+        #expect(server.statistics.rooms == 2)
+        // Leaving one makes room for another.
+        try await alice.client.send("<presence to='one@rooms.localhost/\(alice.nick)' type='unavailable'/>")
+        _ = try await alice.client.receive()
+        let admitted = try await join(alice, room: "three@rooms.localhost")
+        #expect(admitted.last?.firstChild(name: "subject", namespace: Namespace.client) != nil)
+        await server.shutdown()
+    }
+
     @Test func plaintextErrorMessagesReachNobody() async throws {
         let server = try await TestServer.start()
         let (alice, bob) = (try await member(server), try await member(server))

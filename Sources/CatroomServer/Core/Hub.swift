@@ -195,6 +195,11 @@ final class Hub: @unchecked Sendable {
 
     func join(room: JID, nick: String, session: Session, password: String?) -> Result<[Delivery], StanzaError> {
         locked {
+            // Rooms of every stream of the account: one nick per room, so no room counts twice.
+            let joined = (sessionsOfAccount[session.account] ?? []).reduce(0) { $0 + (roomsOfSession[$1]?.count ?? 0) }
+            guard joined < configuration.limits.maxRoomsPerAccount else {
+                return .failure(StanzaError(.policyViolation, type: .cancel, text: "in \(joined) rooms already, the most this server allows: leave one first"))
+            }
             let isNew = rooms[room] == nil
             var target = rooms[room] ?? Room(jid: room, password: password, maxOccupants: configuration.limits.maxOccupants)
             let result = target.join(nick: nick, session: session, password: password, isNew: isNew)
