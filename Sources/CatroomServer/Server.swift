@@ -1,6 +1,7 @@
 import CatroomProtocol
 import CatroomXML
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -80,6 +81,14 @@ public final class Server: Sendable {
                         hub.register(handle)
                     }
                 }
+        }
+        let trim = NIOLockedValueBox(MemoryTrim())
+        group.next().scheduleRepeatedTask(initialDelay: MemoryTrim.interval, delay: MemoryTrim.interval) { _ in
+            if let (before, after, took) = trim.withLockedValue({ $0.check() }) {
+                logger.debug("returned freed memory to the system", metadata: [
+                    "rss.before": "\(before)", "rss.after": "\(after)", "took": "\(took)",
+                ])
+            }
         }
         var listeners = [try await bootstrap(directTLS: false).bind(host: configuration.host, port: configuration.port).get()]
         if let direct = configuration.directTLSPort {
