@@ -7,8 +7,8 @@ import NIOCore
 /// glibc keeps what the server freed in its per-thread arenas: after a load run had
 /// closed every connection, 2 to 6 MB was in use and RSS stayed at 175 MB
 /// (docs/performance.md). `malloc_trim(0)` returns the free pages, in tens of
-/// milliseconds on one event loop; so it runs only when RSS has grown by `growth` since the last trim
-/// and the process used less than `quietCPU` in the last `interval`.
+/// milliseconds on one event loop; so it runs only when RSS has grown by `growth`
+/// since the last trim and the process used less than `quietCPU` in the last `interval`.
 struct MemoryTrim {
     static let interval = TimeAmount.seconds(5)
     static let growth = 32 << 20
@@ -18,7 +18,8 @@ struct MemoryTrim {
     private var floor = Int.max
     private var lastCPU: Duration?
 
-    /// Called every `interval`; trims when it is worth it, and returns RSS before and after and the time taken.
+    /// Called every `interval`; trims when it is worth it, and returns RSS before and
+    /// after, and the time taken.
     mutating func check() -> (before: Int, after: Int, took: Duration)? {
         let cpu = Self.processCPUTime()
         defer { lastCPU = cpu }

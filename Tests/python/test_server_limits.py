@@ -58,12 +58,12 @@ def read_to_end(sock: socket.socket) -> tuple[bytes, str]:
 def test_out_of_descriptors_the_server_backs_off_keeps_serving_and_recovers(tmp_path):
     server = Server(tmp_path, *UNLIMITED, trace=False)
     opened: list[socket.socket] = []
+    unanswered: list[socket.socket] = []
     try:
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.prlimit(server.process.pid, resource.RLIMIT_NOFILE, (64, hard))
         # Open streams until one is not answered: accept now fails with EMFILE, and
         # the next connections wait in the listen backlog.
-        unanswered = []
         for _ in range(100):
             sock = stream(server.port, wait=2.0)
             if sock is None:
