@@ -1,6 +1,7 @@
 import CatroomProtocol
 import CatroomXML
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -46,14 +47,26 @@ public final class Server: Sendable {
             ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { listener in
+                    listener.eventLoop.makeCompletedFuture {
+                        try listener.pipeline.syncOperations.addHandler(AcceptBackoff(logger: logger))
+                    }
+                }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 // The outbound cap (SECURITY-CASES SR-04): unwritable past it, and then closed.
                 .childChannelOption(.writeBufferWaterMark, value: .init(
                     low: configuration.limits.maxOutboundBytes / 2, high: configuration.limits.maxOutboundBytes))
                 .childChannelInitializer { channel in
                     let address = channel.remoteAddress?.ipAddress ?? "unknown"
-                    // Past the per-address limits the connection is refused at TCP level (XEP-0205 §4.1).
-                    guard hub.admit(address: address) else { return channel.close() }
+                    // Past a connection limit the stream is refused with a stream error (XEP-0205 §4.1).
+                    if let refusal = hub.admit(address: address) {
+                        logger.debug("connection refused", metadata: ["condition": "\(refusal.condition.rawValue)"])
+                        return channel.eventLoop.makeCompletedFuture {
+                            let pipeline = channel.pipeline.syncOperations
+                            if directTLS { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                            try pipeline.addHandler(StreamRefusal(refusal, domain: configuration.domain))
+                        }
+                    }
                     let handle = ConnectionHandle(id: ids.add(1, ordering: .relaxed).newValue, channel: channel, address: address)
                     let decoder = XMLStreamHandler(limits: .init(maxElementBytes: configuration.limits.maxStanzaBytes))
                     let connection = ClientConnection(
@@ -68,6 +81,14 @@ public final class Server: Sendable {
                         hub.register(handle)
                     }
                 }
+        }
+        let trim = NIOLockedValueBox(MemoryTrim())
+        group.next().scheduleRepeatedTask(initialDelay: MemoryTrim.interval, delay: MemoryTrim.interval) { _ in
+            if let (before, after, took) = trim.withLockedValue({ $0.check() }) {
+                logger.debug("returned freed memory to the system", metadata: [
+                    "rss.before": "\(before)", "rss.after": "\(after)", "took": "\(took)",
+                ])
+            }
         }
         var listeners = [try await bootstrap(directTLS: false).bind(host: configuration.host, port: configuration.port).get()]
         if let direct = configuration.directTLSPort {

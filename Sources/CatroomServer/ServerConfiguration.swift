@@ -44,16 +44,26 @@ public struct ServerConfiguration: Sendable {
         /// Stanzas per second a connection may send on average, and in a burst; beyond that reading pauses.
         public var stanzasPerSecond = 200.0
         public var stanzaBurst = 400.0
+        /// Concurrent connections from all addresses; matches `LimitNOFILE` in a service
+        /// unit with room to spare (each connection is one descriptor).
+        public var maxConnections = 10_000
         /// Concurrent connections from one IP address, loopback included.
         public var connectionsPerAddress = 32
         /// New connections per minute from one IP address.
         public var connectionAttemptsPerMinute = 120
         /// Registrations per minute from one IP address.
         public var registrationsPerMinute = 20
+        /// Registrations per minute from all addresses: each costs a signature check and
+        /// a PBKDF2 (about 3 ms), so this keeps a registration flood under a third of a core.
+        public var totalRegistrationsPerMinute = 6000
+        /// Accounts alive at once, ephemeral and plain.
+        public var maxAccounts = 10_000
         /// Bytes queued for one connection before it is closed as too slow a reader.
         public var maxOutboundBytes = 2 * 1024 * 1024
         /// Occupants of one room.
         public var maxOccupants = 200
+        /// Rooms one account is in at once, over all its streams.
+        public var maxRoomsPerAccount = 50
         /// Authenticated streams of one account.
         public var maxStreamsPerAccount = 4
         /// Failed registration or authentication attempts before a stream is closed.

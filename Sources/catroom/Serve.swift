@@ -58,6 +58,9 @@ extension Catroom {
         @Option(help: "Stanzas per second one connection may send before its reads are paused.")
         var stanzaRate = ServerConfiguration.Limits().stanzasPerSecond
 
+        @Option(help: "Concurrent connections from all addresses; keep LimitNOFILE above it.")
+        var maxConnections = ServerConfiguration.Limits().maxConnections
+
         @Option(help: "Concurrent connections from one IP address (loopback included).")
         var connectionsPerAddress = ServerConfiguration.Limits().connectionsPerAddress
 
@@ -66,6 +69,15 @@ extension Catroom {
 
         @Option(help: "Registrations per minute from one IP address.")
         var registrationsPerMinute = ServerConfiguration.Limits().registrationsPerMinute
+
+        @Option(help: "Registrations per minute from all addresses.")
+        var totalRegistrationsPerMinute = ServerConfiguration.Limits().totalRegistrationsPerMinute
+
+        @Option(help: "Accounts alive at once.")
+        var maxAccounts = ServerConfiguration.Limits().maxAccounts
+
+        @Option(help: "Rooms one account may be in at once.")
+        var maxRoomsPerAccount = ServerConfiguration.Limits().maxRoomsPerAccount
 
         @Option(help: "Seconds a connection may take to authenticate.")
         var preAuthSeconds = ServerConfiguration.Limits().preAuthenticationSeconds
@@ -110,9 +122,13 @@ extension Catroom {
             configuration.limits.maxOccupants = maxOccupants
             configuration.limits.stanzasPerSecond = stanzaRate
             configuration.limits.stanzaBurst = max(stanzaRate * 2, 1)
+            configuration.limits.maxConnections = maxConnections
             configuration.limits.connectionsPerAddress = connectionsPerAddress
             configuration.limits.connectionAttemptsPerMinute = connectionAttemptsPerMinute
             configuration.limits.registrationsPerMinute = registrationsPerMinute
+            configuration.limits.totalRegistrationsPerMinute = totalRegistrationsPerMinute
+            configuration.limits.maxAccounts = maxAccounts
+            configuration.limits.maxRoomsPerAccount = maxRoomsPerAccount
             configuration.limits.preAuthenticationSeconds = preAuthSeconds
             configuration.limits.maxOutboundBytes = maxOutboundBytes
             configuration.wireTapPath = wireTap

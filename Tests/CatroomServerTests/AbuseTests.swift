@@ -116,13 +116,34 @@ import Testing
         let server = try await TestServer.start { $0.limits.connectionsPerAddress = 5 }
         var flood: [TestClient] = []
         for _ in 0..<5 { flood.append(try await connect(server.port, from: "127.0.0.4")) }
-        // The sixth from that address is closed at once, before any XML.
+        // The sixth from that address is refused at once with a stream error (RFC 6120 §4.9.3.12).
         let sixth = try await TestClient.connect(port: server.port, from: "127.0.0.4")
-        #expect(try await sixth.receiveClose() == nil)
+        let refusal = try await sixth.receiveClose()
+        #expect(refusal?.errorCondition == "policy-violation")
+        #expect(refusal?.firstChild(name: "text", namespace: Namespace.streamErrors)?.text.isEmpty == false)
         // Other addresses are served.
         let (bystander, _, _) = try await TestClient.login(port: server.port, from: "127.0.0.5")
         try await stillServes(bystander)
         for client in flood { await client.close() }
+        await server.shutdown()
+    }
+
+    @Test func connectionsFromManyAddressesAreCappedTogether() async throws {
+        let server = try await TestServer.start { $0.limits.maxConnections = 3 }
+        var open: [TestClient] = []
+        for n in 30..<33 { open.append(try await connect(server.port, from: "127.0.0.\(n)")) }
+        // The fourth, from a fresh address, is told the server is full (RFC 6120 §4.9.3.17).
+        let fourth = try await TestClient.connect(port: server.port, from: "127.0.0.33")
+        let refusal = try await fourth.receiveClose()
+        #expect(refusal?.errorCondition == "resource-constraint")
+        #expect(refusal?.firstChild(name: "text", namespace: Namespace.streamErrors)?.text.isEmpty == false)
+        #expect(server.statistics.connections == 3)
+        // Once one closes, a new connection is served.
+        await open.removeFirst().close()
+        try await waitUntil { server.statistics.connections == 2 }
+        let (bystander, _, _) = try await TestClient.login(port: server.port, from: "127.0.0.34")
+        try await stillServes(bystander)
+        for client in open { await client.close() }
         await server.shutdown()
     }
 

@@ -166,4 +166,36 @@ import Testing
         #expect(jid.localpart != nil)
         await server.shutdown()
     }
+
+    /// One registration attempt from `address`: "ok" or the error condition; the client stays open.
+    func register(from address: String, on server: Server) async throws -> (TestClient, String) {
+        let identity = IdentityKeyPair.generate()
+        let client = try await connect(server.port, from: address)
+        let nonce = try await client.requestChallenge()
+        let signature = KeyPossession.signature(by: identity, domain: "localhost", streamID: client.streamID!, nonce: nonce)
+        let reply = try await client.submitRegistration(identityKey: identity.publicKey.bytes, signature: signature, password: password, nonce: nonce)
+        return (client, reply.attribute("type") == "result" ? "ok" : reply.errorCondition ?? "?")
+    }
+
+    @Test func registrationsFromManyAddressesAreThrottledTogether() async throws {
+        let server = try await TestServer.start { $0.limits.totalRegistrationsPerMinute = 3 }
+        var outcomes: [String] = []
+        for n in 10..<15 { outcomes.append(try await register(from: "127.0.0.\(n)", on: server).1) }
+        #expect(outcomes == ["ok", "ok", "ok", "resource-constraint", "resource-constraint"])
+        await server.shutdown()
+    }
+
+    @Test func liveAccountsAreCapped() async throws {
+        let server = try await TestServer.start { $0.limits.maxAccounts = 2 }
+        let (first, one) = try await register(from: "127.0.0.20", on: server)
+        let (_, two) = try await register(from: "127.0.0.21", on: server)
+        let (_, three) = try await register(from: "127.0.0.22", on: server)
+        #expect([one, two, three] == ["ok", "ok", "resource-constraint"])
+        #expect(server.statistics.accounts == 2)
+        // An ephemeral account ends with its connection, and frees its place.
+        await first.close()
+        try await waitUntil { server.statistics.accounts == 1 }
+        #expect(try await register(from: "127.0.0.23", on: server).1 == "ok")
+        await server.shutdown()
+    }
 }

@@ -186,6 +186,42 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func anAccountJoinsAtMostItsCapOfRooms() async throws {
+        let server = try await TestServer.start { $0.limits.maxRoomsPerAccount = 2 }
+        let alice = try await member(server)
+        try await join(alice, room: "one@rooms.localhost")
+        try await join(alice, room: "two@rooms.localhost")
+        let refused = try await join(alice, room: "three@rooms.localhost")
+        #expect(refused.count == 1 && refused[0].attribute("type") == "error")
+        #expect(refused[0].errorCondition == "policy-violation")
+        #expect(refused[0].firstChild(name: "x", namespace: Namespace.muc) != nil)
+        #expect(server.statistics.rooms == 2)
+        // Leaving one makes room for another.
+        try await alice.client.send("<presence to='one@rooms.localhost/\(alice.nick)' type='unavailable'/>")
+        _ = try await alice.client.receive()
+        let admitted = try await join(alice, room: "three@rooms.localhost")
+        #expect(admitted.last?.firstChild(name: "subject", namespace: Namespace.client) != nil)
+        await server.shutdown()
+    }
+
+    @Test func plaintextErrorMessagesReachNobody() async throws {
+        let server = try await TestServer.start()
+        let (alice, bob) = (try await member(server), try await member(server))
+        try await join(alice)
+        try await join(bob)
+        _ = try await alice.client.receive()
+        // An error stanza is never answered (RFC 6120 §8.3.1), so these are dropped silently:
+        // to the room, to an occupant, and to the account behind the nick.
+        let error = "<error type='cancel'><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"
+        for to in [Self.room, bob.occupant, "\(bob.nick)@localhost", bob.jid.description] {
+            try await alice.client.send("<message to='\(to)' type='error' id='e'><body>hello in the clear</body>\(error)</message>")
+        }
+        try await alice.client.send("<message to='\(bob.occupant)' type='chat' id='marker'>\(encrypted(recipients: [bob]))</message>")
+        let first = try await bob.client.receive()
+        #expect(first.attribute("id") == "marker")
+        await server.shutdown()
+    }
+
     // MARK: - Canonical addresses (CR-0005 §3.1, §5.6)
 
     func errorText(_ element: XML.Element) -> String {

@@ -260,12 +260,16 @@ struct LoadRun: Sendable {
     func catroomLimits(connections: Int, occupants: Int? = nil, stanzaRate: Double? = nil, measuredRate: Bool = false) -> [ServerBenchmarkReport.LimitNeed] {
         let perAddress = Double((connections + options.sourceAddresses - 1) / options.sourceAddresses)
         let defaults = ServerConfiguration.Limits()
+        let total = Double(connections)
         var needs: [ServerBenchmarkReport.LimitNeed] = [
+            .init(flag: "max-connections", needed: total, catroomDefault: Double(defaults.maxConnections), measured: false),
             .init(flag: "connections-per-address", needed: perAddress, catroomDefault: Double(defaults.connectionsPerAddress), measured: false),
             .init(flag: "connection-attempts-per-minute", needed: perAddress, catroomDefault: Double(defaults.connectionAttemptsPerMinute), measured: false),
         ]
         if options.registration != .none {
             needs.append(.init(flag: "registrations-per-minute", needed: perAddress, catroomDefault: Double(defaults.registrationsPerMinute), measured: false))
+            needs.append(.init(flag: "total-registrations-per-minute", needed: total, catroomDefault: Double(defaults.totalRegistrationsPerMinute), measured: false))
+            needs.append(.init(flag: "max-accounts", needed: total, catroomDefault: Double(defaults.maxAccounts), measured: false))
         }
         if let occupants {
             needs.append(.init(flag: "max-occupants", needed: Double(occupants), catroomDefault: Double(defaults.maxOccupants), measured: false))

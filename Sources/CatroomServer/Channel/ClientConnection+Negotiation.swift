@@ -16,12 +16,16 @@ extension ClientConnection {
 
     func sendHeader() {
         streamID = randomBytes(count: 16).base64
+        send(raw: Self.header(from: configuration.domain, id: streamID))
+        headerSent = true
+    }
+
+    static func header(from domain: String, id: String) -> [UInt8] {
         let header = XML.Element("stream", namespace: Namespace.stream, attributes: [
-            XML.Attribute("from", value: configuration.domain), XML.Attribute("id", value: streamID),
+            XML.Attribute("from", value: domain), XML.Attribute("id", value: id),
             XML.Attribute("version", value: "1.0"), XML.Attribute("lang", namespace: XML.xmlNamespace, value: "en"),
         ])
-        send(raw: Array("<?xml version='1.0'?>".utf8) + header.serializedOpeningTag(declaring: Self.streamDeclarations))
-        headerSent = true
+        return Array("<?xml version='1.0'?>".utf8) + header.serializedOpeningTag(declaring: streamDeclarations)
     }
 
     func streamOpened(_ root: XML.Element) {

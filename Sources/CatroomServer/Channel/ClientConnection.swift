@@ -87,6 +87,8 @@ final class ClientConnection: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Closing: input is only drained (see `closeStream`), and never paused.
+        if case .closing = phase { return }
         let event = unwrapInboundIn(data)
         guard backlog.isEmpty, !isElement(event) || rate.take() else {
             return hold(event)
@@ -181,26 +183,29 @@ final class ClientConnection: ChannelInboundHandler {
         closeStream(with: error)
     }
 
-    /// Sends the error if any and the closing tag, then closes the connection.
+    /// Sends the error if any and the closing tag, then closes the connection in order.
     func closeStream(with error: StreamError?) {
         guard let context else { return }
         if case .closing = phase { return }
         phase = .closing
         preAuthenticationTimer?.cancel()
-        var bytes = error.map { $0.element.serialized(inheritedNamespace: Namespace.client) } ?? []
-        bytes += Array("</stream:stream>".utf8)
-        let buffer = context.channel.allocator.buffer(bytes: bytes)
-        let written = context.writeAndFlush(NIOAny(buffer))
-        // Close once the goodbye is out, or after the close timeout if the peer is not
-        // reading (a slow reader never lets it out); Prosody waits 5 s too.
-        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeTimeout) { context.close(promise: nil) }
-        written.assumeIsolated().whenComplete { _ in
-            timeout.cancel()
-            context.close(promise: nil)
+        // Events held by the rate limit are moot now: read on, so the peer's close is seen.
+        if !backlog.isEmpty {
+            backlog.removeAll()
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { }
+            context.read()
         }
+        context.closeStream(sending: Self.goodbye(error), timeout: Self.closeTimeout)
     }
 
-    static let closeTimeout = TimeAmount.seconds(5)
+    /// The error if any, then the closing tag.
+    static func goodbye(_ error: StreamError?) -> [UInt8] {
+        (error.map { $0.element.serialized(inheritedNamespace: Namespace.client) } ?? []) + Array("</stream:stream>".utf8)
+    }
+
+    /// How long a closing stream may take: for the goodbye to go out (a peer that does not read
+    /// never lets it) and for the peer to close its side.
+    static let closeTimeout = TimeAmount.seconds(2)
 
     // MARK: - Rate limit (SECURITY-CASES SR-03)
 

@@ -15,9 +15,13 @@ final class Hub: @unchecked Sendable {
     let decoyKey = randomBytes(count: 32)
     private let lock = NIOLock()
     private var accounts: [String: Account] = [:]
+    /// Registrations from all addresses.
+    private var registrations: TokenBucket
     private var sessions: [JID: Session] = [:]
     private var rooms: [JID: Room] = [:]
     private var addresses: AddressLimiter
+    /// Connections admitted and not yet closed, for the server-wide cap.
+    private var admitted = 0
     private var connections: [Int: ConnectionHandle] = [:]
     // Indexes, so that no operation scans every account, session or room.
     private var accountsOfConnection: [Int: Set<String>] = [:]
@@ -32,6 +36,8 @@ final class Hub: @unchecked Sendable {
         self.domain = domain
         self.roomDomain = roomDomain
         addresses = AddressLimiter(limits: configuration.limits)
+        let perMinute = Double(configuration.limits.totalRegistrationsPerMinute)
+        registrations = TokenBucket(rate: perMinute / 60, burst: perMinute)
     }
 
     private func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
@@ -42,8 +48,19 @@ final class Hub: @unchecked Sendable {
 
     // MARK: - Connections (SECURITY-CASES SR-02)
 
-    func admit(address: String) -> Bool {
-        locked { addresses.admit(address) }
+    /// Admits a new connection from `address`, or returns the stream error that refuses it
+    /// (RFC 6120 §4.9.3.17 past the server's cap, §4.9.3.12 past the address's).
+    func admit(address: String) -> StreamError? {
+        locked {
+            guard admitted < configuration.limits.maxConnections else {
+                return StreamError(.resourceConstraint, text: "the server has too many connections, try again later")
+            }
+            guard addresses.admit(address) else {
+                return StreamError(.policyViolation, text: "too many connections from your address, try again later")
+            }
+            admitted += 1
+            return nil
+        }
     }
 
     /// Tracks an admitted connection until it closes (for shutdown and counts).
@@ -58,6 +75,7 @@ final class Hub: @unchecked Sendable {
     func connectionClosed(_ connection: ConnectionHandle, session: JID?) -> [Delivery] {
         locked {
             addresses.release(connection.address)
+            admitted -= 1
             connections[connection.id] = nil
             var deliveries: [Delivery] = []
             if let session { deliveries += unbindLocked(session) }
@@ -81,18 +99,24 @@ final class Hub: @unchecked Sendable {
 
     // MARK: - Registration (CR-0003)
 
+    /// Whether a registration may go ahead: within the rate of `address`, then within the server's.
     func allowRegistration(from address: String) -> Bool {
-        locked { addresses.allowRegistration(from: address) }
+        locked { addresses.allowRegistration(from: address) && registrations.take() }
     }
 
     /// Creates the ephemeral account of `identityKey`, kept alive by `connection`. An
-    /// existing account of the same key is replaced and its streams closed (AR-05).
-    func registerEphemeral(identityKey: IdentityKey, credentials: SCRAM.Credentials, connection: ConnectionHandle) -> [ConnectionHandle] {
-        locked {
+    /// existing account of the same key is replaced and its streams closed (AR-05);
+    /// a new one past the account cap is refused with `resource-constraint`.
+    func registerEphemeral(
+        identityKey: IdentityKey, credentials: SCRAM.Credentials, connection: ConnectionHandle
+    ) throws(StanzaError) -> [ConnectionHandle] {
+        try locked { () throws(StanzaError) in
             let localpart = identityKey.accountID
             var replaced: [ConnectionHandle] = []
             if let existing = accounts[localpart] {
                 replaced = existing.connections.filter { $0 != connection }
+            } else {
+                try checkAccountCapLocked()
             }
             accounts[localpart] = Account(
                 localpart: localpart, kind: .ephemeral(identityKey), credentials: credentials, connections: [connection],
@@ -106,7 +130,14 @@ final class Hub: @unchecked Sendable {
     func registerPlain(localpart: String, credentials: SCRAM.Credentials) throws(StanzaError) {
         try locked { () throws(StanzaError) in
             guard accounts[localpart] == nil else { throw StanzaError(.conflict, text: "username taken") }
+            try checkAccountCapLocked()
             accounts[localpart] = Account(localpart: localpart, kind: .plain, credentials: credentials, limits: configuration.limits)
+        }
+    }
+
+    private func checkAccountCapLocked() throws(StanzaError) {
+        guard accounts.count < configuration.limits.maxAccounts else {
+            throw StanzaError(.resourceConstraint, text: "the server has too many accounts, try again later")
         }
     }
 
@@ -164,6 +195,11 @@ final class Hub: @unchecked Sendable {
 
     func join(room: JID, nick: String, session: Session, password: String?) -> Result<[Delivery], StanzaError> {
         locked {
+            // Rooms of every stream of the account: one nick per room, so no room counts twice.
+            let joined = (sessionsOfAccount[session.account] ?? []).reduce(0) { $0 + (roomsOfSession[$1]?.count ?? 0) }
+            guard joined < configuration.limits.maxRoomsPerAccount else {
+                return .failure(StanzaError(.policyViolation, type: .cancel, text: "in \(joined) rooms already, the most this server allows: leave one first"))
+            }
             let isNew = rooms[room] == nil
             var target = rooms[room] ?? Room(jid: room, password: password, maxOccupants: configuration.limits.maxOccupants)
             let result = target.join(nick: nick, session: session, password: password, isNew: isNew)

@@ -84,10 +84,14 @@ extension ClientConnection {
         guard KeyPossession.isValid(signature, identityKey: identityKey, domain: configuration.domain, streamID: streamID, nonce: issued.nonce)
         else { return .failure(StanzaError(.notAuthorized, text: "the signature does not prove the key")) }
         let credentials = SCRAM.Credentials(password: password, salt: randomBytes(count: 16))
-        for replaced in hub.registerEphemeral(identityKey: identityKey, credentials: credentials, connection: handle) {
-            replaced.close(with: .replaced)
+        do {
+            for replaced in try hub.registerEphemeral(identityKey: identityKey, credentials: credentials, connection: handle) {
+                replaced.close(with: .replaced)
+            }
+            return .success(())
+        } catch {
+            return .failure(error)
         }
-        return .success(())
     }
 
     /// XEP-0077 §3.1 username and password, only when the operator switched it on. Names

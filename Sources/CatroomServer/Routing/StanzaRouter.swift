@@ -62,9 +62,9 @@ struct StanzaRouter {
             guard let target = hub.session(to) else { return Self.reply(stanza, session, StanzaError(.serviceUnavailable)) }
             return [Delivery(to: target, element: stanza.element)]
         case .message:
-            guard stanza.type == "error" || Self.isEncrypted(stanza) else {
-                return Self.reply(stanza, session, Self.unencrypted)
-            }
+            // An error message is held to the rule too: its text or an echoed body would be
+            // plaintext. It is dropped unanswered (RFC 6120 §8.3.1), as in rooms.
+            guard Self.isEncrypted(stanza) else { return Self.reply(stanza, session, Self.unencrypted) }
             let targets = to.isBare ? hub.sessions(of: to) : hub.session(to).map { [$0] } ?? hub.sessions(of: to.bare)
             guard !targets.isEmpty else { return Self.reply(stanza, session, StanzaError(.serviceUnavailable)) }
             return targets.map { Delivery(to: $0, element: stanza.element) }
