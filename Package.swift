@@ -104,9 +104,11 @@ let package = Package(
 if Context.environment["CATROOM_FUZZ"] != nil {
     package.targets += [
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        // The second parser of the differential XML target; test-only.
+        .systemLibrary(name: "CLibXML2", path: "Fuzz/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .executableTarget(
             name: "catroom-fuzz",
-            dependencies: ["CLibFuzzer", "CatroomXML", "CatroomProtocol", "CatroomCrypto"],
+            dependencies: ["CLibFuzzer", "CLibXML2", "CatroomXML", "CatroomProtocol", "CatroomCrypto"],
             path: "Fuzz/Targets"
         ),
     ]

@@ -11,7 +11,7 @@ struct FuzzTarget: Sendable {
     /// Seeds that need keys or sealed messages, written by `--write-seeds`; the rest are files.
     var seeds: @Sendable () -> [String: [UInt8]] = { [:] }
 
-    static let all = [xmlStream, stanza, scram, ratchet, fanout]
+    static let all = [xmlStream, xmlDifferential, stanza, scram, ratchet, fanout]
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }
