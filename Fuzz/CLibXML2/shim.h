@@ -1,3 +1,8 @@
+#include <libxml/xmlversion.h>
+// Debian builds libxml2 with ICU, whose headers clash with Foundation's copy of ICU in a
+// Swift module importing both. Nothing here uses an encoding handler, the only structure
+// the switch changes, so libxml2's headers are read without ICU.
+#undef LIBXML_ICU_ENABLED
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
