@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs what a fresh Debian 12 machine with Swift 6.3 lacks, then the Python test tools.
 # Safe to rerun. libexpat1-dev is installed even when present: Debian's updates carry XML security fixes.
+# libxml2-dev serves only the differential fuzz target (make fuzz).
 set -eu
 
-packages="libsodium-dev libexpat1-dev pkg-config python3-venv tmux"
+packages="libsodium-dev libexpat1-dev libxml2-dev pkg-config python3-venv tmux"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 

@@ -11,7 +11,14 @@ struct FuzzTarget: Sendable {
     /// Seeds that need keys or sealed messages, written by `--write-seeds`; the rest are files.
     var seeds: @Sendable () -> [String: [UInt8]] = { [:] }
 
-    static let all = [xmlStream, stanza, scram, ratchet, fanout]
+    static let all = [xmlStream, xmlDifferential, stanza, scram, ratchet, fanout] + client
+
+    #if CATROOM_FUZZ_CLIENT
+    /// The targets built only with CATROOM_FUZZ=client (Package.swift).
+    static let client = [payload, engine]
+    #else
+    static let client: [FuzzTarget] = []
+    #endif
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

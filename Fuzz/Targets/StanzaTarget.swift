@@ -10,7 +10,8 @@ import CatroomXML
 // - JIDs and room names are idempotent: parsing a printed one gives it back;
 // - replies to a stanza are well formed and never echo its payload;
 // - stanza and stream errors built with any condition and text parse back to them;
-// - a key-possession signature is valid for one nonce only.
+// - only the seeds' genuine signatures verify: a key-possession signature only with the
+//   seed's key and nonce, a signed prekey only with the seed's identity key.
 
 extension FuzzTarget {
     static let stanza = FuzzTarget(name: "stanza", run: { bytes in
@@ -88,6 +89,11 @@ enum StanzaCheck {
         }
         if let bundle = try? BundleElement(element) {
             checkRoundTrip(bundle, \.element, { try? BundleElement($0) }, "a bundle")
+            // What X3DH checks before any DH (CR-0001 §5.2): only prekeys someone signed verify.
+            if bundle.signedPreKey.isSigned(by: bundle.identityKey) {
+                let signed = bundle.identityKey.bytes + bundle.signedPreKey.publicKey.bytes + bundle.signedPreKey.signature
+                invariant(Genuine.shared.signedPreKeys.contains(signed), "a signed prekey nobody signed verifies")
+            }
         }
         if let encrypted = EncryptedElement(element) {
             checkRoundTrip(encrypted, \.element, EncryptedElement.init, "an <encrypted/> element")
@@ -119,9 +125,10 @@ enum StanzaCheck {
         else { return }
         let nonce = form.value("challenge").flatMap { [UInt8](base64: $0) } ?? []
         if KeyPossession.isValid(signature, identityKey: key, domain: "example.org", streamID: "s1", nonce: nonce) {
+            let genuine = Genuine.shared
             invariant(
-                !KeyPossession.isValid(signature, identityKey: key, domain: "example.org", streamID: "s1", nonce: nonce + [0]),
-                "a key-possession signature is valid for two nonces")
+                key == genuine.identity.publicKey && nonce == genuine.nonce && signature == genuine.signature,
+                "a key-possession signature verifies that the seed's key never made for that nonce")
         }
     }
 
@@ -143,12 +150,43 @@ enum StanzaCheck {
 // MARK: - Seeds
 
 extension StanzaCheck {
+    /// The identity that signs the seeds, with what it signed.
+    struct Genuine: Sendable {
+        static let shared = Genuine()
+
+        let identity: IdentityKeyPair
+        let nonce: [UInt8]
+        let signature: [UInt8]
+        let signedPreKey: SignedPreKey
+        let oneTimePreKeys: [OneTimePreKey]
+        /// The seeds' entropy after these, for the rest of the seeds.
+        let entropy: FuzzEntropy
+        /// Identity key, signed prekey and signature of every genuine signed prekey in the seeds:
+        /// the seed's and the CR-0004 §5.3 example's.
+        let signedPreKeys: Set<[UInt8]>
+
+        private init() {
+            var entropy = FuzzEntropy(label: "stanza seeds")
+            identity = IdentityKeyPair.generate(using: &entropy)
+            nonce = entropy.bytes(count: KeyPossession.challengeCount)
+            signature = KeyPossession.signature(by: identity, domain: "example.org", streamID: "s1", nonce: nonce)
+            var preKeys = PreKeyStore(identity: identity, using: &entropy)
+            oneTimePreKeys = preKeys.generateOneTimePreKeys(count: 2, using: &entropy)
+            signedPreKey = preKeys.signedPreKey
+            self.entropy = entropy
+            let example = [
+                "GLaJujpMxthinEd9cwViQeM9bs/M4/N6HAe3TWdKaTs=", "NwUcxq3bcxLojWsJLltbxfXTtxbKR+582CV8kkqwxWg=",
+                "R0LXhywjLJzYyWpoVWZO6Yj5HnkQTJDA9u6Z9i7B5zjEPngA6yiRTQqhgeMLGcDsRZkyMYnB8aTM5tlt4j+UCg==",
+            ].compactMap { [UInt8](base64: $0) }.joined()
+            signedPreKeys = [identity.publicKey.bytes + signedPreKey.publicKey.bytes + signedPreKey.signature, Array(example)]
+        }
+    }
+
     /// Stanzas whose keys and signatures must be real for the decoders to accept them.
     static func seeds() -> [String: [UInt8]] {
-        var entropy = FuzzEntropy(label: "stanza seeds")
-        let identity = IdentityKeyPair.generate(using: &entropy)
-        let nonce = entropy.bytes(count: KeyPossession.challengeCount)
-        let signature = KeyPossession.signature(by: identity, domain: "example.org", streamID: "s1", nonce: nonce)
+        let genuine = Genuine.shared
+        let (identity, nonce, signature) = (genuine.identity, genuine.nonce, genuine.signature)
+        var entropy = genuine.entropy
         let form = DataForm(type: "submit", fields: [
             .init("FORM_TYPE", type: "hidden", values: ["urn:catroom:register:0"]),
             .init("challenge", type: "hidden", values: [nonce.base64]),
@@ -158,9 +196,7 @@ extension StanzaCheck {
         let register = XML.Element("iq", namespace: "jabber:client", attributes: ["type": "set", "id": "reg1"]) {
             XML.Element("query", namespace: "jabber:iq:register") { form.element }
         }
-        var preKeys = PreKeyStore(identity: identity, using: &entropy)
-        let oneTime = preKeys.generateOneTimePreKeys(count: 2, using: &entropy)
-        let bundle = BundleElement(identityKey: identity.publicKey, signedPreKey: preKeys.signedPreKey, oneTimePreKeys: oneTime)
+        let bundle = BundleElement(identityKey: identity.publicKey, signedPreKey: genuine.signedPreKey, oneTimePreKeys: genuine.oneTimePreKeys)
         let publish = XML.Element("iq", namespace: "jabber:client", attributes: ["type": "set", "id": "pub1"]) {
             XML.Element("publish", namespace: "urn:catroom:bundles:0") { bundle.element }
         }

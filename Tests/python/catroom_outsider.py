@@ -1021,6 +1021,7 @@ def check_hello_invite(payload: dict, secret: bytes, room: str | bytes, ik_sende
 
 PAYLOAD_BLOCK = 64
 MAX_ACKS = 64
+MAX_DEPTH = 32  # objects and arrays, the payload object being level 1 (0.5)
 KNOWN_TYPES = {"hello", "text", "action", "nick", "ack"}
 
 
@@ -1053,10 +1054,12 @@ def decode_payload(data: bytes) -> dict:
 
     try:
         obj = json.loads(data.decode("utf-8"), object_pairs_hook=no_repeats)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise Unreadable(f"not JSON: {error}") from None
     if not isinstance(obj, dict):
         raise Unreadable("not a JSON object")
+    if _depth(obj) > MAX_DEPTH:
+        raise Unreadable("nested too deep")
     _no_lone_surrogates(obj)
     # 0.3: an optional key set to null is absent.
     obj = {key: value for key, value in obj.items() if value is not None}
@@ -1082,6 +1085,14 @@ def decode_payload(data: bytes) -> dict:
             raise Unreadable("acks is not an array of objects with string sender, id and digest")
     obj["ts"] = int(obj["ts"])
     return obj
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 def _no_lone_surrogates(value) -> None:

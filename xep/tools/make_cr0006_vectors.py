@@ -119,6 +119,18 @@ decoding = [
     case("a repeated name inside an acknowledgement",
          '{"acks":[{"digest":"%s","id":"%s","id":"%s","sender":"%s"}],"ts":1,"type":"ack","v":1}' % (hexdigest(1), hexid(1), hexid(2), ALICE), "unreadable"),
     case("an unpaired surrogate escape", '{"body":"\\ud800","ts":1,"type":"text","v":1}', "unreadable"),
+    # 0.5: the whole text is checked, members the reader ignores included.
+    case("an unpaired surrogate in an ignored member", '{"ts":1,"type":"text","v":1,"x":"\\ude00"}', "unreadable"),
+    case("an invalid escape in an ignored member", '{"ts":1,"type":"text","v":1,"x":"\\q"}', "unreadable"),
+    case("a control character in an ignored member", '{"ts":1,"type":"text","v":1,"x":"\t"}', "unreadable"),
+    case("a leading zero in an ignored member", '{"ts":1,"type":"text","v":1,"x":01}', "unreadable"),
+    case("a number without digits after its point in an ignored member", '{"ts":1,"type":"text","v":1,"x":1.}', "unreadable"),
+    case("a trailing comma in an ignored array", '{"ts":1,"type":"text","v":1,"x":[1,]}', "unreadable"),
+    case("a trailing comma in an ignored object", '{"ts":1,"type":"text","v":1,"x":{"a":1,}}', "unreadable"),
+    case("objects and arrays nested 32 levels deep", '{"ts":1,"type":"text","v":1,"x":%s%s}' % ("[" * 31, "]" * 31), "readable", type="text"),
+    case("nested 33 levels deep", '{"ts":1,"type":"text","v":1,"x":%s%s}' % ("[" * 32, "]" * 32), "unreadable"),
+    case("names equal only after Unicode normalisation are two names",
+         '{"ts":1,"type":"text","v":1,"\u00e9":1,"e\u0301":2}', "readable", type="text"),
 ]
 
 # --- §5.8: acknowledgement entries ---------------------------------------------------

@@ -51,7 +51,8 @@ final class StanzaConnection: Sendable {
         return StanzaConnection(channel: channel, events: events, decoder: decoder)
     }
 
-    private init(channel: Channel, events: AsyncStream<Event>, decoder: ClientStreamDecoder) {
+    /// Internal for the `engine` fuzz target, which gives engines a channel without a server.
+    init(channel: Channel, events: AsyncStream<Event>, decoder: ClientStreamDecoder) {
         self.channel = channel
         self.events = events
         self.decoder = decoder

@@ -79,12 +79,11 @@ struct ChatPayload: Codable, Equatable, Sendable {
 
     struct Unreadable: Error {}
 
-    /// CR-0006 §5.3 in order: padding (checked before parsing), JSON with the keys' types,
-    /// `v`, and no repeated names.
+    /// CR-0006 §5.3 in order: padding (checked before parsing), the whole text strict JSON
+    /// (no repeated names, no unpaired surrogates), the keys' types, and `v`.
     static func decode(_ bytes: [UInt8]) throws -> ChatPayload {
-        guard !bytes.isEmpty, bytes.count % padding == 0,
-              let payload = try? JSONDecoder().decode(ChatPayload.self, from: Data(bytes)), payload.v == version,
-              !RepeatedNames.found(in: bytes)
+        guard !bytes.isEmpty, bytes.count % padding == 0, StrictJSON.accepts(bytes),
+              let payload = try? JSONDecoder().decode(ChatPayload.self, from: Data(bytes)), payload.v == version
         else { throw Unreadable() }
         return payload
     }

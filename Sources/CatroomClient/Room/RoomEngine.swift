@@ -12,7 +12,8 @@ actor RoomEngine {
     let room: JID
     let me: String
     private(set) var myNick: String
-    private var store: SessionStore
+    /// Readable so that the `engine` fuzz target can compare session state around each stanza.
+    private(set) var store: SessionStore
     private var members: [String: Member] = [:]
     private let connection: StanzaConnection
     private let iq: IQTracker
