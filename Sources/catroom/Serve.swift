@@ -16,25 +16,31 @@ extension Catroom {
                 and rooms live in memory and vanish with their connections.
                 """)
 
-        @Option(help: "The XMPP domain clients connect to; rooms live on rooms.<domain>.")
-        var domain = "localhost"
+        @Option(help: "A configuration file (YAML; docs/catroom.example.yaml lists every key). Flags override it.")
+        var config: String?
 
-        @Option(help: "Address to listen on.")
-        var host = "::"
+        @Flag(help: "Check the configuration (file and flags), print it whole, and exit: 0 if it is valid.")
+        var checkConfig = false
 
-        @Option(help: "Port for STARTTLS streams (RFC 6120).")
-        var port = 5222
+        @Option(help: "The XMPP domain clients connect to; rooms live on rooms.<domain> (default localhost).")
+        var domain: String?
 
-        @Option(help: "Port for direct-TLS streams (XEP-0368); 0 turns it off.")
-        var directTLSPort = 5223
+        @Option(help: "Address to listen on (default ::).")
+        var host: String?
 
-        @Option(help: "Directory for the generated certificate (default: $XDG_DATA_HOME/catroom or ~/.local/share/catroom).")
+        @Option(help: "Port for STARTTLS streams (RFC 6120; default 5222).")
+        var port: Int?
+
+        @Option(help: "Port for direct-TLS streams (XEP-0368; default 5223); 0 turns it off.")
+        var directTLSPort: Int?
+
+        @Option(help: "Directory for the generated certificate (default: $STATE_DIRECTORY, $XDG_DATA_HOME/catroom or ~/.local/share/catroom).")
         var dataDir: String?
 
-        @Option(help: "The operator's certificate chain (PEM); needs --key.")
+        @Option(help: "The operator's certificate chain (PEM, such as an ACME client's fullchain.pem); needs a key.")
         var cert: String?
 
-        @Option(help: "The operator's private key (PEM); needs --cert.")
+        @Option(help: "The operator's private key (PEM, such as privkey.pem); needs a certificate.")
         var key: String?
 
         @Option(help: "trace, debug, info, notice, warning, error or critical.")
@@ -49,48 +55,81 @@ extension Catroom {
         @Flag(help: "Allow streams without TLS. Loopback addresses only; for tests.")
         var allowPlaintext = false
 
-        @Option(help: "Largest stanza in bytes.")
-        var maxStanzaBytes = ServerConfiguration.Limits().maxStanzaBytes
+        @Option(help: "Largest stanza in bytes (default \(Limits().maxStanzaBytes)).")
+        var maxStanzaBytes: Int?
 
-        @Option(help: "Most occupants in one room.")
-        var maxOccupants = ServerConfiguration.Limits().maxOccupants
+        @Option(help: "Most occupants in one room (default \(Limits().maxOccupants)).")
+        var maxOccupants: Int?
 
-        @Option(help: "Stanzas per second one connection may send before its reads are paused.")
-        var stanzaRate = ServerConfiguration.Limits().stanzasPerSecond
+        @Option(help: "Stanzas per second one connection may send before its reads are paused (default \(Limits().stanzasPerSecond)); the burst is twice that.")
+        var stanzaRate: Double?
 
-        @Option(help: "Concurrent connections from one IP address (loopback included).")
-        var connectionsPerAddress = ServerConfiguration.Limits().connectionsPerAddress
+        @Option(help: "Concurrent connections from one IP address, loopback included (default \(Limits().connectionsPerAddress)).")
+        var connectionsPerAddress: Int?
 
-        @Option(help: "New connections per minute from one IP address.")
-        var connectionAttemptsPerMinute = ServerConfiguration.Limits().connectionAttemptsPerMinute
+        @Option(help: "New connections per minute from one IP address (default \(Limits().connectionAttemptsPerMinute)).")
+        var connectionAttemptsPerMinute: Int?
 
-        @Option(help: "Registrations per minute from one IP address.")
-        var registrationsPerMinute = ServerConfiguration.Limits().registrationsPerMinute
+        @Option(help: "Registrations per minute from one IP address (default \(Limits().registrationsPerMinute)).")
+        var registrationsPerMinute: Int?
 
-        @Option(help: "Seconds a connection may take to authenticate.")
-        var preAuthSeconds = ServerConfiguration.Limits().preAuthenticationSeconds
+        @Option(help: "Seconds a connection may take to authenticate (default \(Limits().preAuthenticationSeconds)).")
+        var preAuthSeconds: Int64?
 
-        @Option(help: "Bytes queued for one slow reader before it is disconnected.")
-        var maxOutboundBytes = ServerConfiguration.Limits().maxOutboundBytes
+        @Option(help: "Bytes queued for one slow reader before it is disconnected (default \(Limits().maxOutboundBytes)).")
+        var maxOutboundBytes: Int?
 
         @Option(help: .hidden)
         var wireTap: String?
 
+        typealias Limits = ServerConfiguration.Limits
+
         func validate() throws {
-            guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
-            // One fan-out message must fit one stanza: about 330 bytes per recipient plus the payload (CR-0005 §6.3).
-            // That also keeps the cap above RFC 6120 §13.12's minimum of 10000 bytes.
-            let roomCap = (maxStanzaBytes - 16384) / 330
-            guard roomCap >= 1 else {
-                throw ValidationError("--max-stanza-bytes must be at least \(16384 + 330): a 16 KiB payload and one recipient (xep/CR-0005 §6.3)")
+        }
+
+        /// The defaults, then the file, then the flags given.
+        func effectiveConfiguration() throws(ConfigurationError) -> ServerConfiguration {
+            var configuration = ServerConfiguration(domain: "localhost", dataDirectory: Self.defaultDataDirectory)
+            if let config { try configuration.apply(file: config) }
+            func override<V>(_ path: WritableKeyPath<ServerConfiguration, V>, _ value: V?) {
+                if let value { configuration[keyPath: path] = value }
             }
-            guard (1...roomCap).contains(maxOccupants) else {
-                throw ValidationError("--max-occupants must be 1 to \(roomCap) for \(maxStanzaBytes)-byte stanzas (xep/CR-0005 §6.3)")
-            }
+            override(\.domain, domain)
+            override(\.host, host)
+            override(\.port, port)
+            override(\.directTLSPort, directTLSPort.map { $0 == 0 ? nil : $0 })
+            override(\.dataDirectory, dataDir)
+            if let cert { configuration.certificatePath = cert }
+            if let key { configuration.keyPath = key }
+            if allowPlainRegistration { configuration.allowPlainRegistration = true }
+            override(\.limits.maxStanzaBytes, maxStanzaBytes)
+            override(\.limits.maxOccupants, maxOccupants)
+            override(\.limits.stanzasPerSecond, stanzaRate)
+            override(\.limits.stanzaBurst, stanzaRate.map { max($0 * 2, 1) })
+            override(\.limits.connectionsPerAddress, connectionsPerAddress)
+            override(\.limits.connectionAttemptsPerMinute, connectionAttemptsPerMinute)
+            override(\.limits.registrationsPerMinute, registrationsPerMinute)
+            override(\.limits.preAuthenticationSeconds, preAuthSeconds)
+            override(\.limits.maxOutboundBytes, maxOutboundBytes)
+            configuration.allowPlaintext = allowPlaintext
+            configuration.wireTapPath = wireTap
+            try configuration.validate()
+            return configuration
         }
 
         func run() async throws {
+            let configuration: ServerConfiguration
+            do {
+                configuration = try effectiveConfiguration()
+            } catch {
+                FileHandle.standardError.write(Data("catroom: \(error)\n".utf8))
+                throw ExitCode(78)  // EX_CONFIG (sysexits.h)
+            }
+            if checkConfig {
+                print(configuration.yaml, terminator: "")
+                return
+            }
             let level = Logger.Level(rawValue: logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -98,26 +137,8 @@ extension Catroom {
                 return handler
             }
             let logger = Logger(label: "catroom.serve")
-            var configuration = ServerConfiguration(domain: domain, dataDirectory: dataDir ?? Self.defaultDataDirectory)
-            configuration.host = host
-            configuration.port = port
-            configuration.directTLSPort = directTLSPort == 0 ? nil : directTLSPort
-            configuration.certificatePath = cert
-            configuration.keyPath = key
-            configuration.allowPlaintext = allowPlaintext
-            configuration.allowPlainRegistration = allowPlainRegistration
-            configuration.limits.maxStanzaBytes = maxStanzaBytes
-            configuration.limits.maxOccupants = maxOccupants
-            configuration.limits.stanzasPerSecond = stanzaRate
-            configuration.limits.stanzaBurst = max(stanzaRate * 2, 1)
-            configuration.limits.connectionsPerAddress = connectionsPerAddress
-            configuration.limits.connectionAttemptsPerMinute = connectionAttemptsPerMinute
-            configuration.limits.registrationsPerMinute = registrationsPerMinute
-            configuration.limits.preAuthenticationSeconds = preAuthSeconds
-            configuration.limits.maxOutboundBytes = maxOutboundBytes
-            configuration.wireTapPath = wireTap
-
             let server = try await Server.start(configuration: configuration, logger: logger, threads: threads)
+            let domain = configuration.domain
             let tlsPort = server.directTLSPort.map { " and \($0) (TLS)" } ?? ""
             print("catroom serving \(domain) on port \(server.port) (STARTTLS)\(tlsPort); rooms on rooms.\(domain)")
             print("certificate SHA-256 \(server.certificateFingerprint)\(server.generatedCertificate ? " (generated in \(configuration.dataDirectory))" : "")")
@@ -130,8 +151,10 @@ extension Catroom {
             await server.shutdown()
         }
 
+        /// systemd's `StateDirectory=` first, then the XDG data directory.
         static var defaultDataDirectory: String {
             let environment = ProcessInfo.processInfo.environment
+            if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first { return String(state) }
             if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/catroom" }
             return (environment["HOME"] ?? ".") + "/.local/share/catroom"
         }
