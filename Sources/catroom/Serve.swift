@@ -1,8 +1,8 @@
 import ArgumentParser
 import CatroomServer
-import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 
 extension Catroom {
     /// `catroom serve`: a self-hosted room server.
@@ -37,7 +37,7 @@ extension Catroom {
         @Option(help: "Directory for the generated certificate (default: $STATE_DIRECTORY, $XDG_DATA_HOME/catroom or ~/.local/share/catroom).")
         var dataDir: String?
 
-        @Option(help: "The operator's certificate chain (PEM, such as an ACME client's fullchain.pem); needs a key.")
+        @Option(help: "The operator's certificate chain (PEM, such as an ACME client's fullchain.pem); needs a key. SIGHUP reloads it.")
         var cert: String?
 
         @Option(help: "The operator's private key (PEM, such as privkey.pem); needs a certificate.")
@@ -146,9 +146,11 @@ extension Catroom {
             print("join with: catroom join lobby --nick alice --server \(domain)\(portFlag) --pin \(server.certificateFingerprint)")
             fflush(nil)
 
-            let signal = await Self.waitForTermination()
-            logger.info("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"), shutting down")
-            await server.shutdown()
+            // SIGTERM or SIGINT: `Server.run` sends every stream <system-shutdown/> and returns.
+            let services = ServiceGroup(configuration: .init(
+                services: [.init(service: server), .init(service: CertificateReloader(server: server, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await services.run()
         }
 
         /// systemd's `StateDirectory=` first, then the XDG data directory.
@@ -158,36 +160,5 @@ extension Catroom {
             if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/catroom" }
             return (environment["HOME"] ?? ".") + "/.local/share/catroom"
         }
-
-        /// Suspends until SIGINT or SIGTERM arrives.
-        static func waitForTermination() async -> Int32 {
-            await withCheckedContinuation { continuation in
-                let queue = DispatchQueue(label: "catroom.signals")
-                let once = SignalOnce(continuation)
-                for number in [SIGINT, SIGTERM] {
-                    signal(number, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                    source.setEventHandler { once.fire(number) }
-                    source.resume()
-                    once.keep(source)
-                }
-            }
-        }
-    }
-}
-
-/// Resumes the waiting task on the first signal only; keeps the sources alive.
-private final class SignalOnce: @unchecked Sendable {
-    private var continuation: CheckedContinuation<Int32, Never>?
-    private var sources: [DispatchSourceSignal] = []
-
-    init(_ continuation: CheckedContinuation<Int32, Never>) { self.continuation = continuation }
-
-    func keep(_ source: DispatchSourceSignal) { sources.append(source) }
-
-    /// Called on the signal queue only.
-    func fire(_ number: Int32) {
-        continuation?.resume(returning: number)
-        continuation = nil
     }
 }

@@ -1,17 +1,27 @@
-"""Operating `catroom serve`: the configuration file.
+"""Operating `catroom serve`: the configuration file, certificates reloaded on SIGHUP, the
+graceful shutdown on SIGTERM (docs/admin-guide.md).
 
 Every test runs the real binary on loopback; every wait is bounded.
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import signal
+import socket
+import ssl
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
-from catroom_processes import REPO, WAIT, binary
+from catroom_processes import REPO, WAIT, Server, binary, free_port
 
 EXAMPLE = REPO / "docs" / "catroom.example.yaml"
+HEADER = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+          "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>").encode()
 
 
 def serve(*arguments: str) -> subprocess.CompletedProcess:
@@ -67,3 +77,114 @@ def test_a_bad_flag_value_is_refused():
     result = serve("--check-config", "--max-outbound-bytes", "5")
     assert result.returncode == 78
     assert result.stderr == "catroom: limits.max_outbound_bytes: must be 65536 to 1073741824\n"
+
+
+# --- certificates ---------------------------------------------------------------------
+
+def make_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    certificate, key = directory / f"{name}-fullchain.pem", directory / f"{name}-privkey.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=localhost", "-days", "2"],
+                   check=True, capture_output=True, timeout=WAIT)
+    return certificate, key
+
+
+def fingerprint_of(certificate: Path) -> str:
+    der = ssl.PEM_cert_to_DER_cert(certificate.read_text())
+    return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+
+
+class DirectTLS:
+    """A direct-TLS connection (XEP-0368) that has not said anything yet."""
+
+    def __init__(self, port: int):
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        self.socket = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=WAIT))
+        der = self.socket.getpeercert(binary_form=True)
+        self.fingerprint = ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+
+    def read_until(self, marker: bytes) -> bytes:
+        data = b""
+        deadline = time.monotonic() + WAIT
+        while marker not in data and time.monotonic() < deadline:
+            chunk = self.socket.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def open_stream(self) -> bytes:
+        self.socket.sendall(HEADER)
+        return self.read_until(b"</features>")
+
+    def close(self):
+        self.socket.close()
+
+
+def wait_for_log(server: Server, text: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while text not in server.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{text!r} not logged\n{server.diagnostics()}"
+        time.sleep(0.05)
+
+
+def test_sighup_reloads_the_certificate_without_dropping_streams(tmp_path):
+    live_certificate, live_key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
+    old_certificate, old_key = make_certificate(tmp_path, "old")
+    new_certificate, new_key = make_certificate(tmp_path, "new")
+    shutil.copy(old_certificate, live_certificate)
+    shutil.copy(old_key, live_key)
+    config = tmp_path / "catroom.yaml"
+    config.write_text(f"certificate: {live_certificate}\nkey: {live_key}\n")
+    server = Server(tmp_path, "--config", str(config), direct_tls_port=free_port(), trace=False)
+    try:
+        assert server.fingerprint == fingerprint_of(old_certificate)
+        before = DirectTLS(server.direct_tls_port)
+        assert before.fingerprint == fingerprint_of(old_certificate)
+
+        # What an ACME client's deploy hook does: new files, then `systemctl reload`.
+        shutil.copy(new_certificate, live_certificate)
+        shutil.copy(new_key, live_key)
+        server.process.send_signal(signal.SIGHUP)
+        wait_for_log(server, f"certificate reloaded, SHA-256 {fingerprint_of(new_certificate)}")
+
+        after = DirectTLS(server.direct_tls_port)
+        assert after.fingerprint == fingerprint_of(new_certificate)
+        assert b"<features" in after.open_stream()
+        assert b"<features" in before.open_stream(), "the stream opened before the reload still works"
+        before.close()
+        after.close()
+
+        # A key that does not match: logged, and the certificate in use stays.
+        shutil.copy(old_key, live_key)
+        server.process.send_signal(signal.SIGHUP)
+        wait_for_log(server, f"certificate not reloaded, keeping SHA-256 {fingerprint_of(new_certificate)}")
+        kept = DirectTLS(server.direct_tls_port)
+        assert kept.fingerprint == fingerprint_of(new_certificate)
+        kept.close()
+        assert server.process.poll() is None
+    finally:
+        assert server.stop() == 0
+
+
+# --- graceful shutdown ----------------------------------------------------------------
+
+def test_sigterm_sends_every_stream_system_shutdown_and_exits(tmp_path):
+    server = Server(tmp_path, direct_tls_port=free_port(), trace=False)
+    try:
+        clients = [DirectTLS(server.direct_tls_port) for _ in range(3)]
+        for client in clients:
+            assert b"<features" in client.open_stream()
+        server.process.send_signal(signal.SIGTERM)
+        for client in clients:
+            goodbye = client.read_until(b"</stream:stream>")
+            assert b"<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" in goodbye, goodbye
+            assert goodbye.endswith(b"</stream:stream>")
+            client.close()
+        assert server.process.wait(timeout=WAIT) == 0  # the server's own bound is 5 s
+    finally:
+        server.stop()
