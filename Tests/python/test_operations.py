@@ -1,5 +1,5 @@
 """Operating `catroom serve`: the configuration file, certificates reloaded on SIGHUP, the
-graceful shutdown on SIGTERM (docs/admin-guide.md).
+graceful shutdown on SIGTERM, and the systemd unit (docs/admin-guide.md).
 
 Every test runs the real binary on loopback; every wait is bounded.
 """
@@ -20,6 +20,7 @@ import pytest
 from catroom_processes import REPO, WAIT, Server, binary, free_port
 
 EXAMPLE = REPO / "docs" / "catroom.example.yaml"
+UNIT = REPO / "dist" / "catroom.service"
 HEADER = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
           "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>").encode()
 
@@ -188,3 +189,19 @@ def test_sigterm_sends_every_stream_system_shutdown_and_exits(tmp_path):
         assert server.process.wait(timeout=WAIT) == 0  # the server's own bound is 5 s
     finally:
         server.stop()
+
+
+# --- systemd --------------------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_unit_verifies_and_is_hardened(tmp_path):
+    unit = tmp_path / "catroom.service"
+    # verify checks that ExecStart's program exists: point it at the one built here.
+    unit.write_text(UNIT.read_text().replace("/usr/local/bin/catroom", binary()))
+    verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stderr
+    assert verify.stderr == "", verify.stderr  # a misspelt or unparsable setting is only a warning
+    # The exposure score on systemd's 0-10 scale, times ten: 2.0 or below.
+    security = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=20", str(unit)],
+                              capture_output=True, text=True, timeout=60)
+    assert security.returncode == 0, security.stdout
