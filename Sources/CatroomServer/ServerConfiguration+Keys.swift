@@ -12,7 +12,8 @@ extension ServerConfiguration {
         Key("certificate", \.certificatePath),
         Key("key", \.keyPath),
         Key("allow_plain_registration", \.allowPlainRegistration),
-        Key("limits.max_stanza_bytes", \.limits.maxStanzaBytes, 16384 + 330...16 << 20),
+        // A 16 KiB payload and one recipient's key entry at least, xep/CR-0005 §6.3.
+        Key("limits.max_stanza_bytes", \.limits.maxStanzaBytes, 16384 + 330...16 << 20, "xep/CR-0005 §6.3"),
         Key("limits.pre_authentication_seconds", \.limits.preAuthenticationSeconds, 1...3600),
         Key("limits.stanzas_per_second", \.limits.stanzasPerSecond, 0.1...1_000_000),
         Key("limits.stanza_burst", \.limits.stanzaBurst, 1...1_000_000),
@@ -20,7 +21,8 @@ extension ServerConfiguration {
         Key("limits.connection_attempts_per_minute", \.limits.connectionAttemptsPerMinute, 1...1_000_000),
         Key("limits.registrations_per_minute", \.limits.registrationsPerMinute, 1...1_000_000),
         Key("limits.max_outbound_bytes", \.limits.maxOutboundBytes, 64 << 10...1 << 30),
-        Key("limits.max_occupants", \.limits.maxOccupants, 1...100_000),
+        // And at most (max_stanza_bytes - 16384) / 330, checked by `validate()`.
+        Key("limits.max_occupants", \.limits.maxOccupants, 1...100_000, "xep/CR-0005 §6.3"),
         Key("limits.max_streams_per_account", \.limits.maxStreamsPerAccount, 1...1000),
         Key("limits.max_failed_attempts", \.limits.maxFailedAttempts, 1...100),
         Key("limits.keepalive_seconds", \.limits.keepaliveSeconds, 1...3600),
@@ -34,11 +36,16 @@ extension ServerConfiguration {
         set { directTLSPort = newValue == 0 ? nil : newValue }
     }
 
-    /// The first setting outside what it accepts, as `key: reason`; then the rules between settings.
-    public func validate() throws(ConfigurationError) {
+    /// The first setting outside what its key accepts, as `key: reason`.
+    public func validateEachSetting() throws(ConfigurationError) {
         for key in Self.keys {
             if let problem = key.problem(self) { throw ConfigurationError(key: key.name, problem) }
         }
+    }
+
+    /// `validateEachSetting()`, then the rules between settings.
+    public func validate() throws(ConfigurationError) {
+        try validateEachSetting()
         guard (certificatePath == nil) == (keyPath == nil) else {
             throw ConfigurationError(key: certificatePath == nil ? "certificate" : "key", "must be given with \(certificatePath == nil ? "key" : "certificate")")
         }
@@ -60,9 +67,13 @@ extension ServerConfiguration {
         let write: @Sendable (inout ServerConfiguration, String) -> String?
         let problem: @Sendable (ServerConfiguration) -> String?
 
-        init<V: KeyValue & Comparable>(_ name: String, _ path: WritableKeyPath<ServerConfiguration, V> & Sendable, _ range: ClosedRange<V>) {
+        /// `source`, if given, is where the range comes from.
+        init<V: KeyValue & Comparable>(
+            _ name: String, _ path: WritableKeyPath<ServerConfiguration, V> & Sendable, _ range: ClosedRange<V>, _ source: String? = nil
+        ) {
+            let rule = "must be \(range.lowerBound.text) to \(range.upperBound.text)" + (source.map { " (\($0))" } ?? "")
             self.init(name, read: { $0[keyPath: path].text }, write: { $0[keyPath: path] = $1 }) {
-                range.contains($0[keyPath: path]) ? nil : "must be \(range.lowerBound.text) to \(range.upperBound.text)"
+                range.contains($0[keyPath: path]) ? nil : rule
             }
         }
 

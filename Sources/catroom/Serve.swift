@@ -86,36 +86,47 @@ extension Catroom {
 
         func validate() throws {
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
+            // A flag out of its range is a usage error (64), whatever the file says.
+            var flagsOnly = Self.defaults
+            applyFlags(to: &flagsOnly)
+            do { try flagsOnly.validateEachSetting() } catch { throw ValidationError("\(error)") }
         }
+
+        static var defaults: ServerConfiguration { ServerConfiguration(domain: "localhost", dataDirectory: defaultDataDirectory) }
 
         /// The defaults, then the file, then the flags given.
         func effectiveConfiguration() throws(ConfigurationError) -> ServerConfiguration {
-            var configuration = ServerConfiguration(domain: "localhost", dataDirectory: Self.defaultDataDirectory)
+            var configuration = Self.defaults
             if let config { try configuration.apply(file: config) }
-            func override<V>(_ path: WritableKeyPath<ServerConfiguration, V>, _ value: V?) {
+            applyFlags(to: &configuration)
+            try configuration.validate()
+            return configuration
+        }
+
+        /// Sets what the flags give.
+        func applyFlags(to configuration: inout ServerConfiguration) {
+            func set<V>(_ path: WritableKeyPath<ServerConfiguration, V>, _ value: V?) {
                 if let value { configuration[keyPath: path] = value }
             }
-            override(\.domain, domain)
-            override(\.host, host)
-            override(\.port, port)
-            override(\.directTLSPort, directTLSPort.map { $0 == 0 ? nil : $0 })
-            override(\.dataDirectory, dataDir)
+            set(\.domain, domain)
+            set(\.host, host)
+            set(\.port, port)
+            set(\.directTLSPort, directTLSPort.map { $0 == 0 ? nil : $0 })
+            set(\.dataDirectory, dataDir)
             if let cert { configuration.certificatePath = cert }
             if let key { configuration.keyPath = key }
             if allowPlainRegistration { configuration.allowPlainRegistration = true }
-            override(\.limits.maxStanzaBytes, maxStanzaBytes)
-            override(\.limits.maxOccupants, maxOccupants)
-            override(\.limits.stanzasPerSecond, stanzaRate)
-            override(\.limits.stanzaBurst, stanzaRate.map { max($0 * 2, 1) })
-            override(\.limits.connectionsPerAddress, connectionsPerAddress)
-            override(\.limits.connectionAttemptsPerMinute, connectionAttemptsPerMinute)
-            override(\.limits.registrationsPerMinute, registrationsPerMinute)
-            override(\.limits.preAuthenticationSeconds, preAuthSeconds)
-            override(\.limits.maxOutboundBytes, maxOutboundBytes)
+            set(\.limits.maxStanzaBytes, maxStanzaBytes)
+            set(\.limits.maxOccupants, maxOccupants)
+            set(\.limits.stanzasPerSecond, stanzaRate)
+            set(\.limits.stanzaBurst, stanzaRate.map { max($0 * 2, 1) })
+            set(\.limits.connectionsPerAddress, connectionsPerAddress)
+            set(\.limits.connectionAttemptsPerMinute, connectionAttemptsPerMinute)
+            set(\.limits.registrationsPerMinute, registrationsPerMinute)
+            set(\.limits.preAuthenticationSeconds, preAuthSeconds)
+            set(\.limits.maxOutboundBytes, maxOutboundBytes)
             configuration.allowPlaintext = allowPlaintext
             configuration.wireTapPath = wireTap
-            try configuration.validate()
-            return configuration
         }
 
         func run() async throws {

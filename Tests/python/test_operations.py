@@ -74,10 +74,18 @@ def test_a_bad_file_is_refused_with_its_place(tmp_path, text, error):
         assert result.stdout == ""
 
 
-def test_a_bad_flag_value_is_refused():
+def test_a_flag_out_of_range_is_a_usage_error():
     result = serve("--check-config", "--max-outbound-bytes", "5")
+    assert result.returncode == 64  # EX_USAGE, as for any bad flag
+    assert "Error: limits.max_outbound_bytes: must be 65536 to 1073741824\n" in result.stderr
+
+
+def test_flags_that_only_clash_with_the_file_are_a_configuration_error(tmp_path):
+    config = tmp_path / "catroom.yaml"
+    config.write_text("limits:\n  max_stanza_bytes: 20000\n")
+    result = serve("--config", str(config), "--check-config", "--max-occupants", "20")
     assert result.returncode == 78
-    assert result.stderr == "catroom: limits.max_outbound_bytes: must be 65536 to 1073741824\n"
+    assert result.stderr == "catroom: limits.max_occupants: must be at most 10 for 20000-byte stanzas (xep/CR-0005 §6.3)\n"
 
 
 # --- certificates ---------------------------------------------------------------------
