@@ -1,8 +1,8 @@
 import ArgumentParser
 import CatroomServer
-import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 
 extension Catroom {
     /// `catroom serve`: a self-hosted room server.
@@ -16,25 +16,31 @@ extension Catroom {
                 and rooms live in memory and vanish with their connections.
                 """)
 
-        @Option(help: "The XMPP domain clients connect to; rooms live on rooms.<domain>.")
-        var domain = "localhost"
+        @Option(help: "A configuration file (YAML; docs/catroom.example.yaml lists every key). Flags override it.")
+        var config: String?
 
-        @Option(help: "Address to listen on.")
-        var host = "::"
+        @Flag(help: "Check the configuration (file and flags), print it whole, and exit: 0 if it is valid.")
+        var checkConfig = false
 
-        @Option(help: "Port for STARTTLS streams (RFC 6120).")
-        var port = 5222
+        @Option(help: "The XMPP domain clients connect to; rooms live on rooms.<domain> (default localhost).")
+        var domain: String?
 
-        @Option(help: "Port for direct-TLS streams (XEP-0368); 0 turns it off.")
-        var directTLSPort = 5223
+        @Option(help: "Address to listen on (default ::).")
+        var host: String?
 
-        @Option(help: "Directory for the generated certificate (default: $XDG_DATA_HOME/catroom or ~/.local/share/catroom).")
+        @Option(help: "Port for STARTTLS streams (RFC 6120; default 5222).")
+        var port: Int?
+
+        @Option(help: "Port for direct-TLS streams (XEP-0368; default 5223); 0 turns it off.")
+        var directTLSPort: Int?
+
+        @Option(help: "Directory for the generated certificate (default: $STATE_DIRECTORY, $XDG_DATA_HOME/catroom or ~/.local/share/catroom).")
         var dataDir: String?
 
-        @Option(help: "The operator's certificate chain (PEM); needs --key.")
+        @Option(help: "The operator's certificate chain (PEM, such as an ACME client's fullchain.pem); needs a key. SIGHUP reloads it.")
         var cert: String?
 
-        @Option(help: "The operator's private key (PEM); needs --cert.")
+        @Option(help: "The operator's private key (PEM, such as privkey.pem); needs a certificate.")
         var key: String?
 
         @Option(help: "trace, debug, info, notice, warning, error or critical.")
@@ -49,60 +55,108 @@ extension Catroom {
         @Flag(help: "Allow streams without TLS. Loopback addresses only; for tests.")
         var allowPlaintext = false
 
-        @Option(help: "Largest stanza in bytes.")
-        var maxStanzaBytes = ServerConfiguration.Limits().maxStanzaBytes
+        @Option(help: "Largest stanza in bytes (default \(Limits().maxStanzaBytes)).")
+        var maxStanzaBytes: Int?
 
-        @Option(help: "Most occupants in one room.")
-        var maxOccupants = ServerConfiguration.Limits().maxOccupants
+        @Option(help: "Most occupants in one room (default \(Limits().maxOccupants)).")
+        var maxOccupants: Int?
 
-        @Option(help: "Stanzas per second one connection may send before its reads are paused.")
-        var stanzaRate = ServerConfiguration.Limits().stanzasPerSecond
+        @Option(help: "Stanzas per second one connection may send before its reads are paused (default \(Limits().stanzasPerSecond)); the burst is twice that.")
+        var stanzaRate: Double?
 
-        @Option(help: "Concurrent connections from all addresses; keep LimitNOFILE above it.")
-        var maxConnections = ServerConfiguration.Limits().maxConnections
+        @Option(help: "Concurrent connections from all addresses; keep LimitNOFILE above it (default \(Limits().maxConnections)).")
+        var maxConnections: Int?
 
-        @Option(help: "Concurrent connections from one IP address (loopback included).")
-        var connectionsPerAddress = ServerConfiguration.Limits().connectionsPerAddress
+        @Option(help: "Concurrent connections from one IP address, loopback included (default \(Limits().connectionsPerAddress)).")
+        var connectionsPerAddress: Int?
 
-        @Option(help: "New connections per minute from one IP address.")
-        var connectionAttemptsPerMinute = ServerConfiguration.Limits().connectionAttemptsPerMinute
+        @Option(help: "New connections per minute from one IP address (default \(Limits().connectionAttemptsPerMinute)).")
+        var connectionAttemptsPerMinute: Int?
 
-        @Option(help: "Registrations per minute from one IP address.")
-        var registrationsPerMinute = ServerConfiguration.Limits().registrationsPerMinute
+        @Option(help: "Registrations per minute from one IP address (default \(Limits().registrationsPerMinute)).")
+        var registrationsPerMinute: Int?
 
-        @Option(help: "Registrations per minute from all addresses.")
-        var totalRegistrationsPerMinute = ServerConfiguration.Limits().totalRegistrationsPerMinute
+        @Option(help: "Registrations per minute from all addresses (default \(Limits().totalRegistrationsPerMinute)).")
+        var totalRegistrationsPerMinute: Int?
 
-        @Option(help: "Accounts alive at once.")
-        var maxAccounts = ServerConfiguration.Limits().maxAccounts
+        @Option(help: "Accounts alive at once (default \(Limits().maxAccounts)).")
+        var maxAccounts: Int?
 
-        @Option(help: "Rooms one account may be in at once.")
-        var maxRoomsPerAccount = ServerConfiguration.Limits().maxRoomsPerAccount
+        @Option(help: "Rooms one account may be in at once (default \(Limits().maxRoomsPerAccount)).")
+        var maxRoomsPerAccount: Int?
 
-        @Option(help: "Seconds a connection may take to authenticate.")
-        var preAuthSeconds = ServerConfiguration.Limits().preAuthenticationSeconds
+        @Option(help: "Seconds a connection may take to authenticate (default \(Limits().preAuthenticationSeconds)).")
+        var preAuthSeconds: Int64?
 
-        @Option(help: "Bytes queued for one slow reader before it is disconnected.")
-        var maxOutboundBytes = ServerConfiguration.Limits().maxOutboundBytes
+        @Option(help: "Bytes queued for one slow reader before it is disconnected (default \(Limits().maxOutboundBytes)).")
+        var maxOutboundBytes: Int?
 
         @Option(help: .hidden)
         var wireTap: String?
 
+        typealias Limits = ServerConfiguration.Limits
+
         func validate() throws {
-            guard (cert == nil) == (key == nil) else { throw ValidationError("--cert and --key go together") }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
-            // One fan-out message must fit one stanza: about 330 bytes per recipient plus the payload (CR-0005 §6.3).
-            // That also keeps the cap above RFC 6120 §13.12's minimum of 10000 bytes.
-            let roomCap = (maxStanzaBytes - 16384) / 330
-            guard roomCap >= 1 else {
-                throw ValidationError("--max-stanza-bytes must be at least \(16384 + 330): a 16 KiB payload and one recipient (xep/CR-0005 §6.3)")
+            // A flag out of its range is a usage error (64), whatever the file says.
+            var flagsOnly = Self.defaults
+            applyFlags(to: &flagsOnly)
+            do { try flagsOnly.validateEachSetting() } catch { throw ValidationError("\(error)") }
+        }
+
+        static var defaults: ServerConfiguration { ServerConfiguration(domain: "localhost", dataDirectory: defaultDataDirectory) }
+
+        /// The defaults, then the file, then the flags given.
+        func effectiveConfiguration() throws(ConfigurationError) -> ServerConfiguration {
+            var configuration = Self.defaults
+            if let config { try configuration.apply(file: config) }
+            applyFlags(to: &configuration)
+            try configuration.validate()
+            return configuration
+        }
+
+        /// Sets what the flags give.
+        func applyFlags(to configuration: inout ServerConfiguration) {
+            func set<V>(_ path: WritableKeyPath<ServerConfiguration, V>, _ value: V?) {
+                if let value { configuration[keyPath: path] = value }
             }
-            guard (1...roomCap).contains(maxOccupants) else {
-                throw ValidationError("--max-occupants must be 1 to \(roomCap) for \(maxStanzaBytes)-byte stanzas (xep/CR-0005 §6.3)")
-            }
+            set(\.domain, domain)
+            set(\.host, host)
+            set(\.port, port)
+            set(\.directTLSPort, directTLSPort.map { $0 == 0 ? nil : $0 })
+            set(\.dataDirectory, dataDir)
+            if let cert { configuration.certificatePath = cert }
+            if let key { configuration.keyPath = key }
+            if allowPlainRegistration { configuration.allowPlainRegistration = true }
+            set(\.limits.maxStanzaBytes, maxStanzaBytes)
+            set(\.limits.maxOccupants, maxOccupants)
+            set(\.limits.stanzasPerSecond, stanzaRate)
+            set(\.limits.stanzaBurst, stanzaRate.map { max($0 * 2, 1) })
+            set(\.limits.maxConnections, maxConnections)
+            set(\.limits.connectionsPerAddress, connectionsPerAddress)
+            set(\.limits.connectionAttemptsPerMinute, connectionAttemptsPerMinute)
+            set(\.limits.registrationsPerMinute, registrationsPerMinute)
+            set(\.limits.totalRegistrationsPerMinute, totalRegistrationsPerMinute)
+            set(\.limits.maxAccounts, maxAccounts)
+            set(\.limits.maxRoomsPerAccount, maxRoomsPerAccount)
+            set(\.limits.preAuthenticationSeconds, preAuthSeconds)
+            set(\.limits.maxOutboundBytes, maxOutboundBytes)
+            configuration.allowPlaintext = allowPlaintext
+            configuration.wireTapPath = wireTap
         }
 
         func run() async throws {
+            let configuration: ServerConfiguration
+            do {
+                configuration = try effectiveConfiguration()
+            } catch {
+                FileHandle.standardError.write(Data("catroom: \(error)\n".utf8))
+                throw ExitCode(78)  // EX_CONFIG (sysexits.h)
+            }
+            if checkConfig {
+                print(configuration.yaml, terminator: "")
+                return
+            }
             let level = Logger.Level(rawValue: logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -110,30 +164,8 @@ extension Catroom {
                 return handler
             }
             let logger = Logger(label: "catroom.serve")
-            var configuration = ServerConfiguration(domain: domain, dataDirectory: dataDir ?? Self.defaultDataDirectory)
-            configuration.host = host
-            configuration.port = port
-            configuration.directTLSPort = directTLSPort == 0 ? nil : directTLSPort
-            configuration.certificatePath = cert
-            configuration.keyPath = key
-            configuration.allowPlaintext = allowPlaintext
-            configuration.allowPlainRegistration = allowPlainRegistration
-            configuration.limits.maxStanzaBytes = maxStanzaBytes
-            configuration.limits.maxOccupants = maxOccupants
-            configuration.limits.stanzasPerSecond = stanzaRate
-            configuration.limits.stanzaBurst = max(stanzaRate * 2, 1)
-            configuration.limits.maxConnections = maxConnections
-            configuration.limits.connectionsPerAddress = connectionsPerAddress
-            configuration.limits.connectionAttemptsPerMinute = connectionAttemptsPerMinute
-            configuration.limits.registrationsPerMinute = registrationsPerMinute
-            configuration.limits.totalRegistrationsPerMinute = totalRegistrationsPerMinute
-            configuration.limits.maxAccounts = maxAccounts
-            configuration.limits.maxRoomsPerAccount = maxRoomsPerAccount
-            configuration.limits.preAuthenticationSeconds = preAuthSeconds
-            configuration.limits.maxOutboundBytes = maxOutboundBytes
-            configuration.wireTapPath = wireTap
-
             let server = try await Server.start(configuration: configuration, logger: logger, threads: threads)
+            let domain = configuration.domain
             let tlsPort = server.directTLSPort.map { " and \($0) (TLS)" } ?? ""
             print("catroom serving \(domain) on port \(server.port) (STARTTLS)\(tlsPort); rooms on rooms.\(domain)")
             print("certificate SHA-256 \(server.certificateFingerprint)\(server.generatedCertificate ? " (generated in \(configuration.dataDirectory))" : "")")
@@ -141,46 +173,19 @@ extension Catroom {
             print("join with: catroom join lobby --nick alice --server \(domain)\(portFlag) --pin \(server.certificateFingerprint)")
             fflush(nil)
 
-            let signal = await Self.waitForTermination()
-            logger.info("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"), shutting down")
-            await server.shutdown()
+            // SIGTERM or SIGINT: `Server.run` sends every stream <system-shutdown/> and returns.
+            let services = ServiceGroup(configuration: .init(
+                services: [.init(service: server), .init(service: CertificateReloader(server: server, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await services.run()
         }
 
+        /// systemd's `StateDirectory=` first, then the XDG data directory.
         static var defaultDataDirectory: String {
             let environment = ProcessInfo.processInfo.environment
+            if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first { return String(state) }
             if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/catroom" }
             return (environment["HOME"] ?? ".") + "/.local/share/catroom"
         }
-
-        /// Suspends until SIGINT or SIGTERM arrives.
-        static func waitForTermination() async -> Int32 {
-            await withCheckedContinuation { continuation in
-                let queue = DispatchQueue(label: "catroom.signals")
-                let once = SignalOnce(continuation)
-                for number in [SIGINT, SIGTERM] {
-                    signal(number, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                    source.setEventHandler { once.fire(number) }
-                    source.resume()
-                    once.keep(source)
-                }
-            }
-        }
-    }
-}
-
-/// Resumes the waiting task on the first signal only; keeps the sources alive.
-private final class SignalOnce: @unchecked Sendable {
-    private var continuation: CheckedContinuation<Int32, Never>?
-    private var sources: [DispatchSourceSignal] = []
-
-    init(_ continuation: CheckedContinuation<Int32, Never>) { self.continuation = continuation }
-
-    func keep(_ source: DispatchSourceSignal) { sources.append(source) }
-
-    /// Called on the signal queue only.
-    func fire(_ number: Int32) {
-        continuation?.resume(returning: number)
-        continuation = nil
     }
 }

@@ -18,7 +18,7 @@ HEADER = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
           b"xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
 # Limits out of the way, so that only descriptors run out.
 UNLIMITED = ("--allow-plaintext", "--connections-per-address", "100000",
-             "--connection-attempts-per-minute", "100000000")
+             "--connection-attempts-per-minute", "1000000")
 
 
 def stream(port: int, wait: float) -> socket.socket | None:

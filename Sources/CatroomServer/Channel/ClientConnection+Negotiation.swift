@@ -127,7 +127,7 @@ extension ClientConnection {
         // which the client starts only after reading this. Then add TLS in this same tick.
         context.channel.flush()
         do {
-            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: identity.context), position: .first)
         } catch {
             context.close(promise: nil)
             return

@@ -26,7 +26,7 @@ final class ClientConnection: ChannelInboundHandler {
     }
 
     let hub: Hub
-    let tls: NIOSSLContext
+    let identity: TLSIdentity
     let decoder: XMLStreamHandler
     let logger: Logger
     let handle: ConnectionHandle
@@ -52,9 +52,9 @@ final class ClientConnection: ChannelInboundHandler {
     private var keepalive: RepeatedTask?
     weak var context: ChannelHandlerContext?
 
-    init(hub: Hub, tls: NIOSSLContext, decoder: XMLStreamHandler, handle: ConnectionHandle, secure: Bool, logger: Logger) {
+    init(hub: Hub, identity: TLSIdentity, decoder: XMLStreamHandler, handle: ConnectionHandle, secure: Bool, logger: Logger) {
         self.hub = hub
-        self.tls = tls
+        self.identity = identity
         self.decoder = decoder
         self.handle = handle
         self.isSecure = secure

@@ -18,8 +18,9 @@ struct ServerCertificate {
     static let certificateFile = "certificate.pem"
     static let keyFile = "key.pem"
 
-    /// Loads the operator's files, or the generated pair in `dataDirectory`, generating it if absent.
-    static func load(configuration: ServerConfiguration) throws -> ServerCertificate {
+    /// Loads the operator's files, or the generated pair in `dataDirectory`, generating it if
+    /// absent and `generating`.
+    static func load(configuration: ServerConfiguration, generating: Bool = true) throws -> ServerCertificate {
         if let certificatePath = configuration.certificatePath, let keyPath = configuration.keyPath {
             return try load(certificate: certificatePath, key: keyPath, generated: false)
         }
@@ -27,7 +28,7 @@ struct ServerCertificate {
         let certificatePath = directory.appending(path: certificateFile).path
         let keyPath = directory.appending(path: keyFile).path
         var generated = false
-        if !FileManager.default.fileExists(atPath: certificatePath) || !FileManager.default.fileExists(atPath: keyPath) {
+        if generating, !FileManager.default.fileExists(atPath: certificatePath) || !FileManager.default.fileExists(atPath: keyPath) {
             try generate(domain: configuration.domain, certificate: certificatePath, key: keyPath, directory: directory)
             generated = true
         }
