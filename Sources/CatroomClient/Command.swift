@@ -10,6 +10,10 @@ public enum Command: Equatable, Sendable {
     case who
     case fingerprint(String?)
     case verify(String)
+    /// The contacts a profile keeps (CR-0006 §5.10).
+    case contacts
+    /// Removes a contact from the profile: a name, `name#fingerprint` or `#fingerprint`.
+    case forget(String)
     /// The room safety code in full (CR-0007).
     case safety
     /// Who acknowledged this member's last room message (CR-0006 §5.8).
@@ -34,6 +38,8 @@ public enum Command: Equatable, Sendable {
         ("nick", "/nick <name>", "change your display name"),
         ("fingerprint", "/fingerprint [nick]", "show your own or a member's full fingerprint"),
         ("verify", "/verify <nick>", "mark a member verified after comparing fingerprints out of band"),
+        ("contacts", "/contacts", "list the contacts your profile keeps, who is verified and since when (needs --profile)"),
+        ("forget", "/forget <nick|#fingerprint>", "remove a contact and its verification from your profile (needs --profile)"),
         ("safety", "/safety", "show the room safety code: compare it once with everyone, out of band"),
         ("info", "/info", "show who has acknowledged your last room message"),
         ("invite", "/invite", "show the join command with this room's invite secret, to send to someone you invite"),
@@ -54,6 +60,8 @@ public enum Command: Equatable, Sendable {
         case .who: "who"
         case .fingerprint: "fingerprint"
         case .verify: "verify"
+        case .contacts: "contacts"
+        case .forget: "forget"
         case .safety: "safety"
         case .info: "info"
         case .invite: "invite"
@@ -89,6 +97,8 @@ public enum Command: Equatable, Sendable {
         case "nick": return rest.isEmpty ? .usage(usage) : .nick(rest)
         case "fingerprint": return .fingerprint(rest.isEmpty ? nil : rest)
         case "verify": return rest.isEmpty ? .usage(usage) : .verify(rest)
+        case "contacts": return .contacts
+        case "forget": return rest.isEmpty ? .usage(usage) : .forget(rest)
         case "safety": return .safety
         case "info": return .info
         case "invite": return .invite
@@ -111,6 +121,8 @@ extension CatroomClient {
         /// `/safety`: the code and how many members it covers, this one included.
         case safety(code: String, members: Int)
         case fingerprint(nick: String, fingerprint: String, verified: Bool)
+        /// `/contacts`: every contact the profile keeps, by name.
+        case contacts([KnownMembers.Contact])
         case error(String)
     }
 
@@ -139,6 +151,8 @@ extension CatroomClient {
             case .verify(let nick):
                 guard let member = try await verify(nick) else { return .error("not connected yet") }
                 return .notice("\(member.nick) is now marked verified (\(member.shortFingerprint))")
+            case .contacts: return contactList()
+            case .forget(let typed): return forget(typed)
             case .info:
                 guard let delivery = await lastDelivery() else { return .notice("you have sent no room message yet") }
                 let got = delivery.acknowledged.isEmpty ? "nobody yet" : delivery.acknowledged.joined(separator: ", ")
