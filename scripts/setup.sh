@@ -3,7 +3,7 @@
 # Safe to rerun. libexpat1-dev is installed even when present: Debian's updates carry XML security fixes.
 set -eu
 
-packages="libsodium-dev libexpat1-dev pkg-config python3-venv tmux"
+packages="libsodium-dev libexpat1-dev libsqlite3-dev pkg-config python3-venv tmux"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
