@@ -33,18 +33,23 @@ enum ContactRecord {
         guard fixedCount + nameCount <= bytes.count, bytes[(fixedCount + nameCount)...].allSatisfy({ $0 == 0 }),
               bytes[49] <= 1 else { return nil }
         let nameBytes = bytes[fixedCount..<(fixedCount + nameCount)]
-        guard let name = String(validating: nameBytes, as: UTF8.self) else { return nil }
+        guard let name = String(validating: nameBytes, as: UTF8.self),
+              let firstSeen = date(bytes[33..<41]), let lastSeen = date(bytes[41..<49]), let verified = date(bytes[50..<58])
+        else { return nil }
         return KnownMembers.Contact(
-            identity: identity, name: nameCount == 0 ? nil : name, verified: bytes[49] == 1 ? date(bytes[50..<58]) : nil,
-            firstSeen: date(bytes[33..<41]), lastSeen: date(bytes[41..<49]))
+            identity: identity, name: nameCount == 0 ? nil : name, verified: bytes[49] == 1 ? verified : nil,
+            firstSeen: firstSeen, lastSeen: lastSeen)
     }
 
     private static func time(_ date: Date) -> [UInt8] {
         SealedRow.bigEndian(UInt64(bitPattern: Int64(date.timeIntervalSince1970.rounded(.down))))
     }
 
-    private static func date(_ bytes: ArraySlice<UInt8>) -> Date {
-        let seconds = bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return Date(timeIntervalSince1970: TimeInterval(Int64(bitPattern: seconds)))
+    /// Nil beyond ±2^40 seconds (some 35 000 years), which no clock writes and which
+    /// could not be written back.
+    private static func date(_ bytes: ArraySlice<UInt8>) -> Date? {
+        let seconds = Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        guard seconds.magnitude <= 1 << 40 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 }

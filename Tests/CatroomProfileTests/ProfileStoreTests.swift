@@ -190,3 +190,21 @@ import Testing
         return statement.blob(at: 0)
     }
 }
+
+@Suite struct ContactRecordTests {
+    @Test func decodesWhatItEncodesAndNothingElse() throws {
+        let contact = ProfileFixture.contact("zoë", verified: true)
+        let bytes = ContactRecord.encode(contact)
+        #expect(bytes.count == ContactRecord.block)
+        #expect(ContactRecord.decode(bytes) == contact)
+        var padded = bytes
+        padded[padded.count - 1] = 1
+        #expect(ContactRecord.decode(padded) == nil)
+        var farFuture = bytes
+        farFuture[33] = 0x7f
+        #expect(ContactRecord.decode(farFuture) == nil)
+        #expect(ContactRecord.decode(Array(bytes.prefix(64))) == nil)
+        #expect(ContactRecord.encode(ProfileFixture.contact(String(repeating: "a", count: 68))).count == ContactRecord.block)
+        #expect(ContactRecord.encode(ProfileFixture.contact(String(repeating: "a", count: 69))).count == 2 * ContactRecord.block)
+    }
+}
