@@ -5,6 +5,7 @@ passphrase, damage, and the `catroom profile` commands."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -305,3 +306,14 @@ def test_profile_commands(home):
     assert deleted.returncode == 0, deleted
     profiles = home.root / "data" / "catroom" / "profiles"
     assert list(profiles.iterdir()) == [] and oct(profiles.stat().st_mode & 0o777) == "0o700"
+
+
+def test_bench_profile_reports_opening_and_writing(tmp_path):
+    done = subprocess.run([binary(), "bench", "profile", "--quick", "--json"], capture_output=True, text=True,
+                          timeout=6 * WAIT, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["opens"] == 2 and report["writes"] == 50, report
+    for key in ("openDefaultMilliseconds", "openMinimumMilliseconds", "contactWriteMicroseconds", "contactWriteP99Microseconds"):
+        assert report[key] > 0, report
+    assert list(tmp_path.iterdir()) == [], "the benchmark leaves its profiles behind"
