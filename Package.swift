@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CatroomProtocol", targets: ["CatroomProtocol"]),
         .library(name: "CatroomServer", targets: ["CatroomServer"]),
         .library(name: "CatroomClient", targets: ["CatroomClient"]),
+        .library(name: "CatroomProfile", targets: ["CatroomProfile"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -26,6 +27,7 @@ let package = Package(
         // System libraries from Debian (scripts/setup.sh installs them).
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "CatroomCrypto", dependencies: ["CSodium"]),
         .target(name: "CatroomXML", dependencies: ["CExpat"]),
@@ -55,10 +57,12 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
+        // `catroom join --profile`: the identity and contacts, sealed in SQLite (docs/profile-format.md).
+        .target(name: "CatroomProfile", dependencies: ["CatroomClient", "CatroomCrypto", "CSQLite"]),
         .target(
             name: "CatroomBench",
             dependencies: [
-                "CatroomCrypto", "CSodium", "CatroomXML", "CatroomProtocol", "CatroomClient", "CatroomServer",
+                "CatroomCrypto", "CSodium", "CatroomXML", "CatroomProtocol", "CatroomClient", "CatroomServer", "CatroomProfile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -84,6 +88,7 @@ let package = Package(
                 "CatroomBench",
                 "CatroomServer",
                 "CatroomClient",
+                "CatroomProfile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,6 +105,7 @@ let package = Package(
         ),
         .testTarget(name: "CatroomBenchTests", dependencies: ["CatroomBench"]),
         .testTarget(name: "CatroomClientTests", dependencies: ["CatroomClient", "CatroomServer", "CatroomTesting"]),
+        .testTarget(name: "CatroomProfileTests", dependencies: ["CatroomProfile", "CSQLite"]),
         .testTarget(name: "CatroomTerminalTests", dependencies: ["catroom", "CatroomClient"]),
     ]
 )

@@ -4,7 +4,7 @@
 # libxml2-dev serves only the differential fuzz target (make fuzz).
 set -eu
 
-packages="libsodium-dev libexpat1-dev libxml2-dev pkg-config python3-venv tmux"
+packages="libsodium-dev libexpat1-dev libxml2-dev libsqlite3-dev pkg-config python3-venv tmux"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 

@@ -15,6 +15,10 @@ public enum Command: Equatable, Sendable {
     /// Hides a member's messages, by its key (nil: lists whom); `unignore` shows them again.
     case ignore(String?)
     case unignore(String)
+    /// The contacts a profile keeps (CR-0006 §5.10).
+    case contacts
+    /// Removes a contact from the profile: a name, `name#fingerprint` or `#fingerprint`.
+    case forget(String)
     /// The room safety code in full (CR-0007).
     case safety
     /// Who acknowledged this member's last room message (CR-0006 §5.8).
@@ -45,6 +49,8 @@ public enum Command: Equatable, Sendable {
         ("verify", "/verify <nick>", "mark a member verified after comparing fingerprints out of band"),
         ("ignore", "/ignore [nick]", "hide a member's messages, by its key, whatever name it takes; alone, list whom you ignore"),
         ("unignore", "/unignore <nick>", "show a member's messages again"),
+        ("contacts", "/contacts", "list the contacts your profile keeps, who is verified and since when (needs --profile)"),
+        ("forget", "/forget <nick|#fingerprint>", "remove a contact and its verification from your profile (needs --profile)"),
         ("safety", "/safety", "show the room safety code: compare it once with everyone, out of band"),
         ("info", "/info", "show who has acknowledged your last room message"),
         ("invite", "/invite", "show the join command with this room's invite secret, to send to someone you invite"),
@@ -69,6 +75,8 @@ public enum Command: Equatable, Sendable {
         case .verify: "verify"
         case .ignore: "ignore"
         case .unignore: "unignore"
+        case .contacts: "contacts"
+        case .forget: "forget"
         case .safety: "safety"
         case .info: "info"
         case .invite: "invite"
@@ -113,6 +121,8 @@ public enum Command: Equatable, Sendable {
         case "verify": return rest.isEmpty ? .usage(usage) : .verify(rest)
         case "ignore": return .ignore(rest.isEmpty ? nil : rest)
         case "unignore": return rest.isEmpty ? .usage(usage) : .unignore(rest)
+        case "contacts": return .contacts
+        case "forget": return rest.isEmpty ? .usage(usage) : .forget(rest)
         case "safety": return .safety
         case "info": return .info
         case "invite": return .invite
@@ -136,6 +146,8 @@ extension CatroomClient {
         /// `/safety`: the code and how many members it covers, this one included.
         case safety(code: String, members: Int)
         case fingerprint(nick: String, fingerprint: String, verified: Bool)
+        /// `/contacts`: every contact the profile keeps, by name.
+        case contacts([KnownMembers.Contact])
         case error(String)
     }
 
@@ -178,6 +190,8 @@ extension CatroomClient {
                 guard let topic = await topic(), !topic.text.isEmpty else { return .notice("no topic is set") }
                 return .notice("topic: \u{2068}\(topic.text)\u{2069} (set by \(topic.setBy))")
             case .topic(let text?): try await setTopic(text)
+            case .contacts: return contactList()
+            case .forget(let typed): return forget(typed)
             case .info:
                 guard let delivery = await lastDelivery() else { return .notice("you have sent no room message yet") }
                 let got = delivery.acknowledged.isEmpty ? "nobody yet" : delivery.acknowledged.joined(separator: ", ")

@@ -11,6 +11,8 @@ public struct MemberInfo: Sendable, Equatable {
     /// The first group of the fingerprint.
     public var shortFingerprint: String { String(fingerprint.prefix(8)) }
     public let verified: Bool
+    /// When the user verified it, with a profile (the verification outlives the process); nil otherwise.
+    public var verifiedAt: Date? = nil
     /// Whether the key exchange is done: only then are messages encrypted to it.
     public let ready: Bool
     /// Whether it proved this room's invite secret (CR-0008); nil when this client joined

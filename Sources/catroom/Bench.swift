@@ -6,7 +6,7 @@ extension Catroom {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure performance against baselines in the same run.",
-            subcommands: [Crypto.self, Parser.self, ServerLoad.self, JoinTime.self, Soak.self])
+            subcommands: [Crypto.self, Parser.self, ServerLoad.self, JoinTime.self, Soak.self, ProfileCost.self])
 
         struct Crypto: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -39,6 +39,24 @@ extension Catroom {
             func run() throws {
                 let report = try ParserBenchmark(quick: quick).run()
                 print(json ? try ParserBenchmark.json(report) : ParserBenchmark.table(report))
+            }
+        }
+
+        struct ProfileCost: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "profile",
+                abstract: "Opening a profile (Argon2id at the default and the minimum limits) and writing one contact.",
+                discussion: "Works in a temporary directory, removed at the end. Build with -c release for meaningful numbers.")
+
+            @Flag(help: "Print JSON instead of a table.")
+            var json = false
+
+            @Flag(help: "Fewer samples: a smoke run, not a measurement.")
+            var quick = false
+
+            func run() throws {
+                let report = try ProfileBenchmark(quick: quick).run()
+                print(json ? try ProfileBenchmark.json(report) : ProfileBenchmark.table(report))
             }
         }
 

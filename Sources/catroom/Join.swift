@@ -1,6 +1,7 @@
 import ArgumentParser
 import CatroomClient
 import CatroomCrypto
+import CatroomProfile
 import CatroomProtocol
 import Foundation
 
@@ -11,8 +12,8 @@ extension Catroom {
             abstract: "Join an end-to-end encrypted room.",
             discussion: """
                 Registers a throwaway identity (kept for the life of the process, across reconnections \
-                and /join), joins <room>@rooms.<server> and runs a key exchange with \
-                every member; display names travel only inside it. Nothing is written to disk except \
+                and /join), or the one of --profile, joins <room>@rooms.<server> and runs a key exchange with \
+                every member; display names travel only inside it. Without --profile nothing is written to disk except \
                 the server's certificate fingerprint (trust on first use, like SSH's known_hosts). \
                 Type /help in the room for the commands.
                 """)
@@ -43,6 +44,9 @@ extension Catroom {
 
         @Option(help: "The room's invite secret (from `catroom invite`): members that do not prove it are sent nothing.")
         var invite: String?
+
+        @Option(help: "Keep your identity key and contacts in this profile (`catroom profile create`; default: $CATROOM_PROFILE, else none).")
+        var profile: String?
 
         @Flag(help: "One JSON object per line on stdout; commands as lines on stdin (docs/json-mode.md).")
         var json = false
@@ -90,6 +94,7 @@ extension Catroom {
             ] {
                 if let value, !(value > 0 && value <= 86_400) { throw ValidationError("--\(name) must be between 0 and 86400 seconds") }
             }
+            if let name = profileName { try ProfileCommand.validate(name) }
             if let reconnectAttempts, reconnectAttempts < 1 { throw ValidationError("--reconnect-attempts must be at least 1") }
             let nick = try self.nick ?? Self.loginName()
             if let invite, (try? InviteSecret(encoded: invite)) == nil {
@@ -110,7 +115,28 @@ extension Catroom {
             }
         }
 
+        /// `--profile`, else `CATROOM_PROFILE`.
+        var profileName: String? {
+            profile ?? ProcessInfo.processInfo.environment["CATROOM_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
+        }
+
         func run() async throws {
+            let persona = try profileName.map { name in
+                try ProfileCommand.guarded {
+                    try ProfileCommand.requireExisting(name)
+                    return Persona(profile: try Profile.open(name, in: .standard(), passphrase: Passphrase.request(prompt: "passphrase for profile \(name): ")))
+                }
+            } ?? Persona()
+            do {
+                try await chat(persona)
+            } catch {
+                await persona.finish()
+                throw error
+            }
+            await persona.finish()
+        }
+
+        private func chat(_ persona: Persona) async throws {
             let address = try ServerAddress(parsing: server)
             let pin = pin.flatMap(CertificatePin.normalized)
             let knownHosts = knownHosts ?? Self.defaultKnownHosts
@@ -133,12 +159,12 @@ extension Catroom {
                 configuration.recordPinIn = PinRecord.confirm(pin, host: configuration.host, port: configuration.port, knownHosts: knownHosts, interactive: interactive)
             }
             if !json, interactive {
-                try await TerminalChat(configuration: configuration, alerts: !noAlerts).run()
+                try await TerminalChat(configuration: configuration, alerts: !noAlerts, persona: persona).run()
                 return
             }
             let output: ChatOutput = json ? JSONOutput() : LineOutput()
             (output as? JSONOutput)?.hello()
-            switch await ChatSession(configuration: configuration, output: output).runOnStandardInput() {
+            switch await ChatSession(configuration: configuration, output: output, persona: persona).runOnStandardInput() {
             case nil: return
             case .failed(let failure):
                 (output as? JSONOutput)?.show(.failed(failure))

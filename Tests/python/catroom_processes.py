@@ -111,16 +111,17 @@ class Server:
 
 
 class Client:
-    """`catroom join --json`: commands in on stdin, one JSON event per stdout line."""
+    """`catroom join --json`: commands in on stdin, one JSON event per stdout line; `env`
+    replaces the environment (for a profile's directory and passphrase file)."""
 
-    def __init__(self, server: Server, nick: str, room: str = "lobby", *extra: str):
+    def __init__(self, server: Server, nick: str, room: str = "lobby", *extra: str, env: dict | None = None):
         self.nick = nick
         self.events: list[dict] = []
         self._queue: queue.Queue = queue.Queue()
         self.process = subprocess.Popen(
             [binary(), "join", room, "--nick", nick, "--server", "127.0.0.1", "--domain", "localhost",
              "--port", str(server.port), "--pin", server.fingerprint, "--json", *extra],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:

@@ -830,9 +830,10 @@ actor RoomEngine {
         } else {
             nick = String(member.id.prefix(8))
         }
+        let verified = member.identity.flatMap(known.record(of:))?.verified
         return MemberInfo(
-            id: member.id, nick: nick, fingerprint: fingerprint, verified: member.identity.map(known.isVerified) ?? false,
-            ready: member.ready, invited: member.invited)
+            id: member.id, nick: nick, fingerprint: fingerprint, verified: verified != nil,
+            verifiedAt: known.isPersistent ? verified : nil, ready: member.ready, invited: member.invited)
     }
 
     private func name(of id: String) -> String {

@@ -31,4 +31,6 @@ public enum CryptoError: Error, Equatable, Sendable {
     /// A fan-out entry and commitment authenticated, but the payload did not:
     /// the sender itself sealed a payload that does not open.
     case payloadInvalid
+    /// A passphrase hash could not get the memory its limits ask for.
+    case outOfMemory
 }

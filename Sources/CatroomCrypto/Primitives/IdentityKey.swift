@@ -86,6 +86,9 @@ public struct IdentityKeyPair: Sendable {
         self.publicKey = IdentityKey(trusted: publicKey)
     }
 
+    /// The 32-byte seed `init(seed:)` takes back: what a profile stores.
+    public var seed: SecretBytes { secretKey.slice(0..<Self.seedCount) }
+
     public static func generate<E: EntropySource>(using entropy: inout E) -> IdentityKeyPair {
         IdentityKeyPair(sized: entropy.secret(count: seedCount))
     }

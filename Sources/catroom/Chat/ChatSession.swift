@@ -24,7 +24,8 @@ extension ChatOutput {
 /// One chat: the client for the current room, and the commands that outlive a room
 /// (`/join`, `/part`, `/query`, `/quit`). Front ends feed it lines and render its output.
 ///
-/// It owns the identity key: one per process, for every connection and every room.
+/// It holds the identity key: one per process, for every connection and every room
+/// (from the profile, with `--profile`).
 final class ChatSession: @unchecked Sendable {
     private(set) var configuration: ClientConfiguration
     private(set) var client: CatroomClient?
@@ -37,9 +38,9 @@ final class ChatSession: @unchecked Sendable {
     /// `queryTarget` is read by the task that shows events too.
     private let lock = NSLock()
     private let output: ChatOutput
-    private let identity = IdentityKeyPair.generate()
+    private let identity: IdentityKeyPair
     /// The members met and verified with that key, in every room (CR-0006 §5.10).
-    private let known = KnownMembers()
+    private let known: KnownMembers
     private var running: [Task<Void, Never>] = []
     /// Why the current client is being left, for its final `disconnected` event.
     private var ending = Ending()
@@ -57,9 +58,12 @@ final class ChatSession: @unchecked Sendable {
         case lost
     }
 
-    init(configuration: ClientConfiguration, output: ChatOutput) {
+    init(configuration: ClientConfiguration, output: ChatOutput, persona: Persona = Persona()) {
         self.configuration = configuration
         self.output = output
+        identity = persona.identity
+        known = persona.known
+        persona.reportFailures { [output] text in output.show(ClientEvent.error(text)) }
         if let room = canonicalRoom(configuration.room) { self.configuration.room = room }
     }
 

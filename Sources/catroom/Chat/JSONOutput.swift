@@ -76,6 +76,14 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
         case .safety(let code, let members): write(["event": "safety", "code": code, "members": members])
         case .fingerprint(let nick, let fingerprint, let verified):
             write(["event": "fingerprint", "nick": nick, "fingerprint": fingerprint, "verified": verified])
+        case .contacts(let contacts):
+            write(["event": "contacts", "contacts": contacts.map { contact in
+                [
+                    "nick": contact.name ?? NSNull(), "fingerprint": contact.identity.fingerprint,
+                    "verified-at": contact.verified.map(Self.timestamp) ?? NSNull(),
+                    "first-seen": Self.timestamp(contact.firstSeen), "last-seen": Self.timestamp(contact.lastSeen),
+                ] as [String: Any]
+            }])
         }
     }
 
@@ -88,9 +96,12 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
     static func member(_ member: MemberInfo) -> [String: Any] {
         [
             "id": member.id, "nick": member.nick, "fingerprint": member.fingerprint, "verified": member.verified, "ready": member.ready,
-            "invited": member.invited ?? NSNull(),
+            "invited": member.invited ?? NSNull(), "verified-at": member.verifiedAt.map(timestamp) ?? NSNull(),
         ]
     }
+
+    /// ISO 8601 in UTC, like `sent`.
+    static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
 
     static func trust(_ trust: TrustOutcome) -> [String: Any] {
         switch trust {

@@ -143,7 +143,8 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
             var lines = ["-- \(others.count + 1) in the room, \(verified) verified"]
             if let me { lines.append("   \(me.nick) (\(me.shortFingerprint)) (you)") }
             for member in others {
-                var state = member.ready ? (member.verified ? " verified" : "") : " (no key exchange yet)"
+                let verified = member.verified ? " verified" + (member.verifiedAt.map { " " + Self.day($0) } ?? "") : ""
+                var state = member.ready ? verified : " (no key exchange yet)"
                 if member.ready, member.invited == false { state += " NOT INVITED (sent nothing)" }
                 lines.append("   \(member.nick) (\(member.shortFingerprint.isEmpty ? "?" : member.shortFingerprint))\(state)")
             }
@@ -153,6 +154,20 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
             return "-- safety code (\(Self.members(members))): \(code)\n-- \(safetyAdvice)"
         case .fingerprint(let nick, let fingerprint, let verified):
             return "-- \(nick): \(fingerprint)\(verified ? "" : "  (not verified: compare out of band, then /verify \(nick))")"
+        case .contacts(let contacts):
+            return (["-- \(contacts.count) contact\(contacts.count == 1 ? "" : "s") in your profile, \(contacts.filter { $0.verified != nil }.count) verified"]
+                + contacts.map { "   \(contactLine($0))" }).joined(separator: "\n")
         }
+    }
+
+    /// A contact as `/contacts` lists it: `alice (1a2b3c4d) verified 2026-12-01, last seen 2026-12-05`.
+    static func contactLine(_ contact: KnownMembers.Contact) -> String {
+        let verified = contact.verified.map { " verified \(day($0))," } ?? ""
+        return "\(contact.name ?? "(no name)") (\(contact.identity.fingerprint.prefix(8)))\(verified) last seen \(day(contact.lastSeen))"
+    }
+
+    /// A date as the user reads it: `2026-12-01`, in local time.
+    static func day(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(timeZone: .current).year().month().day())
     }
 }

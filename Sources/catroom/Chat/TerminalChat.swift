@@ -13,13 +13,14 @@ struct TerminalChat {
     let configuration: ClientConfiguration
     /// The bell and the title on a mention or a private message (`--no-alerts`: off).
     var alerts = true
+    var persona = Persona()
 
     func run() async throws {
         do {
             try TerminalDevice.enter()
         } catch {
             FileHandle.standardError.write(Data("catroom: cannot drive this terminal (\(error)); using plain lines\n".utf8))
-            switch await ChatSession(configuration: configuration, output: LineOutput()).runOnStandardInput() {
+            switch await ChatSession(configuration: configuration, output: LineOutput(), persona: persona).runOnStandardInput() {
             case nil: return
             case .failed(let failure): throw ExitStatus.fail(failure)
             case .lost: throw ExitStatus.lost
@@ -39,7 +40,7 @@ struct TerminalChat {
             },
             closed: { continuation.yield(.inputClosed) })
 
-        let session = ChatSession(configuration: configuration, output: TerminalOutput(continuation))
+        let session = ChatSession(configuration: configuration, output: TerminalOutput(continuation), persona: persona)
         session.ended = { end in
             switch end {
             case .failed(let failure): continuation.yield(.failed(failure))

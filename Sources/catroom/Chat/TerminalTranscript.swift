@@ -82,7 +82,7 @@ struct TerminalTranscript {
         case .memberJoined(let member), .memberReconnected(let member):
             let what = if case .memberJoined = event { "joined" } else { "reconnected, with the same key" }
             var body = [nick(member), TerminalSpan(" (\(short(member))) \(what)")]
-            if member.verified { body.append(TerminalSpan(" \(check) verified", Self.verified)) }
+            if member.verified { body.append(TerminalSpan(verified(member.verifiedAt), Self.verified)) }
             return [TerminalLine(prefix: [TerminalSpan("--> ", TerminalStyle(color: TerminalPalette.green))], body)]
         case .memberPending(let id, let waited):
             guard waited > 0 else { return [] }
@@ -221,7 +221,7 @@ struct TerminalTranscript {
                 } else if member.invited == false {
                     body.append(TerminalSpan(" NOT INVITED (sent nothing)", Self.warning))
                 } else if member.verified {
-                    body.append(TerminalSpan(" \(check) verified", Self.verified))
+                    body.append(TerminalSpan(verified(member.verifiedAt), Self.verified))
                 }
                 lines.append(TerminalLine(prefix: [indent], body))
             }
@@ -242,7 +242,21 @@ struct TerminalTranscript {
                 lines.append(TerminalLine(prefix: [TerminalSpan("   ")], [TerminalSpan("\(check) verified", Self.verified)]))
             }
             return lines
+        case .contacts(let contacts):
+            let lines = contacts.map { contact in
+                var body = [TerminalSpan(contact.name ?? "(no name)", Self.bold), TerminalSpan(" (\(contact.identity.fingerprint.prefix(8)))")]
+                if contact.verified != nil { body.append(TerminalSpan(verified(contact.verified), Self.verified)) }
+                body.append(TerminalSpan(", last seen \(LineOutput.day(contact.lastSeen))", Self.dim))
+                return TerminalLine(prefix: [TerminalSpan("   ")], body)
+            }
+            let verifiedCount = contacts.filter { $0.verified != nil }.count
+            return [Self.noticeLine("\(contacts.count) contact\(contacts.count == 1 ? "" : "s") in your profile, \(verifiedCount) verified")] + lines
         }
+    }
+
+    /// ` ✓ verified`, with the day when a profile keeps it: ` ✓ verified 2026-12-01`.
+    private func verified(_ date: Date?) -> String {
+        " \(check) verified" + (date.map { " " + LineOutput.day($0) } ?? "")
     }
 
     private func safetyLines(code: String, members: Int) -> [TerminalLine] {
