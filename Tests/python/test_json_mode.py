@@ -79,9 +79,10 @@ def test_part_and_quit_say_what_happened(server):
     assert client.drain(0.5)[-1] == {"event": "disconnected", "reason": "quit"}, client.events[-3:]
 
 
-def test_a_verification_holds_in_the_next_room_after_join(tmp_path):
-    # One identity per process, and one memory of keys (CR-0006 §5.10): /join keeps both.
-    # A server of its own: the module's has used up this address's registrations per minute.
+@pytest.fixture
+def own_pair(tmp_path):
+    """alice and bob on a server of their own: the module's has used up this address's
+    registrations per minute by then."""
     server = Server(tmp_path, trace=False)
     alice = bob = None
     try:
@@ -89,7 +90,8 @@ def test_a_verification_holds_in_the_next_room_after_join(tmp_path):
         alice.ready()
         bob = Client(server, "bob")
         bob.ready()
-        verified_in_next_room(alice, bob)
+        alice.wait_for("bob", lambda e: e["event"] == "member-joined" and e["member"]["nick"] == "bob")
+        yield alice, bob
     finally:
         for client in (alice, bob):
             if client is not None:
@@ -97,8 +99,9 @@ def test_a_verification_holds_in_the_next_room_after_join(tmp_path):
         server.stop()
 
 
-def verified_in_next_room(alice: Client, bob: Client) -> None:
-    alice.wait_for("bob", lambda e: e["event"] == "member-joined" and e["member"]["nick"] == "bob")
+def test_a_verification_holds_in_the_next_room_after_join(own_pair):
+    # One identity per process, and one memory of keys (CR-0006 §5.10): /join keeps both.
+    alice, bob = own_pair
     alice.send("/verify bob")
     alice.wait_for("the verification", lambda e: e["event"] == "notice" and e["text"].startswith("bob is now marked verified"))
     bob.send("/join second")
@@ -113,24 +116,12 @@ def verified_in_next_room(alice: Client, bob: Client) -> None:
     assert message["from"]["verified"], message
 
 
-def test_a_topic_is_an_event_with_who_set_it(tmp_path):
-    server = Server(tmp_path, trace=False)
-    alice = bob = None
-    try:
-        alice = Client(server, "alice")
-        alice.ready()
-        bob = Client(server, "bob")
-        bob.ready()
-        alice.wait_for("bob", lambda e: e["event"] == "member-joined" and e["member"]["nick"] == "bob")
-        alice.send("/topic plans for friday")
-        topic = bob.wait_for("the topic", lambda e: e["event"] == "topic")
-        assert (topic["text"], topic["by"], topic["reported-by"]) == ("plans for friday", "alice", None), topic
-        assert topic["at"].endswith("Z"), topic
-        bob.send("/topic")
-        shown = bob.wait_for("the answer", lambda e: e["event"] == "notice" and e.get("command") == "topic")
-        assert shown["text"] == "topic: \u2068plans for friday\u2069 (set by alice)", shown
-    finally:
-        for client in (alice, bob):
-            if client is not None:
-                client.quit()
-        server.stop()
+def test_a_topic_is_an_event_with_who_set_it(own_pair):
+    alice, bob = own_pair
+    alice.send("/topic plans for friday")
+    topic = bob.wait_for("the topic", lambda e: e["event"] == "topic")
+    assert (topic["text"], topic["by"], topic["reported-by"]) == ("plans for friday", "alice", None), topic
+    assert topic["at"].endswith("Z"), topic
+    bob.send("/topic")
+    shown = bob.wait_for("the answer", lambda e: e["event"] == "notice" and e.get("command") == "topic")
+    assert shown["text"] == "topic: \u2068plans for friday\u2069 (set by alice)", shown
