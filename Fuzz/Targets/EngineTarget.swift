@@ -135,13 +135,13 @@ extension RoomEngine {
     /// Hands `element` over as the client's read loop does (`CatroomClient.converse`), with the
     /// state just before and after, in one turn of the actor so no timer's task comes between.
     func deliver(_ element: XML.Element, peers: [String]) -> (before: EngineState, after: EngineState) {
-        let before = EngineState(store, peers: peers)
+        let before = EngineState(sessions.snapshot, peers: peers)
         switch element.name {
         case "presence": handlePresence(element)
         case "message": handleMessage(element)
         default: break
         }
-        return (before, EngineState(store, peers: peers))
+        return (before, EngineState(sessions.snapshot, peers: peers))
     }
 }
 
@@ -195,7 +195,7 @@ struct EngineRun {
         defer { iq.close() }
         let me = world.me.accountID
         let engine = RoomEngine(
-            configuration: world.configuration, room: world.room, me: me, store: world.me, connection: world.connection,
+            configuration: world.configuration, room: world.room, me: me, sessions: SharedSessions(world.me), connection: world.connection,
             iq: iq, known: KnownMembers(), stanzaCap: 256 * 1024, emit: { event in events.withLockedValue { $0.append(event) } })
         let peers = members.map(\.accountID)
         _ = await engine.deliver(world.presence(of: me, selfPresence: true), peers: peers)

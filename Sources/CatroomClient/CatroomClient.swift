@@ -5,18 +5,20 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// The catroom client engine behind every front end: joins a room end to end
-/// encrypted, stays connected, and reports everything as `ClientEvent`s.
+/// The catroom client engine behind every front end: joins rooms end to end encrypted
+/// over one connection, stays connected, and reports everything as `ClientEvent`s,
+/// each with its room (`ClientUpdate`).
 ///
 /// Nothing is written to disk but the server's certificate fingerprint (trust on first
 /// use); the identity lives in memory and dies with the process. After a lost
-/// connection it reconnects with the same identity (`ReconnectPolicy`), and what the
-/// user sends meanwhile waits in a bounded queue.
+/// connection it reconnects with the same identity (`ReconnectPolicy`), rejoins every
+/// room, and what the user sends meanwhile waits in a bounded queue. The rooms of one
+/// connection share its pairwise sessions (CR-0006 §5.9).
 public final class CatroomClient: Sendable {
     public let configuration: ClientConfiguration
     /// Everything that happens, in order, for one consumer.
-    public let events: AsyncStream<ClientEvent>
-    private let continuation: AsyncStream<ClientEvent>.Continuation
+    public let events: AsyncStream<ClientUpdate>
+    private let continuation: AsyncStream<ClientUpdate>.Continuation
     let state: NIOLockedValueBox<State>
     let pin = NIOLockedValueBox<String?>(nil)
     let identity: IdentityKeyPair
@@ -25,7 +27,12 @@ public final class CatroomClient: Sendable {
 
     /// What changes from one connection to the next.
     struct State {
-        var engine: RoomEngine?
+        /// The rooms to be in, in the order joined: every connection joins them all.
+        var rooms: [JID] = []
+        /// The current connection's room engines, by room.
+        var engines: [JID: RoomEngine] = [:]
+        /// The current connection, once logged in: what a room joined later needs.
+        var link: Link?
         var connection: StanzaConnection?
         /// Messages go straight out: the room is joined and the sessions are re-established.
         var open = false
@@ -38,8 +45,8 @@ public final class CatroomClient: Sendable {
         var finished = false
         /// The queue is being sent.
         var flushing = false
-        /// The members with sessions when the last connection ended: queued messages wait
-        /// for them to be back (for a while), so that they go to the same people.
+        /// The members with sessions when the last connection ended, as "room id": queued
+        /// messages wait for them to be back (for a while), so that they go to the same people.
         var awaited: Set<String> = []
         /// Stops the connection attempt or the backoff wait under way.
         var cancelCurrent: (@Sendable () -> Void)?
@@ -50,7 +57,7 @@ public final class CatroomClient: Sendable {
     public init(configuration: ClientConfiguration, identity: IdentityKeyPair = .generate(), known: KnownMembers = KnownMembers()) {
         self.configuration = configuration
         self.known = known
-        (events, continuation) = AsyncStream.makeStream(of: ClientEvent.self)
+        (events, continuation) = AsyncStream.makeStream(of: ClientUpdate.self)
         self.identity = identity
         state = NIOLockedValueBox(State(queue: OutgoingQueue(limit: configuration.queueLimit), nick: configuration.nick))
     }
@@ -67,9 +74,14 @@ public final class CatroomClient: Sendable {
         if configuration.trust == .insecure || configuration.plaintext, !isLoopbackHost(configuration.host) {
             return emit(.error("--insecure and plaintext are for loopback tests only"))
         }
-        let room: JID
         do {
-            room = try configuration.roomJID()
+            var rooms = [try configuration.roomJID()]
+            for name in configuration.moreRooms {
+                let room = try configuration.roomJID(name)
+                if !rooms.contains(room) { rooms.append(room) }
+            }
+            guard rooms.count <= Self.roomLimit else { return emit(.error("cannot join more than \(Self.roomLimit) rooms at once")) }
+            state.withLockedValue { $0.rooms = rooms }
         } catch {
             return emit(.error("cannot join: \(error)"))
         }
@@ -83,8 +95,8 @@ public final class CatroomClient: Sendable {
         var attempt = 0
         var wasJoined = false
         while true {
-            guard let outcome = await cancellable({ await self.connect(room: room, group: group) }) else { return }
-            // The room named at the start cannot be reached: that is the answer, not a drop to retry.
+            guard let outcome = await cancellable({ await self.connect(group: group) }) else { return }
+            // The rooms named at the start cannot be reached: that is the answer, not a drop to retry.
             guard wasJoined || outcome.joined else {
                 if !hasLeft, !Task.isCancelled { emit(.failed(outcome.failure)) }
                 return
@@ -95,7 +107,7 @@ public final class CatroomClient: Sendable {
             if outcome.joined { attempt = 0 }
             if hasLeft || Task.isCancelled { return }
             // Without the room's echo there is no telling whether it went out: the user decides.
-            for text in outcome.unechoed { emit(.unconfirmed(text: text)) }
+            for (room, text) in outcome.unechoed { emit(.unconfirmed(text: text), in: room) }
             guard policy.enabled, !outcome.isFinal else {
                 if !outcome.loggedIn { emit(.disconnected(reason: outcome.reason)) }
                 if policy.enabled { emit(.notice("not reconnecting: retrying would get the same answer")) }
@@ -126,7 +138,7 @@ public final class CatroomClient: Sendable {
         return await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
     }
 
-    func emit(_ event: ClientEvent) { continuation.yield(event) }
+    func emit(_ event: ClientEvent, in room: JID? = nil) { continuation.yield(ClientUpdate(room: room?.description, event: event)) }
 
     /// Whatever still waits in the queue is reported as not sent: nothing goes silently.
     private func finish() {
@@ -135,31 +147,117 @@ public final class CatroomClient: Sendable {
             return state.queue.removeAll()
         }
         let reason = hasLeft ? "you left before the connection came back" : "the connection did not come back"
-        for message in unsent { emit(.notSent(text: message.text, reason: reason)) }
+        for message in unsent { emit(.notSent(text: message.text, reason: reason), in: message.room) }
         continuation.finish()
+    }
+
+    // MARK: - Rooms
+
+    /// The rooms this client is in or joining, in the order joined (canonical addresses).
+    public var rooms: [String] { state.withLockedValue { $0.rooms.map(\.description) } }
+
+    /// Joins one more room over the same connection (now, or once connected), with the
+    /// same identity and display name, and the sessions already held (CR-0006 §5.1).
+    public func join(_ name: String) async throws {
+        let room: JID
+        do {
+            room = try configuration.roomJID(name)
+        } catch {
+            throw NotSent(description: "cannot join: \(error)")
+        }
+        let link = try state.withLockedValue { state throws -> Link? in
+            guard !state.left, !state.finished else { throw NotSent(description: "not running: cannot join \(room)") }
+            guard !state.rooms.contains(room) else { throw NotSent(description: "already in \(room)") }
+            guard state.rooms.count < Self.roomLimit else {
+                throw NotSent(description: "already in \(Self.roomLimit) rooms, as many as a server lets one account be in: /part one first")
+            }
+            state.rooms.append(room)
+            return state.link
+        }
+        if let link { await enter(room, over: link) }
+    }
+
+    /// Leaves one room (XEP-0045 §7.14); its members' sessions go unless another room
+    /// holds them (CR-0006 §5.9). Messages queued for it are reported as not sent.
+    public func part(_ name: String) async throws {
+        guard let room = try? configuration.roomJID(name) else { throw NotSent(description: "no room called \(name)") }
+        let (engine, connection, unsent) = try state.withLockedValue { state throws in
+            guard let index = state.rooms.firstIndex(of: room) else { throw NotSent(description: "not in \(room)") }
+            state.rooms.remove(at: index)
+            var kept: [OutgoingQueue.Message] = []
+            var unsent: [OutgoingQueue.Message] = []
+            for message in state.queue.removeAll() { if message.room == room { unsent.append(message) } else { kept.append(message) } }
+            state.queue.prepend(kept)
+            return (state.engines.removeValue(forKey: room), state.connection, unsent)
+        }
+        for message in unsent { emit(.notSent(text: message.text, reason: "you left \(room)"), in: room) }
+        guard let engine else { return }
+        connection?.send(Self.unavailable(to: room, me: engine.me))
+        await engine.leave()
+    }
+
+    /// The most rooms one client joins: the server's cap per account (CR-0005 §7).
+    static let roomLimit = 50
+
+    static func unavailable(to room: JID, me: String) -> XML.Element {
+        XML.Element("presence", namespace: Namespace.client, attributes: [
+            XML.Attribute("to", value: "\(room)/\(me)"), XML.Attribute("type", value: "unavailable"),
+        ])
+    }
+
+    /// The room a command names (nil: the first joined), as a canonical address.
+    func room(named name: String?) throws(NotSent) -> JID {
+        let rooms = state.withLockedValue { $0.rooms }
+        guard let name else {
+            guard let first = rooms.first else { throw NotSent(description: "not in a room: /join <room> joins one") }
+            return first
+        }
+        let room = (try? JID(name)).flatMap { rooms.contains($0) ? $0 : nil } ?? (try? configuration.roomJID(name))
+        guard let room, rooms.contains(room) else { throw NotSent(description: "not in \(name)") }
+        return room
+    }
+
+    /// The current connection's engine for a room, if it is joined or joining.
+    private func engine(_ name: String?) throws -> RoomEngine? {
+        let room = try room(named: name)
+        return state.withLockedValue { $0.engines[room] }
     }
 
     // MARK: - Commands
 
-    public func say(_ text: String) async throws { _ = try await deliver(.init(text: text)) }
+    public func say(_ text: String, in room: String? = nil) async throws {
+        _ = try await deliver(.init(room: self.room(named: room), text: text))
+    }
 
-    public func act(_ text: String) async throws { _ = try await deliver(.init(text: text, action: true)) }
+    public func act(_ text: String, in room: String? = nil) async throws {
+        _ = try await deliver(.init(room: self.room(named: room), text: text, action: true))
+    }
 
-    public func whisper(_ text: String, to nick: String) async throws { _ = try await deliver(.init(text: text, to: .named(nick))) }
+    public func whisper(_ text: String, to nick: String, in room: String? = nil) async throws {
+        _ = try await deliver(.init(room: self.room(named: room), text: text, to: .named(nick)))
+    }
 
-    /// A side chat to the member `/query` resolved, by its account id: never to a newcomer with its name.
-    public func whisper(_ text: String, to member: MemberInfo) async throws { _ = try await deliver(.init(text: text, to: .member(member))) }
+    /// A side chat to the member `/query` resolved, by its account id: never to a newcomer
+    /// with its name. It goes through `room` if the member is there, else through any room
+    /// of this client the member is in.
+    public func whisper(_ text: String, to member: MemberInfo, in room: String? = nil) async throws {
+        _ = try await deliver(.init(room: self.room(named: room), text: text, to: .member(member)))
+    }
 
     public func changeNick(_ nick: String) async throws {
-        guard let engine else { throw NotSent(description: "not connected: /nick works once connected") }
-        try await engine.changeNick(nick)
+        let engines = state.withLockedValue { state in state.rooms.compactMap { state.engines[$0] } }
+        guard !engines.isEmpty else { throw NotSent(description: "not connected: /nick works once connected") }
+        // One name in every room: checked once, then announced in each.
+        for engine in engines { try await engine.changeNick(nick) }
         state.withLockedValue { $0.nick = nick }
     }
 
-    public func verify(_ nick: String) async throws -> MemberInfo? { try await engine?.verify(nick) }
+    public func verify(_ nick: String, in room: String? = nil) async throws -> MemberInfo? { try await engine(room)?.verify(nick) }
 
-    /// Hides, or shows again, the messages of the member's key.
-    public func setIgnored(_ nick: String, _ ignored: Bool) async throws -> MemberInfo? { try await engine?.setIgnored(nick, ignored) }
+    /// Hides, or shows again, the messages of the member's key, in every room.
+    public func setIgnored(_ nick: String, _ ignored: Bool, in room: String? = nil) async throws -> MemberInfo? {
+        try await engine(room)?.setIgnored(nick, ignored)
+    }
 
     /// The keys ignored, by last name (or none) and fingerprint.
     public func ignoredMembers() -> [(name: String?, fingerprint: String)] {
@@ -167,56 +265,60 @@ public final class CatroomClient: Sendable {
     }
 
     /// Sets the room topic for every member (CR-0006 §5.11); an empty text clears it.
-    public func setTopic(_ text: String) async throws {
-        guard let engine else { throw NotSent(description: "not connected: /topic works once connected") }
+    public func setTopic(_ text: String, in room: String? = nil) async throws {
+        guard let engine = try engine(room) else { throw NotSent(description: "not connected: /topic works once connected") }
         try await engine.setTopic(text)
     }
 
     /// The room topic as shown; nil when none was set or reported, or before joining.
-    public func topic() async -> TopicInfo? { await engine?.currentTopic() }
+    public func topic(in room: String? = nil) async -> TopicInfo? { await (try? engine(room))??.currentTopic() }
 
-    public func members() async -> [MemberInfo] { await engine?.memberList() ?? [] }
+    public func members(in room: String? = nil) async -> [MemberInfo] { await (try? engine(room))??.memberList() ?? [] }
 
     /// The member a name typed by the user means (an id, a shown name, or a unique chosen
     /// one, CR-0006 §5.4); throws when there is none or several; nil before joining.
-    public func member(named nick: String) async throws -> MemberInfo? { try await engine?.memberInfo(named: nick) }
+    public func member(named nick: String, in room: String? = nil) async throws -> MemberInfo? {
+        try await engine(room)?.memberInfo(named: nick)
+    }
 
-    public func me() async -> MemberInfo? { await engine?.myInfo() }
+    public func me(in room: String? = nil) async -> MemberInfo? { await (try? engine(room))??.myInfo() }
 
     /// The server certificate's fingerprint as checked at login, for `/invite`'s `--pin`.
     var certificatePin: String? { pin.withLockedValue { $0 } }
 
     /// The room safety code now, and how many members it covers (CR-0007); nil before joining.
-    public func safetyCode() async -> (code: String, members: Int)? {
-        await engine?.safetyCode().map { ($0.text, $0.memberCount) }
+    public func safetyCode(in room: String? = nil) async -> (code: String, members: Int)? {
+        await (try? engine(room))??.safetyCode().map { ($0.text, $0.memberCount) }
     }
 
     /// Test only: takes a display name without checking it, as a malicious member would.
-    @_spi(Testing) public func changeNickUnchecked(_ nick: String) async throws { try await engine?.changeNick(nick, checked: false) }
+    @_spi(Testing) public func changeNickUnchecked(_ nick: String) async throws { try await engine(nil)?.changeNick(nick, checked: false) }
 
     /// Test only: sends each text as a version of one room message (a malicious sender).
-    @_spi(Testing) public func sayInVersions(_ texts: [String]) async throws { try await engine?.sayInVersions(texts) }
+    @_spi(Testing) public func sayInVersions(_ texts: [String]) async throws { try await engine(nil)?.sayInVersions(texts) }
+
+    /// Test only: the account ids this client holds a pairwise session with now.
+    @_spi(Testing) public func sessionPeers() -> [String] {
+        state.withLockedValue { $0.link?.sessions.peers ?? [] }
+    }
 
     /// Who acknowledged this member's last room message, and who not yet (CR-0006 §5.8).
-    public func lastDelivery() async -> (acknowledged: [String], pending: [String])? { await engine?.lastDelivery() }
+    public func lastDelivery(in room: String? = nil) async -> (acknowledged: [String], pending: [String])? {
+        await (try? engine(room))??.lastDelivery()
+    }
 
-    /// Leaves the room and closes the stream (RFC 6120 §4.4); no reconnection follows.
+    /// Leaves every room and closes the stream (RFC 6120 §4.4); no reconnection follows.
     public func leave() async {
-        let (connection, engine, cancel) = state.withLockedValue { state in
+        let (connection, engines, cancel) = state.withLockedValue { state in
             state.left = true
-            return (state.connection, state.engine, state.cancelCurrent)
+            return (state.connection, state.engines.values, state.cancelCurrent)
         }
-        if let connection, let engine {
-            connection.send(XML.Element("presence", namespace: Namespace.client, attributes: [
-                XML.Attribute("to", value: "\(engine.room)/\(engine.me)"), XML.Attribute("type", value: "unavailable"),
-            ]))
+        if let connection, !engines.isEmpty {
+            for engine in engines { connection.send(Self.unavailable(to: engine.room, me: engine.me)) }
             connection.send(bytes: Array("</stream:stream>".utf8))
             try? await Task.sleep(for: .milliseconds(50))
         }
         connection?.close()
         cancel?()
     }
-
-    /// The engine of the current connection, if one is logged in.
-    private var engine: RoomEngine? { state.withLockedValue { $0.engine } }
 }

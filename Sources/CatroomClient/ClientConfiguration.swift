@@ -24,6 +24,9 @@ public struct ClientConfiguration: Sendable {
     public var roomPassword: String?
     /// The room's invite secret (CR-0008): members who do not prove it are sent nothing.
     public var invite: InviteSecret?
+    /// Rooms joined as well, after `room` and over the same connection (CR-0006 §5.12);
+    /// `roomPassword` and `invite` are `room`'s alone.
+    public var moreRooms: [String] = []
     public var trust: Trust
     /// With `.pinned`: the known_hosts file in which a certificate matching the pin
     /// replaces the host's line, because the user confirmed it.
@@ -74,7 +77,10 @@ public struct ClientConfiguration: Sendable {
 
     /// The room's canonical bare address (CR-0005 §3.1): `room` with its ASCII letters
     /// lowercased, on `rooms.<domain>` lowercased. The error says what is allowed.
-    public func roomJID() throws(Invalid) -> JID {
+    public func roomJID() throws(Invalid) -> JID { try roomJID(room) }
+
+    /// Another room's canonical address on the same service (`/join`).
+    public func roomJID(_ room: String) throws(Invalid) -> JID {
         guard let service = try? JID(localpart: nil, domain: "rooms.\(domain)") else {
             throw Invalid(description: "rooms.\(domain) is not a valid XMPP domain")
         }

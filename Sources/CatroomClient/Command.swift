@@ -26,7 +26,12 @@ public enum Command: Equatable, Sendable {
     /// The join command with this room's invite secret (CR-0008).
     case invite
     case part
+    /// Joins one more room: plain lines and commands go there next.
     case join(String)
+    /// Switches to a room (or a full-screen buffer) by number or name.
+    case buffer(String)
+    /// Closes the current buffer: ends a `/query`, or leaves the room.
+    case close
     case quit
     /// Empties the full-screen view's scrollback; nothing is sent.
     case clear
@@ -54,8 +59,10 @@ public enum Command: Equatable, Sendable {
         ("safety", "/safety", "show the room safety code: compare it once with everyone, out of band"),
         ("info", "/info", "show who has acknowledged your last room message"),
         ("invite", "/invite", "show the join command with this room's invite secret, to send to someone you invite"),
-        ("part", "/part", "leave the room"),
-        ("join", "/join <room>", "leave this room and join another (with the same identity key)"),
+        ("part", "/part", "leave this room (the others stay joined)"),
+        ("join", "/join <room>", "join another room as well, over the same connection and with the same identity key"),
+        ("buffer", "/buffer <n|name>", "switch to a room or private chat by its number or name (Alt-1..9, Alt-←/→ and Ctrl-N/P in the full-screen view)"),
+        ("close", "/close", "close this buffer: end a private chat, or leave the room"),
         ("clear", "/clear", "empty the scrollback of the full-screen view (nothing is sent or deleted elsewhere)"),
         ("quit", "/quit", "leave and exit (Ctrl-D and Ctrl-C do the same)"),
     ]
@@ -82,6 +89,8 @@ public enum Command: Equatable, Sendable {
         case .invite: "invite"
         case .part: "part"
         case .join: "join"
+        case .buffer: "buffer"
+        case .close: "close"
         case .quit: "quit"
         case .clear: "clear"
         case .help: "help"
@@ -128,6 +137,8 @@ public enum Command: Equatable, Sendable {
         case "invite": return .invite
         case "part", "leave": return .part
         case "join": return rest.isEmpty ? .usage(usage) : .join(rest)
+        case "buffer", "b": return rest.isEmpty ? .usage(usage) : .buffer(rest)
+        case "close": return .close
         case "quit", "exit": return .quit
         case "clear": return .clear
         default: return .unknown(name)
@@ -151,60 +162,62 @@ extension CatroomClient {
         case error(String)
     }
 
-    /// Carries out every command that concerns the room (`query`, `part`, `join`, `quit`
-    /// and `help` are the front end's own).
+    /// Carries out every command that concerns a room (`query`, `part`, `join`, `quit`
+    /// and `help` are the front end's own), in `room` (nil: the first joined).
     /// `queryTarget` is the member an open `/query` resolved: plain lines go to its key.
-    public func perform(_ command: Command, queryTarget: MemberInfo? = nil) async -> Reply {
+    public func perform(_ command: Command, in name: String? = nil, queryTarget: MemberInfo? = nil) async -> Reply {
         do {
+            let room = try self.room(named: name)
+            let name = room.description
             switch command {
-            case .say(let text): return try await queued(deliver(.init(text: text, to: queryTarget.map { .member($0) })))
-            case .action(let text): return try await queued(deliver(.init(text: text, action: true)))
-            case .message(let to, let text): return try await queued(deliver(.init(text: text, to: .named(to))))
+            case .say(let text): return try await queued(deliver(.init(room: room, text: text, to: queryTarget.map { .member($0) })))
+            case .action(let text): return try await queued(deliver(.init(room: room, text: text, action: true)))
+            case .message(let to, let text): return try await queued(deliver(.init(room: room, text: text, to: .named(to))))
             case .nick(let nick): try await changeNick(nick)
-            case .who: return .members(me: await me(), others: await members(), safety: await safetyCode()?.code)
+            case .who: return .members(me: await me(in: name), others: await members(in: name), safety: await safetyCode(in: name)?.code)
             case .safety:
-                guard let safety = await safetyCode() else { return .error("not in a room yet") }
+                guard let safety = await safetyCode(in: name) else { return .error("not in a room yet") }
                 return .safety(code: safety.code, members: safety.members)
             case .fingerprint(nil):
-                guard let me = await me() else { return .error("not connected yet") }
+                guard let me = await me(in: name) else { return .error("not connected yet") }
                 return .fingerprint(nick: me.nick, fingerprint: me.fingerprint, verified: true)
             case .fingerprint(let nick?):
-                guard let member = try await member(named: nick), !member.fingerprint.isEmpty else {
+                guard let member = try await member(named: nick, in: name), !member.fingerprint.isEmpty else {
                     return .error("no member called \(nick) with a key")
                 }
                 return .fingerprint(nick: member.nick, fingerprint: member.fingerprint, verified: member.verified)
             case .verify(let nick):
-                guard let member = try await verify(nick) else { return .error("not connected yet") }
+                guard let member = try await verify(nick, in: name) else { return .error("not connected yet") }
                 return .notice("\(member.nick) is now marked verified (\(member.shortFingerprint))")
             case .ignore(nil):
                 let ignored = ignoredMembers()
                 guard !ignored.isEmpty else { return .notice("you ignore nobody") }
                 return .notice("you ignore: " + ignored.map { "\($0.name ?? "unnamed") (\($0.fingerprint.prefix(8)))" }.joined(separator: ", "))
             case .ignore(let nick?):
-                guard let member = try await setIgnored(nick, true) else { return .error("not connected yet") }
+                guard let member = try await setIgnored(nick, true, in: name) else { return .error("not connected yet") }
                 return .notice("\(member.nick)'s messages are hidden now, whatever name it takes (\(member.shortFingerprint)); /unignore \(member.nick) shows them again")
             case .unignore(let nick):
-                guard let member = try await setIgnored(nick, false) else { return .error("not connected yet") }
+                guard let member = try await setIgnored(nick, false, in: name) else { return .error("not connected yet") }
                 return .notice("\(member.nick)'s messages are shown again")
             case .topic(nil):
-                guard let topic = await topic(), !topic.text.isEmpty else { return .notice("no topic is set") }
+                guard let topic = await topic(in: name), !topic.text.isEmpty else { return .notice("no topic is set") }
                 return .notice("topic: \u{2068}\(topic.text)\u{2069} (set by \(topic.setBy))")
-            case .topic(let text?): try await setTopic(text)
+            case .topic(let text?): try await setTopic(text, in: name)
             case .contacts: return contactList()
             case .forget(let typed): return forget(typed)
             case .info:
-                guard let delivery = await lastDelivery() else { return .notice("you have sent no room message yet") }
+                guard let delivery = await lastDelivery(in: name) else { return .notice("you have sent no room message yet") }
                 let got = delivery.acknowledged.isEmpty ? "nobody yet" : delivery.acknowledged.joined(separator: ", ")
                 let pending = delivery.pending.isEmpty ? "" : "; not yet acknowledged by \(delivery.pending.joined(separator: ", "))"
                 return .notice("your last message was acknowledged by \(got)\(pending)")
             case .invite:
-                guard let command = Invitation.joinCommand(for: configuration, pin: certificatePin) else {
-                    return .notice("this room was joined without an invite secret, so nobody is checked: `catroom invite \(configuration.room)` makes one, and everyone joins with it")
+                guard room == (try? configuration.roomJID()), let command = Invitation.joinCommand(for: configuration, pin: certificatePin) else {
+                    return .notice("this room was joined without an invite secret, so nobody is checked: `catroom invite \(room.localpart ?? name)` makes one, and everyone joins with it")
                 }
                 return .notice("send this to the person you invite, over a channel the server does not control; they add --nick: \(command)")
             case .usage(let usage): return .error("usage: \(usage)")
             case .unknown(let name): return .error("unknown command /\(name): /help lists them")
-            case .query, .part, .join, .quit, .help, .clear: return .none
+            case .query, .part, .join, .buffer, .close, .quit, .help, .clear: return .none
             }
         } catch {
             return .error("\(error)")

@@ -66,6 +66,20 @@ public struct ChatMessage: Sendable, Equatable {
     public var id: String = ""
 }
 
+/// An event and the room it belongs to: nil for the connection's own (connecting,
+/// reconnecting, errors that concern no room). A private message belongs to the room it
+/// came through; a front end files it under its sender.
+public struct ClientUpdate: Sendable, Equatable {
+    /// The room's canonical bare address (`lobby@rooms.example.org`).
+    public let room: String?
+    public let event: ClientEvent
+
+    public init(room: String?, event: ClientEvent) {
+        self.room = room
+        self.event = event
+    }
+}
+
 /// Everything a front end shows, in order.
 public enum ClientEvent: Sendable, Equatable {
     /// Connected and authenticated; how the certificate was trusted; this member's account id and fingerprint.

@@ -1,7 +1,11 @@
+import CatroomProtocol
+
 /// What the user sent while disconnected, in order, to go out after reconnecting.
 /// Bounded: past `limit` a message is refused (and the user told), never dropped in silence.
 struct OutgoingQueue: Sendable {
     struct Message: Sendable, Equatable {
+        /// The room it goes to, or through (a side chat).
+        let room: JID
         let text: String
         var action = false
         /// A side chat's recipient; nil for the room.

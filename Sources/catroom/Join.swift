@@ -12,14 +12,17 @@ extension Catroom {
             abstract: "Join an end-to-end encrypted room.",
             discussion: """
                 Registers a throwaway identity (kept for the life of the process, across reconnections \
-                and /join), or the one of --profile, joins <room>@rooms.<server> and runs a key exchange with \
-                every member; display names travel only inside it. Without --profile nothing is written to disk except \
+                and /join), or the one of --profile, joins <room>@rooms.<server> (and each further room, over \
+                the same connection) and runs a key exchange with every member; display names travel only inside it. Without --profile nothing is written to disk except \
                 the server's certificate fingerprint (trust on first use, like SSH's known_hosts). \
                 Type /help in the room for the commands.
                 """)
 
         @Argument(help: "The room's name: 1 to 64 of a-z 0-9 - _ . (uppercase is folded), starting with a letter or digit.")
         var room: String
+
+        @Argument(help: "More rooms to join as well (the password and invite secret are the first room's).")
+        var moreRooms: [String] = []
 
         @Option(help: "Your display name (others see it; the server never does). Default: your login name.")
         var nick: String?
@@ -108,7 +111,7 @@ extension Catroom {
             }
             // CR-0005 §3.1: refused before connecting; `Lobby` is folded to `lobby` later, and said so.
             do {
-                _ = try configuration.roomJID()
+                for name in [room] + moreRooms { _ = try configuration.roomJID(name) }
             } catch {
                 let hint = domain == nil && error.description.hasSuffix("not a valid XMPP domain") ? ": give the server's XMPP name with --domain" : ""
                 throw ValidationError("cannot join: \(error)\(hint)")
@@ -145,6 +148,7 @@ extension Catroom {
             configuration.port = try address.port(option: port)
             configuration.plaintext = plaintext
             configuration.roomPassword = password
+            configuration.moreRooms = moreRooms
             configuration.invite = try invite.map { try InviteSecret(encoded: $0) }
             configuration.sourceAddress = sourceAddress
             configuration.reconnect.enabled = !noReconnect

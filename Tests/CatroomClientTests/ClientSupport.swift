@@ -9,7 +9,7 @@ import Testing
 /// A running client and everything it has reported so far.
 final class Participant: Sendable {
     let client: CatroomClient
-    private let log = NIOLockedValueBox<[ClientEvent]>([])
+    private let log = NIOLockedValueBox<[ClientUpdate]>([])
     private let task: Task<Void, Never>
     private let collector: Task<Void, Never>
 
@@ -32,19 +32,22 @@ final class Participant: Sendable {
         task = Task { await client.run() }
         let log = log
         collector = Task {
-            for await event in client.events { log.withLockedValue { $0.append(event) } }
+            for await update in client.events { log.withLockedValue { $0.append(update) } }
         }
     }
 
-    var events: [ClientEvent] { log.withLockedValue { $0 } }
+    var events: [ClientEvent] { log.withLockedValue { $0.map(\.event) } }
+
+    /// The events of one room (its canonical address, `lobby@rooms.localhost`).
+    func events(in room: String) -> [ClientEvent] { log.withLockedValue { $0.filter { $0.room == room }.map(\.event) } }
 
     /// Waits until an event satisfies `match` and returns it. The bound is generous: the
     /// suite runs client tests in parallel on two cores, and logins cost PBKDF2.
     @discardableResult
-    func waitFor<T>(_ what: String, timeout: Duration = .seconds(20), _ match: (ClientEvent) -> T?) async throws -> T {
+    func waitFor<T>(_ what: String, in room: String? = nil, timeout: Duration = .seconds(20), _ match: (ClientEvent) -> T?) async throws -> T {
         let start = ContinuousClock.now
         while ContinuousClock.now - start < timeout {
-            if let found = events.lazy.compactMap(match).first { return found }
+            if let found = (room.map(events(in:)) ?? events).lazy.compactMap(match).first { return found }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw WaitTimeout(what: what, events: events)

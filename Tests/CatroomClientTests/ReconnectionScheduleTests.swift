@@ -1,4 +1,5 @@
 @testable import CatroomClient
+import CatroomProtocol
 import Testing
 
 /// The reconnection backoff and the queue of messages typed while disconnected, without sockets or sleeping.
@@ -46,26 +47,28 @@ import Testing
         }
     }
 
-    @Test func theQueueKeepsOrderAndRefusesPastItsLimit() {
+    @Test func theQueueKeepsOrderAndRefusesPastItsLimit() throws {
+        let lobby = try JID("lobby@rooms.localhost")
         var queue = OutgoingQueue(limit: 3)
-        let accepted = ["one", "two", "three", "four"].map { queue.append(.init(text: $0)) }
+        let accepted = ["one", "two", "three", "four"].map { queue.append(.init(room: lobby, text: $0)) }
         #expect(accepted == [true, true, true, false])
         let taken = queue.removeAll()
         #expect(taken.map(\.text) == ["one", "two", "three"])
         #expect(queue.messages.isEmpty)
-        let again = queue.append(.init(text: "again", to: .named("bob")))
+        let again = queue.append(.init(room: lobby, text: "again", to: .named("bob")))
         #expect(again)
     }
 
-    @Test func messagesPutBackGoFirstEvenPastTheLimit() {
+    @Test func messagesPutBackGoFirstEvenPastTheLimit() throws {
+        let lobby = try JID("lobby@rooms.localhost")
         var queue = OutgoingQueue(limit: 2)
-        _ = queue.append(.init(text: "a"))
-        _ = queue.append(.init(text: "b"))
+        _ = queue.append(.init(room: lobby, text: "a"))
+        _ = queue.append(.init(room: lobby, text: "b"))
         let taken = queue.removeAll()
-        _ = queue.append(.init(text: "c"))
+        _ = queue.append(.init(room: lobby, text: "c"))
         queue.prepend(taken)
         #expect(queue.messages.map(\.text) == ["a", "b", "c"])
-        let overLimit = queue.append(.init(text: "d"))
+        let overLimit = queue.append(.init(room: lobby, text: "d"))
         #expect(!overLimit)
     }
 }

@@ -155,7 +155,8 @@ def test_reconnecting_gives_up_after_the_configured_attempts_and_exits(hostile, 
     last = [e for e in client.events if e["event"] == "disconnected"][-1]
     assert last["reason"].startswith("gave up after 2 attempts to reconnect"), last
     # What waited is reported, not dropped in silence.
-    assert {"event": "not-sent", "text": "typed while disconnected", "reason": "the connection did not come back"} in client.events
+    assert {"event": "not-sent", "text": "typed while disconnected", "reason": "the connection did not come back",
+            "room": "lobby@rooms.localhost"} in client.events
 
 
 def test_a_system_shutdown_stream_error_leads_to_a_reconnection(hostile, clients):

@@ -96,7 +96,8 @@ public struct JoinBenchmark {
     static func ready(_ client: CatroomClient, within limit: Duration, expecting members: Int? = nil) async -> ClientEvent? {
         await withTaskGroup(of: ClientEvent?.self) { group in
             group.addTask {
-                for await event in client.events {
+                for await update in client.events {
+                    let event = update.event
                     if case .ready(let count) = event, members == nil || count == members { return event }
                     if case .disconnected = event { return nil }
                 }

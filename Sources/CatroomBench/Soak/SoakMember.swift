@@ -32,7 +32,7 @@ final class SoakMember: Sendable {
     func start(group: EventLoopGroup) {
         let task = Task { [self] in
             async let run: Void = client.run(group: group)
-            for await event in client.events { observe(event) }
+            for await update in client.events { observe(update.event) }
             await run
             view.withLock { $0.ended = true }
         }

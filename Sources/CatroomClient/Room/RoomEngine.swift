@@ -6,14 +6,16 @@ import Foundation
 /// The end-to-end engine of one room (DESIGN §2.4 to §2.8): pairwise sessions with
 /// every member (CR-0001), hellos carrying display names inside them, room and
 /// private messages fanned out over them (CR-0002), and the checks that keep the
-/// server honest. It owns the session store; everything reaches it as stanzas.
+/// server honest. The sessions are the connection's, shared with its other rooms
+/// (CR-0006 §5.9); everything reaches it as stanzas.
 actor RoomEngine {
     /// The canonical bare address (CR-0005 §3.1): the fan-out context's room.
     let room: JID
     let me: String
     private(set) var myNick: String
-    /// Readable so that the `engine` fuzz target can compare session state around each stanza.
-    private(set) var store: SessionStore
+    /// Shared with the connection's other rooms; readable so that the `engine` fuzz
+    /// target can compare session state around each stanza.
+    let sessions: SharedSessions
     private var members: [String: Member] = [:]
     private let connection: StanzaConnection
     private let iq: IQTracker
@@ -21,10 +23,6 @@ actor RoomEngine {
     private let configuration: ClientConfiguration
     /// The server's stanza cap, which every sealed message must fit (CR-0006 §5.5).
     private let stanzaCap: Int
-    /// The server's own address, which sends low-stock notices (CR-0004).
-    private let serverDomain: JID?
-    /// When to refill one-time prekeys (CR-0006 §4.1).
-    private var refill: PreKeyRefill
     private var joined = false
     private var announcedReady = false
     /// Messages that arrived before their sender's session, retried for a few seconds.
@@ -57,25 +55,25 @@ actor RoomEngine {
     private var shownNames: [String: String] = [:]
 
     init(
-        configuration: ClientConfiguration, room: JID, me: String, store: SessionStore, connection: StanzaConnection,
+        configuration: ClientConfiguration, room: JID, me: String, sessions: SharedSessions, connection: StanzaConnection,
         iq: IQTracker, known: KnownMembers, stanzaCap: Int, emit: @escaping @Sendable (ClientEvent) -> Void
     ) {
         self.configuration = configuration
         self.stanzaCap = stanzaCap
-        serverDomain = try? JID(localpart: nil, domain: configuration.domain)
-        refill = PreKeyRefill(coolDown: .seconds(configuration.refillCoolDownSeconds))
         self.room = room
         self.me = me
         // `CatroomClient.run` refuses a name `check` refuses before it gets here.
         myNick = (try? DisplayName.check(configuration.nick)) ?? DisplayName.fallback
         self.known = known
-        self.store = store
+        self.sessions = sessions
         self.connection = connection
         self.iq = iq
         self.emit = emit
     }
 
-    var identity: IdentityKeyPair { store.identity }
+    var identity: IdentityKeyPair { sessions.identity }
+
+    var isJoined: Bool { joined }
 
     // MARK: - Joining (CR-0005 §5.1)
 
@@ -109,7 +107,7 @@ actor RoomEngine {
         }
         if type == "unavailable" {
             guard let member = members.removeValue(forKey: nick) else { return }
-            store.removeSession(with: nick)
+            sessions.release(nick, from: room.description)
             gaps[nick] = nil
             shownNames[nick] = nil
             emit(.memberLeft(info(member)))
@@ -118,6 +116,7 @@ actor RoomEngine {
         guard members[nick] == nil else { return }
         // Occupants present before our self-presence are ours to contact; later ones contact us.
         members[nick] = Member(id: nick, initial: !joined, arrival: known.nextClaim())
+        sessions.hold(nick, in: room.description)
         if joined { scheduleSilentReaderCheck(nick) }
     }
 
@@ -148,11 +147,17 @@ actor RoomEngine {
 
     private func startSession(with id: String) async {
         do {
+            // A member met in another room of this connection already has a session (CR-0006 §5.1).
+            if let existing = sessions.session(with: id) {
+                members[id]?.identity = existing.remoteIdentity
+                return try sendHello(to: id)
+            }
             let bundle = try await fetchBundle(of: id)
             guard members[id] != nil else { return }
             // X3DH (CR-0001 §5.2): the bundle's identity must be the one `id` derives from.
-            try store.initiateSession(with: bundle, peer: id)
-            members[id]?.identity = bundle.identityKey
+            // Another room may have started one meanwhile: it stays, and an archived one still opens.
+            if sessions.session(with: id) == nil { try sessions.withStore { try $0.initiateSession(with: bundle, peer: id) } }
+            members[id]?.identity = sessions.session(with: id)?.remoteIdentity
             try sendHello(to: id)
         } catch {
             emit(.error("no key exchange with \(id.prefix(8)): \(error)"))
@@ -176,7 +181,7 @@ actor RoomEngine {
         var hello = ChatPayload(.hello, nick: myNick)
         if let topic { (hello.topic, hello.topicBy, hello.topicTs) = (topic.text, topic.by, topic.ts) }
         if let secret = configuration.invite {
-            guard let peer = store.session(with: id)?.remoteIdentity else { throw CryptoError.noSession }
+            guard let peer = sessions.session(with: id)?.remoteIdentity else { throw CryptoError.noSession }
             hello.invite = try secret.proof(room: room.description, sender: identity.publicKey, recipient: peer).base64
         }
         try sendPrivate(hello, to: id)
@@ -186,7 +191,7 @@ actor RoomEngine {
     /// Checks a hello's invite proof against the session's key (CR-0008 §5.4); nil without a secret.
     private func checkInvite(_ proof: String?, from id: String) -> Bool? {
         guard let secret = configuration.invite else { return nil }
-        guard let proof = Invitation.proof(fromText: proof), let peer = store.session(with: id)?.remoteIdentity else { return false }
+        guard let proof = Invitation.proof(fromText: proof), let peer = sessions.session(with: id)?.remoteIdentity else { return false }
         return secret.verify(proof, room: room.description, sender: peer, recipient: identity.publicKey)
     }
 
@@ -215,10 +220,6 @@ actor RoomEngine {
     // MARK: - Receiving (CR-0002 §5.4, CR-0005 §6)
 
     func handleMessage(_ element: XML.Element) {
-        guard let from = element.attribute("from").flatMap({ try? JID($0) }) else { return }
-        if from == serverDomain, let notice = element.firstChild(name: "low-stock", namespace: Namespace.bundles) {
-            return refillPreKeys(notice)
-        }
         guard let sender = occupant(element) else { return }
         if element.attribute("type") == "error" {
             return emit(.error("the server refused a message: \(Login.errorText(element))"))
@@ -258,13 +259,13 @@ actor RoomEngine {
         }
         let plaintext: [UInt8]
         let digest: [UInt8]
-        let skippedBefore = store.session(with: sender)?.skippedKeyCount ?? 0
+        let skippedBefore = sessions.session(with: sender)?.skippedKeyCount ?? 0
         do {
             let key = try SessionMessage(decoding: keyBytes)
             let context = try FanoutContext(
                 kind: isPrivate ? .privateChat : .room, room: room.description, sender: sender,
                 messageID: encrypted.messageID, recipients: encrypted.recipients, commitment: encrypted.commitment)
-            plaintext = try Fanout.open(encrypted.payload, context: context, key: key, store: &store)
+            plaintext = try sessions.withStore { try Fanout.open(encrypted.payload, context: context, key: key, store: &$0) }
             digest = context.entryDigest(payload: encrypted.payload)
         } catch CryptoError.duplicateMessage {
             // A replay (by the server, or a resend): shown once already, and said so quietly.
@@ -276,7 +277,7 @@ actor RoomEngine {
         } catch {
             return emit(.undecryptable(from: name(of: sender), reason: Self.describe(error)))
         }
-        if members[sender]?.identity == nil { members[sender]?.identity = store.session(with: sender)?.remoteIdentity }
+        if members[sender]?.identity == nil { members[sender]?.identity = sessions.session(with: sender)?.remoteIdentity }
         trackGaps(of: sender, skippedBefore: skippedBefore)
         guard let payload = try? ChatPayload.decode(plaintext) else {
             // Its D is still remembered: a witness that accepted another version shows the split (CR-0006 §5.8).
@@ -296,7 +297,8 @@ actor RoomEngine {
                 return emit(.undecryptable(from: name(of: sender), reason: "misplaced hello"))
             }
             let wasReady = old.ready
-            let returning = old.identity.flatMap(known.record(of:)) != nil
+            // Known from another room this client is in with it now, it did not come back.
+            let returning = old.identity.flatMap(known.record(of:)) != nil && !sessions.isHeld(sender, elsewhere: room.description)
             members[sender]?.ready = true
             members[sender]?.invited = checkInvite(payload.invite, from: sender)
             if members[sender]?.helloSent == false { try? sendHello(to: sender) }
@@ -411,7 +413,7 @@ actor RoomEngine {
     /// A message that skipped ahead in a member's counters leaves skipped keys behind;
     /// one filled later was only reordered. What stays unfilled is reported.
     private func trackGaps(of sender: String, skippedBefore: Int) {
-        let change = (store.session(with: sender)?.skippedKeyCount ?? 0) - skippedBefore
+        let change = (sessions.session(with: sender)?.skippedKeyCount ?? 0) - skippedBefore
         guard change != 0 else { return }
         var gap = gaps[sender] ?? (0, 0)
         gap.open = max(0, gap.open + change)
@@ -458,7 +460,7 @@ actor RoomEngine {
                   let encrypted = element.firstChild(name: "encrypted", namespace: Namespace.encrypted)
             else { continue }
             let expired = ContinuousClock.now - since > .seconds(configuration.pendingMessageSeconds)
-            if store.session(with: sender) != nil || expired {
+            if sessions.session(with: sender) != nil || expired {
                 open(element, encrypted, from: sender, retrying: true)
             } else {
                 waiting.append((element, since))
@@ -535,7 +537,9 @@ actor RoomEngine {
             // CR-0002 §5.3 step 1 draws K, then the message id: the second draw is replaced.
             var entropy = SecondDrawFixed(value: messageID)
             let payload = ChatPayload(.text, body: text).encoded()
-            let sealed = try Fanout.seal(payload, kind: .room, room: room.description, recipients: recipients, store: &store, using: &entropy)
+            let sealed = try sessions.withStore {
+                try Fanout.seal(payload, kind: .room, room: room.description, recipients: recipients, store: &$0, using: &entropy)
+            }
             send(sealed, to: room, type: "groupchat")
         }
     }
@@ -598,7 +602,7 @@ actor RoomEngine {
         let sealed: Fanout.Message
         do {
             try MessageSize.check(payload, recipients: recipients, to: room, type: "groupchat", stanzaCap: stanzaCap)
-            sealed = try Fanout.seal(payload.encoded(), kind: .room, room: room.description, recipients: recipients, store: &store)
+            sealed = try sessions.withStore { try Fanout.seal(payload.encoded(), kind: .room, room: room.description, recipients: recipients, store: &$0) }
         } catch {
             transcript.restore(owed)
             throw error
@@ -615,7 +619,7 @@ actor RoomEngine {
     private func sendPrivate(_ payload: ChatPayload, to id: String) throws {
         let address = try room.with(resource: id)
         try MessageSize.check(payload, recipients: [id], to: address, type: "chat", stanzaCap: stanzaCap)
-        let sealed = try Fanout.seal(payload.encoded(), kind: .privateChat, room: room.description, recipients: [id], store: &store)
+        let sealed = try sessions.withStore { try Fanout.seal(payload.encoded(), kind: .privateChat, room: room.description, recipients: [id], store: &$0) }
         send(sealed, to: address, type: "chat")
     }
 
@@ -626,57 +630,16 @@ actor RoomEngine {
         connection.send(element.message(to: address, type: type))
     }
 
-    // MARK: - Prekeys (CR-0004, CR-0006 §4)
-
-    /// The first publication: the signed prekey and as many one-time prekeys as the server keeps.
-    func publishPreKeys() async throws {
-        refill.started(at: .now)
-        defer { perform(refill.finished(at: .now)) }
-        try await publish(oneTimePreKeys: BundleElement.capacity)
-    }
-
-    /// A `<low-stock/>` notice (CR-0006 §4.1). One that is malformed, or not low, is ignored.
-    private func refillPreKeys(_ element: XML.Element) {
-        guard let notice = LowStockNotice(element) else { return }
-        perform(refill.noticed(notice, at: .now))
-    }
-
-    private func perform(_ action: PreKeyRefill.Action) {
-        switch action {
-        case .nothing:
-            break
-        case .wake(let instant):
-            Task {
-                try? await Task.sleep(until: instant)
-                self.perform(self.refill.woke(at: .now))
-            }
-        case .publish(let count):
-            Task {
-                do {
-                    try await self.publish(oneTimePreKeys: count)
-                } catch {
-                    self.emit(.error("could not refill one-time prekeys (new sessions with you may start without one): \(error)"))
-                }
-                self.perform(self.refill.finished(at: .now))
-            }
-        }
-    }
-
-    /// Publishes the signed prekey and `count` new one-time prekeys (CR-0004 §5.2); keys the
-    /// server refuses are deleted, since nobody can have fetched them.
-    private func publish(oneTimePreKeys count: Int) async throws {
-        let oneTime = store.generateOneTimePreKeys(count: count)
-        let bundle = BundleElement(identityKey: identity.publicKey, signedPreKey: store.preKeys.signedPreKey, oneTimePreKeys: oneTime)
-        let reply = try await iq.request(
-            XML.Element("iq", namespace: Namespace.client, attributes: [XML.Attribute("type", value: "set")], children: [.element(bundle.element)]),
-            on: connection)
-        guard reply.attribute("type") == "result" else {
-            store.removeOneTimePreKeys(oneTime.map(\.id))
-            throw Login.Failure("publishing prekeys failed: \(Login.errorText(reply))")
-        }
-    }
-
     // MARK: - Members and trust
+
+    /// This client leaves the room: its members no longer hold their sessions here (CR-0006 §5.9).
+    func leave() {
+        for id in members.keys { sessions.release(id, from: room.description) }
+        members = [:]
+    }
+
+    /// Whether private messages can go to the member with this account id from here.
+    func canWhisper(toID id: String) -> Bool { members[id]?.receives == true }
 
     func memberList() -> [MemberInfo] {
         members.values.sorted { $0.seen < $1.seen }.map(info)

@@ -5,7 +5,7 @@ import Foundation
 
 /// What a front end shows: events from the client, replies to commands, local notes.
 protocol ChatOutput: AnyObject, Sendable {
-    func show(_ event: ClientEvent)
+    func show(_ update: ClientUpdate)
     /// The answer to a command the user typed.
     func show(_ reply: CatroomClient.Reply, to command: Command)
     /// The `/query` target changed (nil: back to the room).
@@ -19,10 +19,14 @@ extension ChatOutput {
     func clear(_ command: Command) {
         show(.notice("nothing to clear: /clear empties the full-screen view's scrollback"), to: command)
     }
+
+    /// An event that concerns no room.
+    func show(_ event: ClientEvent) { show(ClientUpdate(room: nil, event: event)) }
 }
 
-/// One chat: the client for the current room, and the commands that outlive a room
-/// (`/join`, `/part`, `/query`, `/quit`). Front ends feed it lines and render its output.
+/// One chat: the client for every room joined, the room and `/query` plain lines go
+/// to, and the commands that concern rooms (`/join`, `/part`, `/buffer`, `/query`,
+/// `/quit`). Front ends feed it lines and render its output.
 ///
 /// It holds the identity key: one per process, for every connection and every room
 /// (from the profile, with `--profile`).
@@ -35,7 +39,13 @@ final class ChatSession: @unchecked Sendable {
         set { lock.withLock { query = newValue } }
     }
     private var query: MemberInfo?
-    /// `queryTarget` is read by the task that shows events too.
+    /// The room plain lines and commands go to (its canonical address); nil when in none.
+    private(set) var currentRoom: String? {
+        get { lock.withLock { current } }
+        set { lock.withLock { current = newValue } }
+    }
+    private var current: String?
+    /// `queryTarget` and `currentRoom` are read by the task that shows events too.
     private let lock = NSLock()
     private let output: ChatOutput
     private let identity: IdentityKeyPair
@@ -71,6 +81,7 @@ final class ChatSession: @unchecked Sendable {
     func start() {
         let client = CatroomClient(configuration: configuration, identity: identity, known: known)
         self.client = client
+        currentRoom = (try? configuration.roomJID())?.description
         let (output, ended) = (output, ended)
         let ending = Ending()
         self.ending = ending
@@ -79,18 +90,22 @@ final class ChatSession: @unchecked Sendable {
         running.append(Task { await client.run() })
         running.append(Task {
             var failed = false
-            for await event in client.events {
-                switch event {
+            for await update in client.events {
+                switch update.event {
+                case .failed where update.room != nil:
+                    // One more room could not be joined: the others go on.
+                    if self.currentRoom == update.room { self.currentRoom = client.rooms.last }
+                    output.show(update)
                 case .failed(let failure):
                     failed = true
                     // The room named at the start: the front end ends with it, and says so itself.
-                    if first { ended?(.failed(failure)) } else { output.show(event) }
+                    if first { ended?(.failed(failure)) } else { output.show(update) }
                 case .disconnected where ending.reason != nil: break  // said once, below
-                default: output.show(event)
+                default: output.show(update)
                 }
-                if case .memberLeft(let member) = event, member.id == self.queryTarget?.id {
-                    output.show(ClientEvent.error(
-                        "\(member.nick), whom your /query sends to, left: plain lines are not sent to anyone else; /query alone returns to the room"))
+                if case .memberLeft(let member) = update.event, member.id == self.queryTarget?.id, client.rooms.count == 1 {
+                    output.show(ClientUpdate(room: update.room, event: .error(
+                        "\(member.nick), whom your /query sends to, left: plain lines are not sent to anyone else; /query alone returns to the room")))
                 }
             }
             if let reason = ending.reason {
@@ -99,6 +114,12 @@ final class ChatSession: @unchecked Sendable {
                 ended?(.lost)
             }
         })
+    }
+
+    /// A full-screen buffer was chosen: its room, and its member for a private chat.
+    func focus(room: String, query member: MemberInfo?) {
+        currentRoom = room
+        queryTarget = member
     }
 
     /// Handles one line; false when the user asked to quit.
@@ -117,9 +138,14 @@ final class ChatSession: @unchecked Sendable {
         case .query(nil):
             queryTarget = nil
             output.showQuery(nil)
+        case .close where queryTarget != nil:
+            queryTarget = nil
+            output.showQuery(nil)
+        case .close:
+            return await handle("/part")
         case .query(let typed?):
             do {
-                guard let member = try await client?.member(named: typed) else {
+                guard let member = try await client?.member(named: typed, in: currentRoom) else {
                     output.show(.error("not in a room yet"), to: command)
                     return true
                 }
@@ -129,25 +155,60 @@ final class ChatSession: @unchecked Sendable {
                 output.show(.error("\(error)"), to: command)
             }
         case .part:
-            await stop(reason: "left \(configuration.roomAddress)")
-            output.show(.notice("/join <room> joins a room, /quit exits"), to: command)
+            guard let client, let room = currentRoom, client.rooms.count > 1 else {
+                await stop(reason: "left \(currentRoom ?? configuration.roomAddress)")
+                currentRoom = nil
+                output.show(.notice("/join <room> joins a room, /quit exits"), to: command)
+                return true
+            }
+            do {
+                try await client.part(room)
+                queryTarget = nil
+                currentRoom = client.rooms.last
+                output.show(.notice("left \(room); now in \(currentRoom ?? "no room")"), to: command)
+            } catch {
+                output.show(.error("\(error)"), to: command)
+            }
         case .join(let typed):
-            // A name without a canonical form leaves the current room as it is.
+            // A name without a canonical form changes nothing.
             guard let room = canonicalRoom(typed, for: command) else { return true }
-            await stop(reason: "left \(configuration.roomAddress)")
-            configuration.room = room
-            // An invite secret belongs to one room (CR-0008 §5.2).
-            configuration.invite = nil
             queryTarget = nil
-            start()
+            guard let client else {
+                configuration.room = room
+                // A password and an invite secret belong to one room (CR-0008 §5.2).
+                (configuration.roomPassword, configuration.invite, configuration.moreRooms) = (nil, nil, [])
+                start()
+                return true
+            }
+            do {
+                try await client.join(room)
+                currentRoom = try configuration.roomJID(room).description
+            } catch {
+                output.show(.error("\(error)"), to: command)
+            }
+        case .buffer(let typed):
+            guard let client, let room = Self.room(typed, among: client.rooms) else {
+                output.show(.error("no room \(typed): you are in \(client?.rooms.joined(separator: ", ") ?? "none")"), to: command)
+                return true
+            }
+            queryTarget = nil
+            currentRoom = room
+            output.show(.notice("plain lines and commands now go to \(room)"), to: command)
         default:
             guard let client else { return true }
-            let reply = await client.perform(command, queryTarget: queryTarget)
+            let reply = await client.perform(command, in: currentRoom, queryTarget: queryTarget)
             // A new name also holds for the next /join.
             if case .nick(let nick) = command, case .none = reply { configuration.nick = nick }
             output.show(reply, to: command)
         }
         return true
+    }
+
+    /// The room `/buffer` names among those joined: by its number from 1, its name or its address.
+    static func room(_ typed: String, among rooms: [String]) -> String? {
+        if let number = Int(typed), rooms.indices.contains(number - 1) { return rooms[number - 1] }
+        let name = typed.lowercased()
+        return rooms.first { $0 == name || $0.hasPrefix(name + "@") }
     }
 
     /// A room name as the user typed it, in its canonical form (CR-0005 §3.1): says so

@@ -17,8 +17,15 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
     /// The first event: which format follows, from which program.
     func hello() { write(["event": "hello", "schema": Self.schema, "version": Catroom.version]) }
 
-    func show(_ event: ClientEvent) {
-        switch event {
+    /// Every event of a room names it (`room`, its canonical address); a private message
+    /// names the room it came through.
+    func show(_ update: ClientUpdate) {
+        func write(_ object: [String: Any]) {
+            var object = object
+            if let room = update.room { object["room"] = room }
+            self.write(object)
+        }
+        switch update.event {
         case .connected(let server, let trust, let me):
             lock.withLock { self.me = me.id }
             write(["event": "connected", "server": server, "trust": Self.trust(trust), "me": Self.member(me)])

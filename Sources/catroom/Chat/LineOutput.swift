@@ -13,14 +13,22 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
 
     /// This member's account id, to tell its own nick changes from others'.
     private var me: String?
+    /// The first room's events are shown as they are; another room's start with its name.
+    private var firstRoom: String?
 
-    func show(_ event: ClientEvent) {
+    func show(_ update: ClientUpdate) {
+        let event = update.event
+        let tag = lock.withLock { () -> String in
+            if firstRoom == nil { firstRoom = update.room }
+            guard let room = update.room, room != firstRoom else { return "" }
+            return "[\(room.prefix { $0 != "@" })] "
+        }
         switch event {
         case .connected(_, _, let member): lock.withLock { me = member.id }
-        case .nickChanged(_, let member) where member.id == lock.withLock({ me }): return print("-- you are now known as \(member.nick)")
+        case .nickChanged(_, let member) where member.id == lock.withLock({ me }): return print(tag + "-- you are now known as \(member.nick)")
         default: break
         }
-        if let line = Self.describe(event) { print(line) }
+        if let line = Self.describe(event) { print(tag + line) }
     }
 
     func show(_ reply: CatroomClient.Reply, to command: Command) {

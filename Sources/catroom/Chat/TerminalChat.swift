@@ -44,7 +44,7 @@ struct TerminalChat {
         session.ended = { end in
             switch end {
             case .failed(let failure): continuation.yield(.failed(failure))
-            case .lost: continuation.yield(.chat(.notice("/join <room> connects again, /quit leaves")))
+            case .lost: continuation.yield(.chat(ClientUpdate(room: nil, event: .notice("/join <room> connects again, /quit leaves"))))
             }
         }
         let frontEnd = TerminalFrontEnd(
@@ -95,7 +95,7 @@ final class TerminalOutput: ChatOutput {
 
     init(_ continuation: AsyncStream<TerminalFrontEnd.Event>.Continuation) { self.continuation = continuation }
 
-    func show(_ event: ClientEvent) { continuation.yield(.chat(event)) }
+    func show(_ update: ClientUpdate) { continuation.yield(.chat(update)) }
     func show(_ reply: CatroomClient.Reply, to command: Command) { continuation.yield(.reply(reply)) }
     func showQuery(_ target: String?) { continuation.yield(.query(target)) }
     func showHelp() { continuation.yield(.help) }

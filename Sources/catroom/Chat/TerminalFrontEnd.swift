@@ -7,7 +7,7 @@ import Foundation
 final class TerminalFrontEnd {
     enum Event: Sendable {
         case keys([TerminalKey])
-        case chat(ClientEvent)
+        case chat(ClientUpdate)
         case reply(CatroomClient.Reply)
         case query(String?)
         case help
@@ -50,7 +50,12 @@ final class TerminalFrontEnd {
     }
 
     private let session: ChatSession
-    private var screen: TerminalScreen
+    private var buffers: TerminalBuffers
+    /// The scrollback shown: the current buffer's.
+    private var screen: TerminalScreen {
+        get { buffers.current.screen }
+        _modify { yield &buffers.current.screen }
+    }
     private var editor = LineEditor()
     private var display = TerminalDisplay()
     private var transcript: TerminalTranscript
@@ -59,7 +64,7 @@ final class TerminalFrontEnd {
     /// "TLS not checked" or "no TLS", shown on the status line for as long as it holds.
     private var trustWarning: String?
     /// The room safety code (CR-0007), on the status line in full or its first two groups.
-    private var safetyCode: String?
+    private var safetyCode: String? { buffers.current.key == .room(buffers.current.room) ? buffers.current.safetyCode : nil }
     /// The session's `/query` target (it is the one that knows: keys typed in the same
     /// burst as `/query` are handled before its notice arrives).
     private var queryTarget: String? { session.queryTarget?.nick }
@@ -83,10 +88,11 @@ final class TerminalFrontEnd {
 
     init(session: ChatSession, size: TerminalScreen.Size, palette: TerminalPalette, unicode: Bool, alerts: Bool) {
         self.session = session
-        screen = TerminalScreen(size: size, palette: palette)
-        screen.newlineSymbol = unicode ? "↵" : "|"
+        let room = (try? session.configuration.roomJID())?.description ?? session.configuration.roomAddress
+        buffers = TerminalBuffers(room: room, size: size, palette: palette)
         transcript = TerminalTranscript(palette: palette, unicode: unicode)
         self.alerts = TerminalAlerts(enabled: alerts, room: session.configuration.room)
+        screen.newlineSymbol = unicode ? "↵" : "|"
     }
 
     func run(_ events: AsyncStream<Event>) async -> Outcome {
@@ -111,18 +117,19 @@ final class TerminalFrontEnd {
             for key in keys {
                 if let outcome = await handle(key) { return outcome }
             }
-        case .chat(let event):
-            await show(event)
+        case .chat(let update):
+            await show(update)
         case .reply(let reply):
             append(transcript.lines(for: reply))
         case .query(let target):
+            focusQuery()
             append(transcript.query(target))
         case .help:
             append(transcript.help())
         case .clear:
             screen.clear()
         case .resize:
-            screen.resize(TerminalDevice.size())
+            buffers.resize(TerminalDevice.size())
             display.invalidate()
         case .resumed:
             resume()
@@ -134,13 +141,23 @@ final class TerminalFrontEnd {
         return nil
     }
 
-    private func show(_ event: ClientEvent) async {
+    /// Files each event in its buffer: a private message under its member, a room's
+    /// event under its room, the connection's in the buffer shown.
+    private func show(_ update: ClientUpdate) async {
+        let event = update.event
+        var target = buffers.index
+        if case .message(let message) = event, message.isPrivate, let room = update.room,
+           let member = message.isOwn ? message.to : message.from {
+            target = buffers.position(of: .peer(member.id), room: room, member: member)
+        } else if let room = update.room {
+            target = buffers.position(of: .room(room), room: room)
+        }
         switch event {
         case .connected(_, let trust, let me):
             connection = .exchangingKeys
             leaving = nil
             farewell = nil
-            safetyCode = nil
+            for position in buffers.list.indices { buffers[position].safetyCode = nil }
             transcript.me = me
             trustWarning = switch trust {
             case .unchecked: "TLS not checked"
@@ -152,15 +169,21 @@ final class TerminalFrontEnd {
         case .ready:
             connection = .ready
         case .safetyCode(let code, _):
-            safetyCode = code
+            buffers[target].safetyCode = code
         case .message(let message):
             if !message.isOwn {
                 spoken += 1
                 lastSpoke[message.from.nick] = spoken
-                if message.isPrivate || transcript.me.map({ TerminalTranscript.mentions(message.text, $0.nick) }) == true { alerts.alert() }
+                let highlight = message.isPrivate || transcript.me.map({ TerminalTranscript.mentions(message.text, $0.nick) }) == true
+                if highlight { alerts.alert() }
+                // Activity elsewhere is counted on the buffer list, never shown in place of this buffer.
+                if target != buffers.index {
+                    buffers[target].unread += 1
+                    if highlight { buffers[target].highlighted = true }
+                }
             }
         case .delivery(let id, let acknowledged, let pending):
-            screen.mark(id, with: transcript.deliveryMark(acknowledged: acknowledged.count, recipients: acknowledged.count + pending.count))
+            buffers[target].screen.mark(id, with: transcript.deliveryMark(acknowledged: acknowledged.count, recipients: acknowledged.count + pending.count))
         case .disconnected(let reason):
             if leaving == nil { farewell = "catroom: disconnected: \(reason)" }
             connection = leaving ?? .disconnected
@@ -169,7 +192,7 @@ final class TerminalFrontEnd {
         default:
             break
         }
-        append(transcript.lines(for: event, expected: leaving != nil))
+        append(transcript.lines(for: event, expected: leaving != nil), to: target)
         if case .disconnected = event { leaving = nil }
         switch event {
         case .connected, .joined, .ready, .memberJoined, .memberPresent, .memberReconnected, .memberPending, .memberLeft, .nickChanged,
@@ -185,8 +208,9 @@ final class TerminalFrontEnd {
             transcript.members = []
             return
         }
-        transcript.members = await client.members()
-        if let me = await client.me() { transcript.me = me }
+        let room = buffers.current.room
+        transcript.members = await client.members(in: room)
+        if let me = await client.me(in: room) { transcript.me = me }
     }
 
     // MARK: - Keys
@@ -207,8 +231,11 @@ final class TerminalFrontEnd {
         case .end, .control("e"): editor.moveEnd()
         case .wordLeft, .alt("b"): editor.moveWordLeft()
         case .wordRight, .alt("f"): editor.moveWordRight()
-        case .up, .control("p"): editor.historyPrevious()
-        case .down, .control("n"): editor.historyNext()
+        case .up: editor.historyPrevious()
+        case .down: editor.historyNext()
+        case .control("n"), .altRight: await step(forward: true)
+        case .control("p"), .altLeft: await step(forward: false)
+        case .alt(let digit) where ("1"..."9").contains(digit): await focus(Int(String(digit)).map { $0 - 1 } ?? 0)
         case .pageUp: screen.scrollPage(up: true)
         case .pageDown: screen.scrollPage(up: false)
         case .control("u"): editor.killToStart()
@@ -249,31 +276,72 @@ final class TerminalFrontEnd {
 
     private func submit(_ line: String) async -> Outcome? {
         screen.scrollToBottom()
-        guard let command = Command.parse(line) else { return nil }
+        guard var command = Command.parse(line) else { return nil }
+        let shown = buffers.current
         switch command {
         case .quit:
             // Leaving waits for the server; never longer than this.
             TerminalDevice.exitAfter(seconds: 3)
-        case .part, .join:
-            // Only a live connection announces its end.
-            let live = session.client != nil && [.connecting, .exchangingKeys, .ready].contains(connection)
-            leaving = live ? (command == .part ? .left : .connecting) : nil
+        case .buffer(let typed):
+            guard let position = buffers.find(typed) else {
+                append(transcript.lines(for: .error("no buffer \(typed): Alt-1..9 or /buffer <number|name>")))
+                return nil
+            }
+            await focus(position)
+            return nil
+        case .close where shown.member != nil:
+            // A private buffer closes here; its member and sessions stay.
+            buffers.close(buffers.index, then: .room(shown.room))
+            await focus(buffers.index)
+            return nil
+        case .close:
+            command = .part
         default:
             break
         }
-        guard await session.handle(line) else { return .quit }
+        // The last room takes the connection down with it: its end is expected.
+        let lastRoom = command == .part && (session.client?.rooms.count ?? 0) <= 1
+        if lastRoom, session.client != nil, [.connecting, .exchangingKeys, .ready].contains(connection) { leaving = .left }
+        guard await session.handle(command == .part ? "/part" : line) else { return .quit }
         switch command {
-        case .join, .part:
-            // The old connection's last events are still on their way (expected, they say so).
-            connection = command == .part ? .left : .connecting
+        case .part where lastRoom:
+            connection = .left
             trustWarning = nil
-            safetyCode = nil
             transcript.me = nil
             transcript.members = []
+        case .part:
+            if let position = buffers.list.firstIndex(where: { $0.key == .room(shown.room) }) {
+                buffers.close(position, then: session.currentRoom.map { .room($0) })
+            }
+            await focus(buffers.index)
+        case .join:
+            if session.client == nil || connection == .left { connection = .connecting }
+            if let room = session.currentRoom { await focus(buffers.position(of: .room(room), room: room)) }
         default:
             await refreshMembers()
         }
         return nil
+    }
+
+    /// Shows the buffer at `position`; plain lines and commands go to its room, or its member.
+    private func focus(_ position: Int) async {
+        guard buffers.list.indices.contains(position) else { return }
+        buffers.show(position)
+        session.focus(room: buffers.current.room, query: buffers.current.member)
+        await refreshMembers()
+    }
+
+    private func step(forward: Bool) async {
+        buffers.step(forward: forward)
+        await focus(buffers.index)
+    }
+
+    /// `/query` opened a private chat, or ended one: its buffer, or its room's, is shown.
+    private func focusQuery() {
+        let room = session.currentRoom ?? buffers.current.room
+        let position = session.queryTarget.map { buffers.position(of: .peer($0.id), room: room, member: $0) }
+            ?? buffers.position(of: .room(buffers.current.room), room: buffers.current.room)
+        buffers.show(position)
     }
 
     /// Ctrl-Z: the shell gets its terminal back and the process stops; SIGCONT (`fg`)
@@ -294,9 +362,9 @@ final class TerminalFrontEnd {
 
     // MARK: - Drawing
 
-    private func append(_ lines: [TerminalLine]) {
+    private func append(_ lines: [TerminalLine], to position: Int? = nil) {
         let time = clock.string(from: Date())
-        for line in lines { screen.append(line, time: time) }
+        for line in lines { buffers[position ?? buffers.index].screen.append(line, time: time) }
     }
 
     private func render() {
@@ -307,17 +375,33 @@ final class TerminalFrontEnd {
         TerminalDevice.write(alerts.take() + display.update(to: frame, columns: screen.size.columns))
     }
 
-    /// Room, members (verified, without keys), safety code, query, connection, trust;
-    /// when the whole line does not fit, the first two groups of the code, then the
-    /// room's short name, and last no code rather than losing the state or a warning.
+    /// The buffer list (with several), room, members (verified, without keys), safety
+    /// code, query, connection, trust; when the whole line does not fit, the first two
+    /// groups of the code, then the room's short name, then no code, and last the
+    /// buffer list without names, rather than losing the state or a warning.
     private func statusLine() -> [TerminalSpan] {
-        let configuration = session.configuration
+        let address = buffers.current.room
+        let name = String(address.prefix { $0 != "@" })
         let short = safetyCode.map { $0.split(separator: " ").prefix(2).joined(separator: " ") + (transcript.unicode ? "…" : "...") }
-        let choices = [
-            (configuration.roomAddress, safetyCode), (configuration.roomAddress, short), (configuration.room, short), (configuration.room, nil),
-        ]
-        let lines = choices.map { statusLine(room: $0, safety: $1) }
+        let choices = [(address, safetyCode), (address, short), (name, short), (name, nil)]
+        let list = bufferList(named: true)
+        let lines = choices.map { list + statusLine(room: $0, safety: $1) } + [bufferList(named: false) + statusLine(room: name, safety: nil)]
         return lines.first { TerminalText.width($0.map(\.text).joined()) <= screen.size.columns } ?? lines[lines.count - 1]
+    }
+
+    /// `1:lobby 2:second(3) 3:→bob(1)!`: each buffer's number, name, unread count and a
+    /// `!` for a mention or private message; the one shown in bold. Nothing with one buffer.
+    private func bufferList(named: Bool) -> [TerminalSpan] {
+        guard buffers.list.count > 1 else { return [] }
+        var spans = [TerminalSpan(" ")]
+        for (position, buffer) in buffers.list.enumerated() {
+            let arrow = buffer.member == nil ? "" : transcript.arrow
+            var text = "\(position + 1)" + (named || position == buffers.index ? ":" + arrow + buffer.name : "")
+            if buffer.unread > 0 { text += "(\(buffer.unread))" }
+            if buffer.highlighted { text += "!" }
+            spans += [TerminalSpan(text, position == buffers.index || buffer.highlighted ? TerminalTranscript.bold : .plain), TerminalSpan(" ")]
+        }
+        return spans + [TerminalSpan(transcript.unicode ? "│" : "|")]
     }
 
     private func statusLine(room: String, safety: String?) -> [TerminalSpan] {
@@ -347,6 +431,6 @@ final class TerminalFrontEnd {
         if let queryTarget {
             return [TerminalSpan("[\(transcript.arrow) \(queryTarget)]", TerminalTranscript.privateChat.with { $0.bold = true }), TerminalSpan(" ")]
         }
-        return [TerminalSpan("[\(session.configuration.room)]", TerminalTranscript.bold), TerminalSpan(" ")]
+        return [TerminalSpan("[\(buffers.current.name)]", TerminalTranscript.bold), TerminalSpan(" ")]
     }
 }

@@ -11,6 +11,8 @@ enum TerminalKey: Equatable, Sendable {
     case altEnter
     case left, right, up, down, home, end, pageUp, pageDown
     case wordLeft, wordRight
+    /// Alt with ← or →: the previous or next buffer.
+    case altLeft, altRight
     /// Ctrl and a letter, as the lowercase letter.
     case control(Character)
     /// Alt (or Escape) and a character.
@@ -160,12 +162,13 @@ struct TerminalKeyDecoder {
         let fields = parameters.split(separator: ";", omittingEmptySubsequences: false)
         let first = fields.first.flatMap { Int($0) } ?? 1
         // xterm modifiers: 1 + (shift 1, alt 2, ctrl 4).
-        let modified = fields.count > 1 && (Int(fields[1]) ?? 1) > 1
+        let modifiers = fields.count > 1 ? (Int(fields[1]) ?? 1) : 1
+        let modified = modifiers > 1
         switch final {
         case UInt8(ascii: "A"): return .up
         case UInt8(ascii: "B"): return .down
-        case UInt8(ascii: "C"): return modified ? .wordRight : .right
-        case UInt8(ascii: "D"): return modified ? .wordLeft : .left
+        case UInt8(ascii: "C"): return modifiers == 3 ? .altRight : modified ? .wordRight : .right
+        case UInt8(ascii: "D"): return modifiers == 3 ? .altLeft : modified ? .wordLeft : .left
         case UInt8(ascii: "H"): return .home
         case UInt8(ascii: "F"): return .end
         case UInt8(ascii: "Z"): return .backTab
