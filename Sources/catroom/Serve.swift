@@ -43,7 +43,7 @@ extension Catroom {
         @Option(help: "The operator's private key (PEM, such as privkey.pem); needs a certificate.")
         var key: String?
 
-        @Option(help: "trace, debug, info, notice, warning, error or critical (default info). Account ids and room names appear only at debug and trace.")
+        @Option(help: "trace, debug, info, notice, warning, error or critical (default info); only debug and trace may name accounts and rooms.")
         var logLevel: String?
 
         @Option(help: "Log lines on standard error as plain text or JSON: plain or json (default plain).")
