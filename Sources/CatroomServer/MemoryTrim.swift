@@ -40,7 +40,7 @@ struct MemoryTrim {
     }
 
     /// The second field of /proc/self/statm, in bytes (proc(5)).
-    private static func residentBytes() -> Int? {
+    static func residentBytes() -> Int? {
         guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
         let fields = statm.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return nil }

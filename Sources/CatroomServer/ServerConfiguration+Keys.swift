@@ -1,3 +1,5 @@
+import Logging
+
 extension ServerConfiguration {
     /// Every key of the configuration file, in the order `--check-config` prints them; a
     /// dotted name lives in that section. One line per setting, each with the values it
@@ -12,6 +14,9 @@ extension ServerConfiguration {
         Key("certificate", \.certificatePath),
         Key("key", \.keyPath),
         Key("allow_plain_registration", \.allowPlainRegistration),
+        Key("metrics", \.metrics),
+        Key("log_level", \.logLevel),
+        Key("log_format", \.logFormat),
         // A 16 KiB payload and one recipient's key entry at least, xep/CR-0005 §6.3.
         Key("limits.max_stanza_bytes", \.limits.maxStanzaBytes, 16384 + 330...16 << 20, "xep/CR-0005 §6.3"),
         Key("limits.pre_authentication_seconds", \.limits.preAuthenticationSeconds, 1...3600),
@@ -150,4 +155,21 @@ extension String: KeyValue {
     }
     var text: String { self }
     static var kind: String { "a non-empty string" }
+}
+
+extension ListenAddress: KeyValue {
+    var text: String { description }
+    static var kind: String { "HOST:PORT, such as 127.0.0.1:9464" }
+}
+
+extension Logger.Level: KeyValue {
+    init?(text: String) { self.init(rawValue: text) }
+    var text: String { rawValue }
+    static var kind: String { "trace, debug, info, notice, warning, error or critical" }
+}
+
+extension ServerConfiguration.LogFormat: KeyValue {
+    init?(text: String) { self.init(rawValue: text) }
+    var text: String { rawValue }
+    static var kind: String { "plain or json" }
 }

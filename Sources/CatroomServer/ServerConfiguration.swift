@@ -1,5 +1,6 @@
 import CatroomProtocol
 import CatroomXML
+import Logging
 
 /// Everything `catroom serve` can be told, with the defaults a self-hoster can trust (DESIGN §5).
 public struct ServerConfiguration: Sendable {
@@ -20,6 +21,12 @@ public struct ServerConfiguration: Sendable {
     /// Plain XEP-0077 registration (username and password), off unless the operator wants it.
     public var allowPlainRegistration = false
     public var limits = Limits()
+    /// Where `/metrics` (Prometheus text) is served; nil, the default, for nowhere.
+    public var metrics: ListenAddress?
+    /// What `catroom serve` logs to standard error, and as plain or JSON lines: account
+    /// ids and room names only at `debug` and `trace` (docs/admin-guide.md).
+    public var logLevel = Logger.Level.info
+    public var logFormat = LogFormat.plain
     /// Test only: a file that receives every byte the server reads and writes after TLS,
     /// to check that no nickname or plaintext ever reaches it (docs/threat-model.md).
     public var wireTapPath: String?
@@ -32,6 +39,10 @@ public struct ServerConfiguration: Sendable {
     public init(domain: String, dataDirectory: String) {
         self.domain = domain
         self.dataDirectory = dataDirectory
+    }
+
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case plain, json
     }
 
     /// Every limit in one place.
@@ -77,4 +88,28 @@ public struct ServerConfiguration: Sendable {
 
         public init() {}
     }
+}
+
+/// A `HOST:PORT` to listen on, such as `127.0.0.1:9464` or `[::1]:9464`.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Nil unless `text` is a host, a colon and a port of 0 to 65535; an IPv6 host in brackets.
+    public init?(text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...], radix: 10),
+              (0...65535).contains(port)
+        else { return nil }
+        var host = text[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty, !host.contains("[") && !host.contains("]") && !host.contains(" ") else { return nil }
+        self.init(host: String(host), port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -43,8 +43,14 @@ extension Catroom {
         @Option(help: "The operator's private key (PEM, such as privkey.pem); needs a certificate.")
         var key: String?
 
-        @Option(help: "trace, debug, info, notice, warning, error or critical.")
-        var logLevel = "info"
+        @Option(help: "trace, debug, info, notice, warning, error or critical (default info); only debug and trace may name accounts and rooms.")
+        var logLevel: String?
+
+        @Option(help: "Log lines on standard error as plain text or JSON: plain or json (default plain).")
+        var logFormat: String?
+
+        @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics, such as 127.0.0.1:9464 (default: not served).")
+        var metrics: String?
 
         @Option(help: "Event-loop threads.")
         var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -97,7 +103,13 @@ extension Catroom {
         typealias Limits = ServerConfiguration.Limits
 
         func validate() throws {
-            guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
+            if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown log level \(logLevel)") }
+            if let logFormat, ServerConfiguration.LogFormat(rawValue: logFormat) == nil {
+                throw ValidationError("unknown log format \(logFormat): plain or json")
+            }
+            if let metrics, ListenAddress(text: metrics) == nil {
+                throw ValidationError("--metrics \(metrics): must be HOST:PORT, such as 127.0.0.1:9464")
+            }
             // A flag out of its range is a usage error (64), whatever the file says.
             var flagsOnly = Self.defaults
             applyFlags(to: &flagsOnly)
@@ -128,6 +140,9 @@ extension Catroom {
             if let cert { configuration.certificatePath = cert }
             if let key { configuration.keyPath = key }
             if allowPlainRegistration { configuration.allowPlainRegistration = true }
+            if let metrics { configuration.metrics = ListenAddress(text: metrics) }
+            set(\.logLevel, logLevel.flatMap(Logger.Level.init(rawValue:)))
+            set(\.logFormat, logFormat.flatMap(ServerConfiguration.LogFormat.init(rawValue:)))
             set(\.limits.maxStanzaBytes, maxStanzaBytes)
             set(\.limits.maxOccupants, maxOccupants)
             set(\.limits.stanzasPerSecond, stanzaRate)
@@ -157,17 +172,25 @@ extension Catroom {
                 print(configuration.yaml, terminator: "")
                 return
             }
-            let level = Logger.Level(rawValue: logLevel) ?? .info
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
+            let level = configuration.logLevel
+            switch configuration.logFormat {
+            case .plain:
+                LoggingSystem.bootstrap { label in
+                    var handler = StreamLogHandler.standardError(label: label)
+                    handler.logLevel = level
+                    return handler
+                }
+            case .json:
+                LoggingSystem.bootstrap { label in JSONLogHandler(label: label, logLevel: level) }
             }
             let logger = Logger(label: "catroom.serve")
             let server = try await Server.start(configuration: configuration, logger: logger, threads: threads)
             let domain = configuration.domain
             let tlsPort = server.directTLSPort.map { " and \($0) (TLS)" } ?? ""
             print("catroom serving \(domain) on port \(server.port) (STARTTLS)\(tlsPort); rooms on rooms.\(domain)")
+            if let metricsPort = server.metricsPort, let address = configuration.metrics {
+                print("metrics at http://\(ListenAddress(host: address.host, port: metricsPort))/metrics")
+            }
             print("certificate SHA-256 \(server.certificateFingerprint)\(server.generatedCertificate ? " (generated in \(configuration.dataDirectory))" : "")")
             let portFlag = server.port == 5222 ? "" : " --port \(server.port)"
             print("join with: catroom join lobby --nick alice --server \(domain)\(portFlag) --pin \(server.certificateFingerprint)")

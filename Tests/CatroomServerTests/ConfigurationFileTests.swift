@@ -39,12 +39,17 @@ import Testing
         changed.allowPlainRegistration = true
         changed.limits.stanzasPerSecond = 12.5
         changed.limits.maxOccupants = 9
+        changed.metrics = ListenAddress(host: "::1", port: 9464)
+        changed.logLevel = .debug
+        changed.logFormat = .json
         var read = defaults
         try read.apply(yaml: changed.yaml)
         #expect(read.yaml == changed.yaml)
         #expect(read.directTLSPort == nil)
         #expect(read.certificatePath == "/etc/tls/fullchain: with colon.pem")
         #expect(read.limits.stanzasPerSecond == 12.5)
+        #expect(read.metrics == ListenAddress(host: "::1", port: 9464))
+        #expect(read.logFormat == .json)
     }
 
     @Test func emptyFileKeepsEveryDefault() throws {
@@ -71,6 +76,10 @@ import Testing
         ("port: 1\nport: 2\n", ConfigurationError(file: "test.yaml", line: 1, key: "port", "is given twice")),
         ("limits: 5\n", ConfigurationError(file: "test.yaml", line: 1, key: "limits", "must be a mapping of keys to values")),
         ("host: [a, b]\n", ConfigurationError(file: "test.yaml", line: 1, key: "host", "must be a single value")),
+        ("metrics: 9464\n", ConfigurationError(file: "test.yaml", line: 1, key: "metrics", "must be HOST:PORT, such as 127.0.0.1:9464")),
+        ("metrics: \"[::1]:65536\"\n", ConfigurationError(file: "test.yaml", line: 1, key: "metrics", "must be HOST:PORT, such as 127.0.0.1:9464")),
+        ("log_format: xml\n", ConfigurationError(file: "test.yaml", line: 1, key: "log_format", "must be plain or json")),
+        ("log_level: loud\n", ConfigurationError(file: "test.yaml", line: 1, key: "log_level", "must be trace, debug, info, notice, warning, error or critical")),
         ("- port\n", ConfigurationError(file: "test.yaml", line: 1, "must be a mapping of keys to values")),
     ])
     func refusesWithFileLineKeyAndReason(yaml: String, expected: ConfigurationError) {
@@ -123,5 +132,20 @@ import Testing
     @Test func errorsReadAsOneLine() {
         #expect(ConfigurationError(file: "a.yaml", line: 3, key: "port", "must be an integer").description == "a.yaml:3: port: must be an integer")
         #expect(ConfigurationError(key: "key", "must be given with certificate").description == "key: must be given with certificate")
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:9464", ListenAddress(host: "127.0.0.1", port: 9464)),
+        ("[::1]:0", ListenAddress(host: "::1", port: 0)),
+        ("localhost:80", ListenAddress(host: "localhost", port: 80)),
+    ])
+    func readsListenAddresses(text: String, expected: ListenAddress) {
+        #expect(ListenAddress(text: text) == expected)
+        #expect(ListenAddress(text: expected.description) == expected)
+    }
+
+    @Test(arguments: ["9464", ":9464", "127.0.0.1:", "127.0.0.1:x", "127.0.0.1:65536", "[::1", "[::1]]:1", "a b:1", "127.0.0.1:-1"])
+    func refusesListenAddresses(text: String) {
+        #expect(ListenAddress(text: text) == nil)
     }
 }

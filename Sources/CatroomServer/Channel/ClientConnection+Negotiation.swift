@@ -228,6 +228,7 @@ extension ClientConnection {
     func countFailure() {
         failedAttempts += 1
         if failedAttempts >= configuration.limits.maxFailedAttempts {
+            hub.metrics?.hit(.maxFailedAttempts)
             streamError(StreamError(.policyViolation, text: "too many failed attempts"))
         }
     }

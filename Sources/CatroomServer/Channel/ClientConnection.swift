@@ -71,6 +71,7 @@ final class ClientConnection: ChannelInboundHandler {
         self.context = context
         let seconds = configuration.limits.preAuthenticationSeconds
         preAuthenticationTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(seconds)) { [weak self] in
+            self?.hub.metrics?.hit(.preAuthenticationSeconds)
             self?.streamError(StreamError(.connectionTimeout, text: "not authenticated within \(seconds) s"))
         }
     }
@@ -101,6 +102,7 @@ final class ClientConnection: ChannelInboundHandler {
         case .streamOpened(let root):
             streamOpened(root)
         case .element(let element):
+            hub.metrics?.stanzasIn.increment()
             received(element)
         case .streamClosed:
             // RFC 6120 §4.4: answer the closing tag with ours, then close.
@@ -112,8 +114,13 @@ final class ClientConnection: ChannelInboundHandler {
         if case .element = event { true } else { false }
     }
 
+    private var isClosing: Bool {
+        if case .closing = phase { true } else { false }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let error = error as? XML.StreamError {
+            if case .stanzaTooBig = error { hub.metrics?.hit(.maxStanzaBytes) }
             streamError(StreamError(error))
         } else {
             logger.debug("connection error", metadata: ["connection": "\(handle.id)", "error": "\(type(of: error))"])
@@ -125,6 +132,10 @@ final class ClientConnection: ChannelInboundHandler {
         switch event as? ConnectionEvent {
         case .slowReader:
             // Nothing more can reach a peer that does not read: drop it now.
+            if let metrics = hub.metrics, !isClosing {
+                metrics.hit(.maxOutboundBytes)
+                metrics.refused(.slowReader)
+            }
             phase = .closing
             context.close(promise: nil)
         case .replaced: streamError(StreamError(.conflict, text: "the identity was registered on another stream"))
@@ -137,6 +148,7 @@ final class ClientConnection: ChannelInboundHandler {
 
     /// Writes on this connection directly (stream-level elements, replies).
     func send(_ element: XML.Element) {
+        hub.metrics?.stanzasOut.increment()
         handle.send(element)
     }
 
@@ -152,6 +164,10 @@ final class ClientConnection: ChannelInboundHandler {
     /// Sends each stanza; those for connections on other event loops go over in one
     /// hop per loop, serialised here.
     func deliver(_ deliveries: [Delivery]) {
+        if let metrics = hub.metrics, !deliveries.isEmpty {
+            metrics.deliveries.increment(by: deliveries.count)
+            metrics.stanzasOut.increment(by: deliveries.count)
+        }
         if let tamper = configuration.tamper {
             for delivery in deliveries {
                 for element in tamper(delivery.element, delivery.to.jid) { delivery.to.connection.send(element) }
@@ -178,6 +194,7 @@ final class ClientConnection: ChannelInboundHandler {
     /// RFC 6120 §4.9: send the error (after a header if none was sent yet), the closing tag, and close.
     func streamError(_ error: StreamError) {
         if case .closing = phase { return }
+        if error.condition != .systemShutdown { hub.metrics?.refused(.streamError) }
         logger.debug("stream error", metadata: ["connection": "\(handle.id)", "condition": "\(error.condition.rawValue)"])
         if !headerSent { sendHeader() }
         closeStream(with: error)
@@ -214,6 +231,7 @@ final class ClientConnection: ChannelInboundHandler {
     private func hold(_ event: XML.StreamEvent) {
         backlog.append(event)
         guard let context, !drainScheduled else { return }
+        hub.metrics?.hit(.stanzasPerSecond)
         drainScheduled = true
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenSuccess { }
         context.eventLoop.assumeIsolated().scheduleTask(in: rate.wait()) { [weak self] in self?.drain() }

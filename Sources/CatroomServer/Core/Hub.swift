@@ -13,6 +13,8 @@ final class Hub: @unchecked Sendable {
     let roomDomain: JID
     /// Keys the SCRAM decoy salts (RFC 5802 §9), fresh for each server run.
     let decoyKey = randomBytes(count: 32)
+    /// Nil unless `/metrics` is served.
+    let metrics: ServerMetrics?
     private let lock = NIOLock()
     private var accounts: [String: Account] = [:]
     /// Registrations from all addresses.
@@ -35,6 +37,7 @@ final class Hub: @unchecked Sendable {
         else { throw ServerError.invalidDomain(configuration.domain) }
         self.domain = domain
         self.roomDomain = roomDomain
+        metrics = configuration.metrics == nil ? nil : ServerMetrics()
         addresses = AddressLimiter(limits: configuration.limits)
         let perMinute = Double(configuration.limits.totalRegistrationsPerMinute)
         registrations = TokenBucket(rate: perMinute / 60, burst: perMinute)
@@ -53,9 +56,11 @@ final class Hub: @unchecked Sendable {
     func admit(address: String) -> StreamError? {
         locked {
             guard admitted < configuration.limits.maxConnections else {
+                metrics?.hit(.maxConnections)
                 return StreamError(.resourceConstraint, text: "the server has too many connections, try again later")
             }
-            guard addresses.admit(address) else {
+            if let limit = addresses.admit(address) {
+                metrics?.hit(limit)
                 return StreamError(.policyViolation, text: "too many connections from your address, try again later")
             }
             admitted += 1
@@ -97,11 +102,26 @@ final class Hub: @unchecked Sendable {
 
     var sessionCount: Int { locked { sessions.count } }
 
+    /// What the gauges of `/metrics` show; an occupant is a session in a room.
+    var counts: (connections: Int, accounts: Int, rooms: Int, occupants: Int) {
+        locked { (connections.count, accounts.count, rooms.count, roomsOfSession.values.reduce(0) { $0 + $1.count }) }
+    }
+
     // MARK: - Registration (CR-0003)
 
     /// Whether a registration may go ahead: within the rate of `address`, then within the server's.
     func allowRegistration(from address: String) -> Bool {
-        locked { addresses.allowRegistration(from: address) && registrations.take() }
+        locked {
+            guard addresses.allowRegistration(from: address) else {
+                metrics?.hit(.registrationsPerMinute)
+                return false
+            }
+            guard registrations.take() else {
+                metrics?.hit(.totalRegistrationsPerMinute)
+                return false
+            }
+            return true
+        }
     }
 
     /// Creates the ephemeral account of `identityKey`, kept alive by `connection`. An
@@ -122,6 +142,7 @@ final class Hub: @unchecked Sendable {
                 localpart: localpart, kind: .ephemeral(identityKey), credentials: credentials, connections: [connection],
                 limits: configuration.limits)
             accountsOfConnection[connection.id, default: []].insert(localpart)
+            metrics?.registrations.increment()
             return replaced
         }
     }
@@ -132,11 +153,13 @@ final class Hub: @unchecked Sendable {
             guard accounts[localpart] == nil else { throw StanzaError(.conflict, text: "username taken") }
             try checkAccountCapLocked()
             accounts[localpart] = Account(localpart: localpart, kind: .plain, credentials: credentials, limits: configuration.limits)
+            metrics?.registrations.increment()
         }
     }
 
     private func checkAccountCapLocked() throws(StanzaError) {
         guard accounts.count < configuration.limits.maxAccounts else {
+            metrics?.hit(.maxAccounts)
             throw StanzaError(.resourceConstraint, text: "the server has too many accounts, try again later")
         }
     }
@@ -163,6 +186,7 @@ final class Hub: @unchecked Sendable {
             guard sessions[jid] == nil else { throw StanzaError(.conflict) }
             guard let account = jid.localpart else { throw StanzaError(.jidMalformed) }
             guard sessionsOfAccount[account, default: []].count < configuration.limits.maxStreamsPerAccount else {
+                metrics?.hit(.maxStreamsPerAccount)
                 throw StanzaError(.resourceConstraint, type: .cancel)
             }
             let session = Session(jid: jid, account: account, connection: connection)
@@ -198,14 +222,19 @@ final class Hub: @unchecked Sendable {
             // Rooms of every stream of the account: one nick per room, so no room counts twice.
             let joined = (sessionsOfAccount[session.account] ?? []).reduce(0) { $0 + (roomsOfSession[$1]?.count ?? 0) }
             guard joined < configuration.limits.maxRoomsPerAccount else {
+                metrics?.hit(.maxRoomsPerAccount)
                 return .failure(StanzaError(.policyViolation, type: .cancel, text: "in \(joined) rooms already, the most this server allows: leave one first"))
             }
             let isNew = rooms[room] == nil
             var target = rooms[room] ?? Room(jid: room, password: password, maxOccupants: configuration.limits.maxOccupants)
             let result = target.join(nick: nick, session: session, password: password, isNew: isNew)
-            if case .success = result {
+            switch result {
+            case .success:
                 rooms[room] = target
                 roomsOfSession[session.jid, default: []].insert(room)
+            case .failure(let error) where error == Room.full:
+                metrics?.hit(.maxOccupants)
+            case .failure: break
             }
             return result
         }
@@ -252,6 +281,7 @@ final class Hub: @unchecked Sendable {
                 throw StanzaError(.notAcceptable, text: "not your identity key")
             }
             guard account.publications.take() else {
+                metrics?.hit(.bundlePublications)
                 throw StanzaError(.resourceConstraint, text: "too many bundle publications, try later")
             }
             if account.bundle == nil {
@@ -278,6 +308,10 @@ final class Hub: @unchecked Sendable {
     }
 
     func allowBundleFetch(by localpart: String) -> Bool {
-        locked { accounts[localpart]?.fetches.take() ?? false }
+        locked {
+            guard let allowed = accounts[localpart]?.fetches.take() else { return false }
+            if !allowed { metrics?.hit(.bundleFetches) }
+            return allowed
+        }
     }
 }

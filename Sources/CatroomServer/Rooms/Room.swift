@@ -32,6 +32,9 @@ struct Room: Sendable {
 
     func occupant(session jid: JID) -> Occupant? { occupants.first { $0.session.jid == jid } }
 
+    /// The refusal past `maxOccupants` (CR-0005 §5.1).
+    static let full = StanzaError(.serviceUnavailable, text: "room is full")
+
     // MARK: - Joining (XEP-0045 §7.2)
 
     /// Admits `session` as `nick`, or says why not. The presences to send come back in
@@ -51,7 +54,7 @@ struct Room: Sendable {
             }
         }
         guard occupants.count < maxOccupants else {
-            return .failure(StanzaError(.serviceUnavailable, text: "room is full"))
+            return .failure(Self.full)
         }
         guard let address = try? jid.with(resource: nick) else { return .failure(StanzaError(.jidMalformed)) }
         let joiner = Occupant(nick: nick, session: session, address: address)

@@ -93,7 +93,7 @@ struct RoomService {
         guard stanza.element.firstChild(name: "subject", namespace: Namespace.client) == nil else {
             return StanzaRouter.reply(stanza, session, StanzaError(.forbidden, text: "rooms have no subject"))
         }
-        guard StanzaRouter.isEncrypted(stanza) else { return StanzaRouter.reply(stanza, session, StanzaRouter.unencrypted) }
+        guard StanzaRouter.isEncrypted(stanza) else { return StanzaRouter.refuseUnencrypted(stanza, session, hub) }
         return snapshot.groupchat(stanza, from: sender)
     }
 
@@ -105,7 +105,7 @@ struct RoomService {
         guard let snapshot = hub.room(room), let sender = snapshot.occupant(session: session.jid) else {
             return StanzaRouter.reply(stanza, session, StanzaError(.notAcceptable, text: "join the room first"))
         }
-        guard StanzaRouter.isEncrypted(stanza) else { return StanzaRouter.reply(stanza, session, StanzaRouter.unencrypted) }
+        guard StanzaRouter.isEncrypted(stanza) else { return StanzaRouter.refuseUnencrypted(stanza, session, hub) }
         guard let delivery = snapshot.privateMessage(stanza, from: sender, to: nick) else {
             return StanzaRouter.reply(stanza, session, StanzaError(.itemNotFound, text: "no such occupant"))
         }

@@ -64,7 +64,7 @@ struct StanzaRouter {
         case .message:
             // An error message is held to the rule too: its text or an echoed body would be
             // plaintext. It is dropped unanswered (RFC 6120 §8.3.1), as in rooms.
-            guard Self.isEncrypted(stanza) else { return Self.reply(stanza, session, Self.unencrypted) }
+            guard Self.isEncrypted(stanza) else { return Self.refuseUnencrypted(stanza, session, hub) }
             let targets = to.isBare ? hub.sessions(of: to) : hub.session(to).map { [$0] } ?? hub.sessions(of: to.bare)
             guard !targets.isEmpty else { return Self.reply(stanza, session, StanzaError(.serviceUnavailable)) }
             return targets.map { Delivery(to: $0, element: stanza.element) }
@@ -82,6 +82,12 @@ struct StanzaRouter {
     }
 
     static let unencrypted = StanzaError(.notAcceptable, text: "only end-to-end encrypted messages are accepted (urn:catroom:e2e:0)")
+
+    /// The reply to a plaintext message, counted as a refusal.
+    static func refuseUnencrypted(_ stanza: Stanza, _ session: Session, _ hub: Hub) -> [Delivery] {
+        hub.metrics?.refused(.unencrypted)
+        return reply(stanza, session, unencrypted)
+    }
 
     /// The error reply to `stanza`, or nothing if it must not be answered.
     static func reply(_ stanza: Stanza, _ session: Session, _ error: StanzaError) -> [Delivery] {

@@ -14,13 +14,14 @@ struct AddressLimiter: Sendable {
 
     init(limits: ServerConfiguration.Limits) { self.limits = limits }
 
-    /// Admits a new connection from `address`, or says no.
-    mutating func admit(_ address: String, now: NIODeadline = .now()) -> Bool {
+    /// Admits a new connection from `address`, or returns the limit that refuses it.
+    mutating func admit(_ address: String, now: NIODeadline = .now()) -> ServerMetrics.Limit? {
         var entry = entries[address] ?? newEntry(now: now)
         defer { entries[address] = entry }
-        guard entry.connections < limits.connectionsPerAddress, entry.attempts.take(now: now) else { return false }
+        guard entry.connections < limits.connectionsPerAddress else { return .connectionsPerAddress }
+        guard entry.attempts.take(now: now) else { return .connectionAttemptsPerMinute }
         entry.connections += 1
-        return true
+        return nil
     }
 
     mutating func release(_ address: String) {
