@@ -180,7 +180,7 @@ public final class CatroomClient: Sendable {
     /// Leaves one room (XEP-0045 §7.14); its members' sessions go unless another room
     /// holds them (CR-0006 §5.9). Messages queued for it are reported as not sent.
     public func part(_ name: String) async throws {
-        guard let room = try? configuration.roomJID(name) else { throw NotSent(description: "no room called \(name)") }
+        let room = try room(named: name)
         let (engine, connection, unsent) = try state.withLockedValue { state throws in
             guard let index = state.rooms.firstIndex(of: room) else { throw NotSent(description: "not in \(room)") }
             state.rooms.remove(at: index)

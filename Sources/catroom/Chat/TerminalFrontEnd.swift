@@ -192,7 +192,10 @@ final class TerminalFrontEnd {
         default:
             break
         }
-        append(transcript.lines(for: event, expected: leaving != nil), to: target)
+        let lines = transcript.lines(for: event, expected: leaving != nil)
+        append(lines, to: target)
+        // A `/msg` typed elsewhere is shown where it was typed too, as weechat does.
+        if case .message(let message) = event, message.isOwn, target != buffers.index { append(lines) }
         if case .disconnected = event { leaving = nil }
         switch event {
         case .connected, .joined, .ready, .memberJoined, .memberPresent, .memberReconnected, .memberPending, .memberLeft, .nickChanged,
