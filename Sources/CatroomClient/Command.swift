@@ -35,6 +35,8 @@ public enum Command: Equatable, Sendable {
     case quit
     /// Empties the full-screen view's scrollback; nothing is sent.
     case clear
+    /// Scrolls the full-screen view back to a line containing the text.
+    case search(String)
     /// All commands (nil), or one in detail.
     case help(String?)
     /// A command that needs arguments it did not get, with the usage to show.
@@ -64,6 +66,7 @@ public enum Command: Equatable, Sendable {
         ("buffer", "/buffer <n|name>", "switch to a room or private chat by its number or name (Alt-1..9, Alt-←/→ and Ctrl-N/P in the full-screen view)"),
         ("close", "/close", "close this buffer: end a private chat, or leave the room"),
         ("clear", "/clear", "empty the scrollback of the full-screen view (nothing is sent or deleted elsewhere)"),
+        ("search", "/search <text>", "scroll this buffer back to the newest line with the text; again (or Ctrl-R) for the one before"),
         ("quit", "/quit", "leave and exit (Ctrl-D and Ctrl-C do the same)"),
     ]
 
@@ -93,6 +96,7 @@ public enum Command: Equatable, Sendable {
         case .close: "close"
         case .quit: "quit"
         case .clear: "clear"
+        case .search: "search"
         case .help: "help"
         case .usage(let usage): String(usage.dropFirst().prefix { $0 != " " })
         case .unknown(let name): name
@@ -141,6 +145,7 @@ public enum Command: Equatable, Sendable {
         case "close": return .close
         case "quit", "exit": return .quit
         case "clear": return .clear
+        case "search": return rest.isEmpty ? .usage(usage) : .search(rest)
         default: return .unknown(name)
         }
     }
@@ -217,6 +222,7 @@ extension CatroomClient {
                 return .notice("send this to the person you invite, over a channel the server does not control; they add --nick: \(command)")
             case .usage(let usage): return .error("usage: \(usage)")
             case .unknown(let name): return .error("unknown command /\(name): /help lists them")
+            case .search: return .error("/search searches the full-screen view's scrollback; here, search your terminal's or the saved output")
             case .query, .part, .join, .buffer, .close, .quit, .help, .clear: return .none
             }
         } catch {

@@ -6,8 +6,9 @@
 2. Alt-2 shows the other room, its message, and clears its count;
 3. an incoming private message opens a buffer for its sender, highlighted; Ctrl-N
    shows it, and plain lines typed there go privately to that member;
-4. ``/close`` closes it, ``/buffer`` switches by name, a resize to 40×10 keeps the
-   buffer list and the input usable, and ``/quit`` exits with status 0.
+4. ``/close`` closes it, ``/buffer`` switches by name, ``/search`` scrolls back to a
+   line, a resize to 40×10 keeps the buffer list and the input usable, and ``/quit``
+   exits with status 0.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def test_a_private_message_opens_a_buffer_for_its_sender(world):
     assert answer["private"] and not answer["own"], answer
 
 
-def test_close_buffer_resize_and_quit(world):
+def test_close_and_buffer_by_name(world):
     pane = world["pane"]
     pane.type("/close")
     pane.keys("Enter")
@@ -104,6 +105,29 @@ def test_close_buffer_resize_and_quit(world):
     pane.type("/buffer lobby")
     pane.keys("Enter")
     pane.wait_for("lobby shown", lambda _: pane.input_line().startswith("[lobby]"))
+
+
+def test_search_scrolls_this_buffer_back_to_a_line(world):
+    pane, peer = world["pane"], world["peer"]
+    peer.send("/buffer lobby")
+    peer.send("the needle line")
+    for n in range(40):
+        peer.send(f"filler {n}")
+    pane.wait_for("the last filler", lambda screen: "filler 39" in screen)
+    assert "needle" not in pane.screen()
+    pane.type("/search NEEDLE")
+    pane.keys("Enter")
+    pane.wait_for("the match in view", lambda screen: "the needle line" in screen and "-- more" in pane.status_line())
+    assert "filler 39" not in pane.screen()
+    pane.keys("C-r")   # the one before: there is none
+    pane.wait_for("no earlier match", lambda screen: "no line with NEEDLE further up" in screen or
+                  "(1 new)" in pane.status_line())
+    pane.keys("PageDown", "PageDown", "PageDown")
+    pane.wait_for("back at the bottom", lambda screen: "no line with NEEDLE further up" in screen)
+
+
+def test_resize_and_quit(world):
+    pane = world["pane"]
     pane.tmux("resize-window", "-t", "ui", "-x", "40", "-y", "10")
     wait_until(lambda: len(pane.screen().split("\n")) >= 10 and "2" in pane.screen().split("\n")[8], "the small status line",
                describe=pane.screen)

@@ -24,6 +24,8 @@ struct TerminalBuffers {
         var highlighted = false
         /// The room safety code (CR-0007), for a room's status line.
         var safetyCode: String?
+        /// What is being typed here, and the lines sent from here (Up, Down).
+        var editor = LineEditor()
 
         /// What the buffer list and `/buffer` call it: the room's name, or the member's.
         var name: String {

@@ -56,7 +56,13 @@ final class TerminalFrontEnd {
         get { buffers.current.screen }
         _modify { yield &buffers.current.screen }
     }
-    private var editor = LineEditor()
+    /// The input line: the current buffer's.
+    private var editor: LineEditor {
+        get { buffers.current.editor }
+        _modify { yield &buffers.current.editor }
+    }
+    /// The last `/search`, which Ctrl-R repeats further up.
+    private var lastSearch: String?
     private var display = TerminalDisplay()
     private var transcript: TerminalTranscript
     private var alerts: TerminalAlerts
@@ -247,6 +253,8 @@ final class TerminalFrontEnd {
         case .alt("d"): editor.killWordForward()
         case .control("y"): editor.yank()
         case .control("l"): display.invalidate()
+        case .control("r"):
+            if let lastSearch { search(lastSearch) }
         case .control("z"): suspend()
         case .control("c"):
             return .interrupted
@@ -278,8 +286,13 @@ final class TerminalFrontEnd {
     }
 
     private func submit(_ line: String) async -> Outcome? {
+        let parsed = Command.parse(line)
+        if case .search(let text) = parsed {
+            search(text)
+            return nil
+        }
         screen.scrollToBottom()
-        guard var command = Command.parse(line) else { return nil }
+        guard var command = parsed else { return nil }
         let shown = buffers.current
         switch command {
         case .quit:
@@ -324,6 +337,14 @@ final class TerminalFrontEnd {
             await refreshMembers()
         }
         return nil
+    }
+
+    /// Scrolls this buffer back to the newest line with `text` above the last match.
+    private func search(_ text: String) {
+        lastSearch = text
+        if !screen.search(text) {
+            append(transcript.lines(for: .error("no line with \(text) further up in this buffer")))
+        }
     }
 
     /// Shows the buffer at `position`; plain lines and commands go to its room, or its member.

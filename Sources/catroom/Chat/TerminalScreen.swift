@@ -47,6 +47,8 @@ struct TerminalScreen {
     var newlineSymbol: Character = "↵"
     /// The first character of the input shown, when the input is wider than the screen.
     private var inputOffset = 0
+    /// The last `/search` and the entry it found, so the next one looks further up.
+    private var lastSearch: (text: String, index: Int)?
 
     init(size: Size, palette: TerminalPalette) {
         self.size = size
@@ -71,6 +73,7 @@ struct TerminalScreen {
         }
         entries.append(entry)
         if entries.count > Self.scrollbackLimit + 500 {
+            lastSearch = nil
             entries.removeFirst(entries.count - Self.scrollbackLimit)
             scroll = min(scroll, maximumScroll())
         }
@@ -85,6 +88,25 @@ struct TerminalScreen {
         entries[index].cells += cells
         entries[index].markCount = cells.count
         entries[index].wrappedWidth = 0
+    }
+
+    /// `/search`: scrolls up to the newest line containing `text` (ignoring case) above
+    /// the last match, or anywhere after a new search; false when there is none.
+    mutating func search(_ text: String) -> Bool {
+        let needle = text.lowercased()
+        if needle != lastSearch?.text { lastSearch = nil }
+        var below = 0
+        for index in entries.indices.reversed() {
+            let rows = wrapped(&entries[index]).count
+            defer { below += rows }
+            if let last = lastSearch?.index, index >= last { continue }
+            guard String(entries[index].cells.map(\.character)).lowercased().contains(needle) else { continue }
+            lastSearch = (needle, index)
+            // The match's last row at the bottom of the view, or as low as the scrollback allows.
+            scroll = min(below, maximumScroll())
+            return true
+        }
+        return false
     }
 
     /// `/clear`: an empty scrollback (nothing is kept to scroll back to).
@@ -108,6 +130,7 @@ struct TerminalScreen {
     mutating func scrollToBottom() {
         scroll = 0
         unseen = 0
+        lastSearch = nil
     }
 
     private mutating func maximumScroll() -> Int {
