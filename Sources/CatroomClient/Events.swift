@@ -18,6 +18,13 @@ public struct MemberInfo: Sendable, Equatable {
     /// Whether it proved this room's invite secret (CR-0008); nil when this client joined
     /// without one. A member that did not is sent nothing.
     public var invited: Bool? = nil
+
+    public init(
+        id: String, nick: String, fingerprint: String, verified: Bool, verifiedAt: Date? = nil, ready: Bool, invited: Bool? = nil
+    ) {
+        (self.id, self.nick, self.fingerprint, self.verified) = (id, nick, fingerprint, verified)
+        (self.verifiedAt, self.ready, self.invited) = (verifiedAt, ready, invited)
+    }
 }
 
 /// The room's topic (CR-0006 §5.11), as this client shows it.
@@ -64,6 +71,14 @@ public struct ChatMessage: Sendable, Equatable {
     public var to: MemberInfo?
     /// The CR-0002 message id in hex: `delivery` events name it.
     public var id: String = ""
+
+    public init(
+        from: MemberInfo, text: String, isAction: Bool, isPrivate: Bool, sent: Date, missingRecipients: [String],
+        unknownRecipients: [String], isOwn: Bool, to: MemberInfo? = nil, id: String = ""
+    ) {
+        (self.from, self.text, self.isAction, self.isPrivate, self.sent) = (from, text, isAction, isPrivate, sent)
+        (self.missingRecipients, self.unknownRecipients, self.isOwn, self.to, self.id) = (missingRecipients, unknownRecipients, isOwn, to, id)
+    }
 }
 
 /// An event and the room it belongs to: nil for the connection's own (connecting,

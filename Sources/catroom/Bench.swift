@@ -6,7 +6,7 @@ extension Catroom {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure performance against baselines in the same run.",
-            subcommands: [Crypto.self, Parser.self, ServerLoad.self, JoinTime.self, Soak.self, ProfileCost.self])
+            subcommands: [Crypto.self, Parser.self, ServerLoad.self, JoinTime.self, Soak.self, ProfileCost.self, UILoad.self])
 
         struct Crypto: ParsableCommand {
             static let configuration = CommandConfiguration(

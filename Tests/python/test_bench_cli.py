@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -38,3 +39,24 @@ def test_bench_server_accepts_every_documented_choice(scenario, close):
     done = bench("server", "--scenario", scenario, "--close", close, "--host", "192.0.2.1")
     assert done.returncode == 64, done.stderr
     assert "--host must be a loopback address" in done.stderr
+
+
+def test_bench_ui_measures_each_mode_and_diffing_writes_less():
+    done = subprocess.run([binary(), "bench", "ui", "--seconds", "0.3", "--json"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    modes = {row["mode"]: row for row in report["modes"]}
+    assert len(modes) == 3, report
+    for row in modes.values():
+        assert row["messages"] == 60 and row["keys"] == 6, row
+        assert row["redrawMicrosecondsMean"] > 0 and row["keyLatencyMillisecondsP99"] >= row["keyLatencyMillisecondsP50"] >= 0
+    spread, repaint = modes["spread over buffers, one shown"], modes["spread, whole screen repainted (baseline)"]
+    assert spread["bytesPerMessage"] < repaint["bytesPerMessage"], report
+
+
+@pytest.mark.parametrize("flags, message", [(["--buffers", "0"], "--buffers must be 1 to 9"), (["--size", "10x2"], "--size"),
+                                            (["--rate", "0"], "--rate")])
+def test_bench_ui_refuses_what_it_cannot_run(flags, message):
+    done = bench("ui", *flags)
+    assert done.returncode == 64, done.stderr
+    assert message in done.stderr

@@ -45,8 +45,9 @@ struct TerminalBuffers {
         list = [Buffer(key: .room(room), screen: TerminalScreen(size: size, palette: palette), room: room)]
     }
 
+    /// Borrowed, not copied: a copy would share the scrollback and make its next change copy it whole.
     var current: Buffer {
-        get { list[index] }
+        _read { yield list[index] }
         _modify { yield &list[index] }
     }
 
@@ -63,7 +64,7 @@ struct TerminalBuffers {
     }
 
     subscript(position: Int) -> Buffer {
-        get { list[position] }
+        _read { yield list[position] }
         _modify { yield &list[position] }
     }
 

@@ -53,12 +53,12 @@ final class TerminalFrontEnd {
     private var buffers: TerminalBuffers
     /// The scrollback shown: the current buffer's.
     private var screen: TerminalScreen {
-        get { buffers.current.screen }
+        _read { yield buffers.current.screen }
         _modify { yield &buffers.current.screen }
     }
     /// The input line: the current buffer's.
     private var editor: LineEditor {
-        get { buffers.current.editor }
+        _read { yield buffers.current.editor }
         _modify { yield &buffers.current.editor }
     }
     /// The last `/search`, which Ctrl-R repeats further up.
@@ -92,8 +92,17 @@ final class TerminalFrontEnd {
     /// The last disconnection, to print once the screen is gone.
     private(set) var farewell: String?
 
-    init(session: ChatSession, size: TerminalScreen.Size, palette: TerminalPalette, unicode: Bool, alerts: Bool) {
+    /// Where the bytes go: the terminal, or `catroom bench ui`'s counter.
+    private let write: (String) -> Void
+    /// Repaint the whole screen every time, as a UI without diffing would: `catroom bench ui`'s baseline.
+    var repaintsEverything = false
+
+    init(
+        session: ChatSession, size: TerminalScreen.Size, palette: TerminalPalette, unicode: Bool, alerts: Bool,
+        write: @escaping (String) -> Void = TerminalDevice.write
+    ) {
         self.session = session
+        self.write = write
         let room = (try? session.configuration.roomJID())?.description ?? session.configuration.roomAddress
         buffers = TerminalBuffers(room: room, size: size, palette: palette)
         transcript = TerminalTranscript(palette: palette, unicode: unicode)
@@ -106,10 +115,16 @@ final class TerminalFrontEnd {
             "catroom: joining \(session.configuration.roomAddress) as \(session.configuration.nick); /help lists commands and keys")])
         render()
         for await event in events {
-            if let outcome = await handle(event) { return outcome }
-            render()
+            if let outcome = await process(event) { return outcome }
         }
         return .interrupted
+    }
+
+    /// One event, and the screen redrawn after it.
+    func process(_ event: Event) async -> Outcome? {
+        if let outcome = await handle(event) { return outcome }
+        render()
+        return nil
     }
 
     // MARK: - Events
@@ -393,10 +408,13 @@ final class TerminalFrontEnd {
 
     private func render() {
         guard !suspended else { return }
+        if repaintsEverything { display.invalidate() }
         screen.status = statusLine()
         screen.prompt = prompt()
+        // Read first: an access to the buffer still open during `frame` would make it copy the scrollback.
+        let editor = self.editor
         let frame = screen.frame(editor: editor)
-        TerminalDevice.write(alerts.take() + display.update(to: frame, columns: screen.size.columns))
+        write(alerts.take() + display.update(to: frame, columns: screen.size.columns))
     }
 
     /// The buffer list (with several), room, members (verified, without keys), safety

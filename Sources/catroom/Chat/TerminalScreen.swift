@@ -27,6 +27,8 @@ struct TerminalScreen {
         /// Cells of `cells` that are the delivery mark, at the end.
         var markCount = 0
         var rows: [[TerminalCell]] = []
+        /// `rows` as drawn, kept so that a frame whose scrollback did not change costs no rendering.
+        var drawn: [Frame.Row] = []
         var wrappedWidth = 0
     }
 
@@ -68,7 +70,7 @@ struct TerminalScreen {
             messageID: line.messageID)
         if scroll > 0 {
             // Keep the view still while the user reads further up.
-            scroll += wrapped(&entry).count
+            scroll += Self.wrapped(&entry, columns: size.columns).count
             unseen += 1
         }
         entries.append(entry)
@@ -97,7 +99,7 @@ struct TerminalScreen {
         if needle != lastSearch?.text { lastSearch = nil }
         var below = 0
         for index in entries.indices.reversed() {
-            let rows = wrapped(&entries[index]).count
+            let rows = Self.wrapped(&entries[index], columns: size.columns).count
             defer { below += rows }
             if let last = lastSearch?.index, index >= last { continue }
             guard String(entries[index].cells.map(\.character)).lowercased().contains(needle) else { continue }
@@ -135,17 +137,30 @@ struct TerminalScreen {
 
     private mutating func maximumScroll() -> Int {
         var total = 0
-        for index in entries.indices { total += wrapped(&entries[index]).count }
+        let columns = size.columns
+        for index in entries.indices { total += Self.wrapped(&entries[index], columns: columns).count }
         return max(total - scrollbackRows, 0)
     }
 
-    private func wrapped(_ entry: inout Entry) -> [[TerminalCell]] {
-        let width = max(size.columns, 1)
+    /// Static, not methods: a method of `self` called on `&entries[index]` would copy
+    /// `self`, and the scrollback with it, at every call.
+    private static func wrapped(_ entry: inout Entry, columns: Int) -> [[TerminalCell]] {
+        let width = max(columns, 1)
         if entry.wrappedWidth != width {
             entry.rows = TerminalText.wrap(entry.cells, width: width, indent: entry.indent)
+            entry.drawn = []
             entry.wrappedWidth = width
         }
         return entry.rows
+    }
+
+    /// The entry's rows as drawn, rendered once per width and change.
+    private static func drawn(_ entry: inout Entry, columns: Int, colors: Bool) -> [Frame.Row] {
+        let rows = wrapped(&entry, columns: columns)
+        if entry.drawn.count != rows.count {
+            entry.drawn = rows.map { Frame.Row(text: TerminalText.render($0, colors: colors), width: TerminalText.width($0)) }
+        }
+        return entry.drawn
     }
 
     // MARK: - Frame
@@ -155,16 +170,19 @@ struct TerminalScreen {
         let height = scrollbackRows
         if height > 0 {
             // Collect rows from the newest back until the window (shifted by the scroll) is full.
-            var collected: [[TerminalCell]] = []
+            // Newest first, then reversed: only the entries in view are rendered (once, then kept).
+            let (columns, colors) = (size.columns, palette.colors)
+            var collected: [Frame.Row] = []
             var index = entries.count - 1
             while index >= 0, collected.count < height + scroll {
-                collected.insert(contentsOf: wrapped(&entries[index]), at: 0)
+                collected += Self.drawn(&entries[index], columns: columns, colors: colors).reversed()
                 index -= 1
             }
+            collected.reverse()
             let end = max(collected.count - scroll, 0)
             let visible = collected[max(end - height, 0)..<end]
             rows += Array(repeating: Frame.Row(text: "", width: 0), count: height - visible.count)
-            rows += visible.map { Frame.Row(text: TerminalText.render($0, colors: palette.colors), width: TerminalText.width($0)) }
+            rows += visible
         }
         if size.rows >= 2 { rows.append(statusRow()) }
         let (input, column) = inputRow(editor)
