@@ -64,4 +64,10 @@ import Testing
         buffers.close(0)   // the last buffer stays
         #expect(buffers.list.count == 1)
     }
+
+    @Test func buffersAndScrollbackHaveTheirKeys() {
+        var decoder = TerminalKeyDecoder()
+        let keys = decoder.feed(Array("\u{1B}2\u{1B}[1;3D\u{1B}[1;3C\u{1B}[1;5D\u{1B}[1;3H\u{1B}[1;3F\u{0E}\u{10}\u{12}".utf8))
+        #expect(keys == [.alt("2"), .altLeft, .altRight, .wordLeft, .altHome, .altEnd, .control("n"), .control("p"), .control("r")])
+    }
 }

@@ -262,6 +262,8 @@ final class TerminalFrontEnd {
         case .alt(let digit) where ("1"..."9").contains(digit): await focus(Int(String(digit)).map { $0 - 1 } ?? 0)
         case .pageUp: screen.scrollPage(up: true)
         case .pageDown: screen.scrollPage(up: false)
+        case .altHome: screen.scrollToTop()
+        case .altEnd: screen.scrollToBottom()
         case .control("u"): editor.killToStart()
         case .control("k"): editor.killToEnd()
         case .control("w"), .altBackspace: editor.killWordBackward()

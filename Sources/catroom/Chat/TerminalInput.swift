@@ -13,6 +13,8 @@ enum TerminalKey: Equatable, Sendable {
     case wordLeft, wordRight
     /// Alt with ← or →: the previous or next buffer.
     case altLeft, altRight
+    /// Alt with Home or End: the top or the bottom of the scrollback.
+    case altHome, altEnd
     /// Ctrl and a letter, as the lowercase letter.
     case control(Character)
     /// Alt (or Escape) and a character.
@@ -169,8 +171,8 @@ struct TerminalKeyDecoder {
         case UInt8(ascii: "B"): return .down
         case UInt8(ascii: "C"): return modifiers == 3 ? .altRight : modified ? .wordRight : .right
         case UInt8(ascii: "D"): return modifiers == 3 ? .altLeft : modified ? .wordLeft : .left
-        case UInt8(ascii: "H"): return .home
-        case UInt8(ascii: "F"): return .end
+        case UInt8(ascii: "H"): return modifiers == 3 ? .altHome : .home
+        case UInt8(ascii: "F"): return modifiers == 3 ? .altEnd : .end
         case UInt8(ascii: "Z"): return .backTab
         case UInt8(ascii: "~"):
             switch first {

@@ -129,6 +129,11 @@ struct TerminalScreen {
         if scroll == 0 { unseen = 0 }
     }
 
+    /// Alt-Home: the oldest line kept.
+    mutating func scrollToTop() {
+        scroll = maximumScroll()
+    }
+
     mutating func scrollToBottom() {
         scroll = 0
         unseen = 0
