@@ -13,14 +13,12 @@
 
 from __future__ import annotations
 
-import signal
-import os
 from pathlib import Path
 
 import pytest
 
 from catroom_processes import binary
-from test_terminal_ui import HEIGHT, WIDTH, Pane, Peer, pids_with_argument, start_server, wait_until
+from test_terminal_ui import HEIGHT, WIDTH, Pane, Peer, start_server, tear_down, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +47,7 @@ def world(tmp_path_factory):
         pane.wait_for("alice's status line", lambda _: "encrypted" in pane.status_line())
         yield {"server": server, "peer": peer, "pane": pane}
     finally:
-        if pane is not None:
-            pane.kill()
-        if peer is not None:
-            peer.stop()
-        server.stop()
-        for pid in pids_with_argument(str(server.port)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        tear_down(server, peer, pane)
 
 
 def test_activity_in_another_room_is_counted_not_shown(world):

@@ -204,17 +204,22 @@ def world(tmp_path_factory):
         script.chmod(0o755)
         yield {"server": server, "peer": peer, "pane": pane, "script": script}
     finally:
-        if pane is not None:
-            pane.kill()
-        if peer is not None:
-            peer.stop()
-        server.stop()
-        # Anything of ours still running (a UI that ignored the hangup) goes too.
-        for pid in pids_with_argument(str(server.port)):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        tear_down(server, peer, pane)
+
+
+def tear_down(server: Server, peer: Peer | None, pane: Pane | None) -> None:
+    """Stops the pane, the peer and the server, whatever state they are in."""
+    if pane is not None:
+        pane.kill()
+    if peer is not None:
+        peer.stop()
+    server.stop()
+    # Anything of ours still running (a UI that ignored the hangup) goes too.
+    for pid in pids_with_argument(str(server.port)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def start_ui(world, nick: str) -> Pane:
