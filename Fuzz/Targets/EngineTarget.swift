@@ -5,20 +5,20 @@ import CatroomXML
 @testable import CatroomClient
 import Foundation
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
 
 // The client's room engine as a whole (`RoomEngine`, DESIGN §2.4 to §2.8) fed any stanza
-// from the server. Each input starts an engine in a room with three members whose hellos
-// it accepted (sessions from fixed seeds), then applies up to 64 operations, each a byte
-// `op` and its arguments:
+// from the server. Each input starts an engine in a room with two members already there,
+// whose bundles it fetches (answered as EngineServer.swift describes, one answer byte each
+// at the start of the input), and three members who join after it and whose hellos it
+// accepts (sessions from fixed seeds). Then it applies up to 64 operations, each a byte
+// `op` and its arguments, answering the IQs the engine sends after each:
 //   op % 4 == 0  raw stanzas: a u16-length field parsed inside a stream, each element
 //                handed over as the client's read loop does;
-//   op % 4 == 1  a message sealed by member `op >> 2 % 3` from its real session: a byte
+//   op % 4 == 1  a message sealed by member `op >> 2 % 5` from its real session: a byte
 //                (payload type, bit 7 for a side chat), a text field, and a tampering byte
 //                (none, a flipped bit at a u16 offset, another member as sender, the other kind);
 //   op % 4 == 2  an earlier sealed message again;
-//   op % 4 == 3  member `op >> 2 % 3` leaving (bit 7 of the next byte) or coming back.
+//   op % 4 == 3  member `op >> 2 % 5` leaving (bit 7 of the next byte) or coming back.
 // Invariants, checked around each stanza within one turn of the engine's actor:
 // - the sessions with the members and the count of one-time prekeys stay byte for byte
 //   the same unless the stanza carries a message one member sealed (the same sender, kind
@@ -50,10 +50,11 @@ final class EngineWorld: Sendable {
     let me: SessionStore
     /// My address as the server delivers to it.
     let address: JID
-    /// Each member after sealing its hello to me.
+    /// The members who join after me, each after sealing its hello to me (`hellos`), then
+    /// those already in the room, whose bundles I fetch.
     let members: [SessionStore]
     let hellos: [XML.Element]
-    let connection: StanzaConnection
+    let sink: EngineSink
     let seeds: [String: [UInt8]]
 
     static let date = Date(timeIntervalSince1970: 1_795_330_800)
@@ -87,10 +88,11 @@ final class EngineWorld: Sendable {
                 hellos.append(Self.stanza(sealed, from: member.accountID, to: address, room: room, type: "chat"))
                 members.append(member)
             }
+            members += [store(oneTimePreKeys: 1), store(oneTimePreKeys: 1)]
             self.me = me
             self.members = members
             self.hellos = hellos
-            connection = try EngineSink.connection()
+            sink = try EngineSink()
         } catch {
             fatalError("the engine fuzz target could not set up its room: \(error)")
         }
@@ -183,6 +185,14 @@ struct EngineRun {
     var sealed: Set<Sealed> = []
     var accepted: Set<Sealed> = []
     var sealedTexts: Set<Shown> = []
+    let events = NIOLockedValueBox<[ClientEvent]>([])
+    /// Error events not matched to an answer yet.
+    var errors: [String] = []
+    /// Members who read a side chat from me (a hello).
+    var heard: Set<String> = []
+    var requests = EngineRequests()
+    /// Requests seen and not answered yet, oldest first.
+    var unanswered: [String] = []
 
     init(world: EngineWorld) {
         self.world = world
@@ -190,29 +200,60 @@ struct EngineRun {
     }
 
     mutating func run(_ bytes: [UInt8]) async {
-        let events = NIOLockedValueBox<[ClientEvent]>([])
         let iq = IQTracker()
-        defer { iq.close() }
         let me = world.me.accountID
+        _ = world.sink.take()  // what earlier inputs' engines sent last
+        let events = events
         let engine = RoomEngine(
-            configuration: world.configuration, room: world.room, me: me, sessions: SharedSessions(world.me), connection: world.connection,
+            configuration: world.configuration, room: world.room, me: me, sessions: SharedSessions(world.me), connection: world.sink.connection,
             iq: iq, known: KnownMembers(), stanzaCap: 256 * 1024, emit: { event in events.withLockedValue { $0.append(event) } })
+        // Refills are the connection's, not the room's (CR-0006 §5.12): routed as `CatroomClient`'s reader does.
+        let publisher = PreKeyPublisher(
+            sessions: engine.sessions, connection: world.sink.connection, iq: iq, coolDownSeconds: 0,
+            emit: { event in events.withLockedValue { $0.append(event) } })
         let peers = members.map(\.accountID)
+        let joiners = world.hellos.count
+        for member in members[joiners...] {
+            _ = await engine.deliver(world.presence(of: member.accountID), peers: peers)
+        }
         _ = await engine.deliver(world.presence(of: me, selfPresence: true), peers: peers)
         for (member, hello) in zip(members, world.hellos) {
             _ = await engine.deliver(world.presence(of: member.accountID), peers: peers)
             _ = await engine.deliver(hello, peers: peers)
         }
         var input = FuzzInput(bytes)
+        // The self-presence made the engine fetch the bundles of the members already there.
+        await serve(engine, iq, &input, wanted: members.count - joiners, polls: Self.outcomePolls)
         for _ in 0..<64 where !input.rest.isEmpty {
+            var noticed = false
             for element in operation(&input) {
-                if iq.resolve(element) { continue }
+                if element.name == "iq" {
+                    if await resolve(element, engine, iq) { continue }
+                }
+                if element.name == "message", element.attribute("from") == world.configuration.domain,
+                   let notice = element.firstChild(name: "low-stock", namespace: Namespace.bundles) {
+                    await publisher.noticed(notice)
+                    noticed = true
+                    continue
+                }
                 let (before, after) = await engine.deliver(element, peers: peers)
                 check(element, before: before, after: after, peers: peers)
-                for event in events.withLockedValue({ events in defer { events = [] }; return events }) {
-                    check(event)
-                }
+                drainEvents()
+                noticed = noticed || element.firstChild(name: "low-stock", namespace: Namespace.bundles) != nil
             }
+            // A low-stock notice may start a publication (CR-0006 §4.1): give it a moment to come.
+            await serve(engine, iq, &input, wanted: noticed ? 1 : 0, polls: noticed ? 50 : 0)
+            _ = await sessions(engine)
+        }
+        await close(engine, iq)
+        _ = await sessions(engine)
+    }
+
+    /// Checks the events so far; keeps the errors for the answers they report on.
+    mutating func drainEvents() {
+        for event in events.withLockedValue({ events in defer { events = [] }; return events }) {
+            if case .error(let text) = event { errors.append(text) }
+            check(event)
         }
     }
 
@@ -318,32 +359,33 @@ struct EngineRun {
 /// Inputs that reach past the crypto at once, for `--write-seeds`.
 enum EngineSeeds {
     static var all: [String: [UInt8]] {
+        let bundles: [UInt8] = [0, 0]  // both fetches answered with the genuine bundle
         let text = Array("hello room".utf8)
         let room: [UInt8] = [1, 0] + field(text) + [0]  // member 0, a room text, untampered
+        let lowStock = field(Array("<message from='example.org' type='headline'><low-stock xmlns='urn:catroom:bundles:0' remaining='3'/></message>".utf8))
+        let old = [UInt8](arrayLiteral: 1 | 3 << 2)  // member 3, there before the engine
         return [
-            "room-text": room,
-            "side-chat": [1 | 1 << 2, 0x80] + field(Array("just you".utf8)) + [0],
-            "text-then-replay": room + [2],
-            "tampered-bit": [1, 0] + field(text) + [1 | 3 << 2, 0, 200],
-            "other-sender": [1, 1] + field(text) + [2],
-            "other-kind": [1, 0] + field(text) + [3],
-            "leave-and-return": [3 | 2 << 2, 0x80, 3 | 2 << 2, 0],
-            "raw-plaintext": [1, 6] + field(Array("{\"ts\":1,\"type\":\"text\",\"v\":1,\"x\":01}".utf8) + [UInt8](repeating: 0x20, count: 27)) + [0],
-            "raw-stanzas": [0] + field(Array(
+            "room-text": bundles + room,
+            "side-chat": bundles + [1 | 1 << 2, 0x80] + field(Array("just you".utf8)) + [0],
+            "text-then-replay": bundles + room + [2],
+            "tampered-bit": bundles + [1, 0] + field(text) + [1 | 3 << 2, 0, 200],
+            "other-sender": bundles + [1, 1] + field(text) + [2],
+            "other-kind": bundles + [1, 0] + field(text) + [3],
+            "leave-and-return": bundles + [3 | 2 << 2, 0x80, 3 | 2 << 2, 0],
+            "raw-plaintext": bundles + [1, 6] + field(Array("{\"ts\":1,\"type\":\"text\",\"v\":1,\"x\":01}".utf8) + [UInt8](repeating: 0x20, count: 27)) + [0],
+            "raw-stanzas": bundles + [0] + field(Array(
                 "<message from='lobby@rooms.example.org/x' type='groupchat'><subject>hi</subject></message><presence from='lobby@rooms.example.org/y'/><message from='example.org'><low-stock xmlns='urn:catroom:bundles:0' remaining='1'/></message>".utf8)),
+            "bundle-of-another-member": [1, 0x80] + room,
+            "bundle-flipped": [2 | 5 << 3, 0x01, 0x10, 3] + room,
+            "bundle-errors": [3 | 1 << 3, 3 | 2 << 3] + room,
+            "bundle-unanswered": [4, 4] + room,
+            "old-member-speaks": bundles + old + [0x83] + field(Array("old".utf8)) + [0] + old + [0] + field(Array("I was here first".utf8)) + [0],
+            "refill": bundles + [0] + lowStock + [0],
+            "refill-refused": bundles + [0] + lowStock + [2],
+            "refill-flipped": bundles + [0] + lowStock + [1 | 2 << 3, 0, 5],
+            "refill-unanswered": bundles + [0] + lowStock + [3],
         ]
     }
 }
 
-/// A channel without a server: one end of a pipe that reads back what it is written, and drops it.
-enum EngineSink {
-    static func connection() throws -> StanzaConnection {
-        var descriptors: [Int32] = [0, 0]
-        guard pipe(&descriptors) == 0 else { throw StanzaConnection.ConnectionFailed(description: "pipe failed") }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let channel = try NIOPipeBootstrap(group: group).takingOwnershipOfDescriptors(input: descriptors[0], output: descriptors[1]).wait()
-        let (events, continuation) = AsyncStream.makeStream(of: StanzaConnection.Event.self)
-        return StanzaConnection(channel: channel, events: events, decoder: ClientStreamDecoder(continuation: continuation))
-    }
-}
 #endif
