@@ -1,5 +1,6 @@
 import CatroomClient
 import CatroomCrypto
+import CatroomProfile
 import CatroomProtocol
 import Foundation
 
@@ -11,6 +12,9 @@ protocol ChatOutput: AnyObject, Sendable {
     /// The `/query` target changed (nil: back to the room).
     func showQuery(_ target: String?)
     func showHelp()
+    /// A conversation's stored history (`name`: the room's address or the member's
+    /// nick), to show between separators before its live messages; never empty.
+    func showHistory(_ entries: [HistoryEntry], of conversation: Conversation, named name: String)
     /// `/clear`: only the full-screen view has a scrollback to empty.
     func clear(_ command: Command)
 }
@@ -39,6 +43,8 @@ final class ChatSession: @unchecked Sendable {
     private let lock = NSLock()
     private let output: ChatOutput
     private let identity: IdentityKeyPair
+    /// Records what is shown, and gives back what was, when its profile keeps history.
+    private let persona: Persona
     /// The members met and verified with that key, in every room (CR-0006 §5.10).
     private let known: KnownMembers
     private var running: [Task<Void, Never>] = []
@@ -63,6 +69,7 @@ final class ChatSession: @unchecked Sendable {
         self.output = output
         identity = persona.identity
         known = persona.known
+        self.persona = persona
         persona.reportFailures { [output] text in output.show(ClientEvent.error(text)) }
         if let room = canonicalRoom(configuration.room) { self.configuration.room = room }
     }
@@ -71,15 +78,17 @@ final class ChatSession: @unchecked Sendable {
     func start() {
         let client = CatroomClient(configuration: configuration, identity: identity, known: known)
         self.client = client
-        let (output, ended) = (output, ended)
+        let (output, ended, persona, room) = (output, ended, persona, configuration.roomAddress)
         let ending = Ending()
         self.ending = ending
         let first = !started
         started = true
+        showHistory(of: .room(room), named: room)
         running.append(Task { await client.run() })
         running.append(Task {
             var failed = false
             for await event in client.events {
+                persona.record(event, room: room)
                 switch event {
                 case .failed(let failure):
                     failed = true
@@ -125,6 +134,7 @@ final class ChatSession: @unchecked Sendable {
                 }
                 queryTarget = member
                 output.showQuery(member.nick)
+                if let peer = HistoryRecorder.identity(member) { showHistory(of: .peer(peer), named: member.nick) }
             } catch {
                 output.show(.error("\(error)"), to: command)
             }
@@ -148,6 +158,11 @@ final class ChatSession: @unchecked Sendable {
             output.show(reply, to: command)
         }
         return true
+    }
+
+    private func showHistory(of conversation: Conversation, named name: String) {
+        let entries = persona.history(of: conversation)
+        if !entries.isEmpty { output.showHistory(entries, of: conversation, named: name) }
     }
 
     /// A room name as the user typed it, in its canonical form (CR-0005 §3.1): says so

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CatroomClient
+import CatroomProfile
 import Foundation
 
 /// The interactive terminal front end: a full-screen chat (scrollback, status line,
@@ -99,5 +100,6 @@ final class TerminalOutput: ChatOutput {
     func show(_ reply: CatroomClient.Reply, to command: Command) { continuation.yield(.reply(reply)) }
     func showQuery(_ target: String?) { continuation.yield(.query(target)) }
     func showHelp() { continuation.yield(.help) }
+    func showHistory(_ entries: [HistoryEntry], of conversation: Conversation, named name: String) { continuation.yield(.history(entries)) }
     func clear(_ command: Command) { continuation.yield(.clear) }
 }

@@ -1,4 +1,5 @@
 import CatroomClient
+import CatroomProfile
 import Foundation
 
 /// The terminal UI's state and behaviour, on one task: keys, chat events, replies and
@@ -11,6 +12,8 @@ final class TerminalFrontEnd {
         case reply(CatroomClient.Reply)
         case query(String?)
         case help
+        /// Stored history, before the live messages.
+        case history([HistoryEntry])
         case clear
         case resize
         /// Continued after a stop (`fg`): the terminal settings may have changed.
@@ -119,6 +122,8 @@ final class TerminalFrontEnd {
             append(transcript.query(target))
         case .help:
             append(transcript.help())
+        case .history(let entries):
+            append(TerminalTranscript.history(entries))
         case .clear:
             screen.clear()
         case .resize:
