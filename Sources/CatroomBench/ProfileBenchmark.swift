@@ -5,7 +5,8 @@ import Foundation
 
 /// `catroom bench profile`: what a profile costs (docs/profile-format.md): opening it,
 /// which is mostly Argon2id at the default limits (beside the minimum, which shows what
-/// is not the hash), and writing one contact update, synced (`synchronous=FULL`).
+/// is not the hash), writing one contact update and one history entry, synced
+/// (`synchronous=FULL`), and delivery latency with history on and off, side by side.
 public struct ProfileBenchmark {
     public struct Report: Sendable, Codable {
         public let opens: Int
@@ -18,17 +19,29 @@ public struct ProfileBenchmark {
         public let contactWriteMicroseconds: Double
         /// The 99th percentile of the same.
         public let contactWriteP99Microseconds: Double
+        /// Median time to seal and append one history entry, committed and synced, and its 99th percentile.
+        public let historyWriteMicroseconds: Double
+        public let historyWriteP99Microseconds: Double
+        /// Messages timed in each mode of the delivery run.
+        public let deliveries: Int
+        /// Delivery latency, send to the receiver's loop done, history off and on (`HistoryDeliveryBenchmark`).
+        public let deliveryHistoryOffMilliseconds: Double
+        public let deliveryHistoryOffP99Milliseconds: Double
+        public let deliveryHistoryOnMilliseconds: Double
+        public let deliveryHistoryOnP99Milliseconds: Double
     }
 
     let opens: Int
     let writes: Int
+    let deliveries: Int
 
     public init(quick: Bool = false) {
         opens = quick ? 2 : 5
         writes = quick ? 50 : 500
+        deliveries = quick ? 20 : 200
     }
 
-    public func run() throws -> Report {
+    public func run() async throws -> Report {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("catroom-bench-profile-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let directory = ProfileDirectory(path: root + "/profiles")
@@ -49,10 +62,22 @@ public struct ProfileBenchmark {
             next += 1
             try profile.save(contact)
         }
+        let room = Conversation.room("bench@rooms.localhost")
+        let entry = HistoryEntry(kind: .message, time: Date(), sender: contacts[0].identity, name: "member0",
+                                 text: String(repeating: "a typical chat line ", count: 4))
+        let historyWrite = try Measurement.run(count: writes) { try profile.appendHistory(entry, to: room) }
+        let delivery = try await HistoryDeliveryBenchmark(messages: deliveries).run(profile: profile)
         return Report(
             opens: opens, openDefaultMilliseconds: openDefault.median / 1e6, openMinimumMilliseconds: openMinimum.median / 1e6,
             writes: writes, contactWriteMicroseconds: write.median / 1e3,
-            contactWriteP99Microseconds: (percentile(0.99, ofSorted: write.samples) ?? 0) / 1e3)
+            contactWriteP99Microseconds: (percentile(0.99, ofSorted: write.samples) ?? 0) / 1e3,
+            historyWriteMicroseconds: historyWrite.median / 1e3,
+            historyWriteP99Microseconds: (percentile(0.99, ofSorted: historyWrite.samples) ?? 0) / 1e3,
+            deliveries: delivery.on.samples.count,
+            deliveryHistoryOffMilliseconds: delivery.off.median / 1e6,
+            deliveryHistoryOffP99Milliseconds: (percentile(0.99, ofSorted: delivery.off.samples) ?? 0) / 1e6,
+            deliveryHistoryOnMilliseconds: delivery.on.median / 1e6,
+            deliveryHistoryOnP99Milliseconds: (percentile(0.99, ofSorted: delivery.on.samples) ?? 0) / 1e6)
     }
 
     public static func json(_ report: Report) throws -> String { try prettyJSON(report) }
@@ -62,6 +87,9 @@ public struct ProfileBenchmark {
         profile open, Argon2id default (3 passes, 256 MiB)  \(String(format: "%10.1f ms", report.openDefaultMilliseconds))  (median of \(report.opens))
         profile open, Argon2id minimum (1 pass, 8 KiB)      \(String(format: "%10.1f ms", report.openMinimumMilliseconds))  (median of \(report.opens * 10))
         one contact write, synced                           \(String(format: "%10.1f µs", report.contactWriteMicroseconds))  (p99 \(String(format: "%.1f", report.contactWriteP99Microseconds)) µs, \(report.writes) writes)
+        one history entry write, synced                     \(String(format: "%10.1f µs", report.historyWriteMicroseconds))  (p99 \(String(format: "%.1f", report.historyWriteP99Microseconds)) µs, \(report.writes) writes)
+        delivery, history off                               \(String(format: "%10.2f ms", report.deliveryHistoryOffMilliseconds))  (p99 \(String(format: "%.2f", report.deliveryHistoryOffP99Milliseconds)) ms, \(report.deliveries) messages)
+        delivery, history on                                \(String(format: "%10.2f ms", report.deliveryHistoryOnMilliseconds))  (p99 \(String(format: "%.2f", report.deliveryHistoryOnP99Milliseconds)) ms, \(report.deliveries) messages, alternating)
         """
     }
 }

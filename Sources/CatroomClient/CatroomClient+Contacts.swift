@@ -30,7 +30,7 @@ extension CatroomClient {
             return .error("ambiguous: \(names.dropLast().joined(separator: ", ")) or \(names[names.count - 1])")
         }
         known.forget(contact.identity)
-        return .notice("forgot \(Self.shown(contact)): its name and verification are gone from your profile")
+        return .notice("forgot \(Self.shown(contact)): its name, verification and private history are gone from your profile")
     }
 
     /// `name#1a2b3c4d`, or `unnamed#…` for a key that never had a name.

@@ -57,7 +57,7 @@ public enum Command: Equatable, Sendable {
         ("ignore", "/ignore [nick]", "hide a member's messages, by its key, whatever name it takes; alone, list whom you ignore"),
         ("unignore", "/unignore <nick>", "show a member's messages again"),
         ("contacts", "/contacts", "list the contacts your profile keeps, who is verified and since when (needs --profile)"),
-        ("forget", "/forget <nick|#fingerprint>", "remove a contact and its verification from your profile (needs --profile)"),
+        ("forget", "/forget <nick|#fingerprint>", "remove a contact, its verification and your private messages with it from your profile (needs --profile)"),
         ("safety", "/safety", "show the room safety code: compare it once with everyone, out of band"),
         ("info", "/info", "show who has acknowledged your last room message"),
         ("invite", "/invite", "show the join command with this room's invite secret, to send to someone you invite"),

@@ -12,19 +12,23 @@ public final class Profile: @unchecked Sendable {
     public let identity: IdentityKeyPair
     /// The contacts as read at opening.
     public let contacts: [KnownMembers.Contact]
+    /// The settings: as read at opening, or as last changed.
+    public var settings: ProfileSettings { mutex.withLock { storedSettings } }
+    /// Under `mutex`.
+    var storedSettings: ProfileSettings
     /// The file's schema version when it was opened, before any migration.
     public let openedVersion: Int64
 
-    private let database: SQLiteDatabase
+    let database: SQLiteDatabase
     private let master: SecretBytes
-    private let keys: ProfileKeys
+    let keys: ProfileKeys
     /// Held for the life of this value: one process per profile.
     private let lock: ProfileLock
     /// SQLite's connection is used by one caller at a time.
     private let mutex = NSLock()
 
     private init(name: String, lock: ProfileLock, database: SQLiteDatabase, master: SecretBytes,
-                 identity: IdentityKeyPair, contacts: [KnownMembers.Contact], openedVersion: Int64) {
+                 identity: IdentityKeyPair, contacts: [KnownMembers.Contact], settings: ProfileSettings, openedVersion: Int64) {
         self.name = name
         self.lock = lock
         self.database = database
@@ -32,15 +36,17 @@ public final class Profile: @unchecked Sendable {
         keys = ProfileKeys(masterKey: master)
         self.identity = identity
         self.contacts = contacts
+        storedSettings = settings
         self.openedVersion = openedVersion
     }
 
     // MARK: - Creating and opening
 
-    /// Creates the profile `name` with a new master key wrapped under `passphrase`, and
-    /// `identity`. Nothing is left behind if it fails.
+    /// Creates the profile `name` with a new master key wrapped under `passphrase`,
+    /// `identity` and `settings`. Nothing is left behind if it fails.
     public static func create(_ name: String, in directory: ProfileDirectory, passphrase: SecretBytes,
-                              limits: Argon2id.Limits = .moderate, identity: IdentityKeyPair = .generate()) throws(ProfileError) -> Profile {
+                              limits: Argon2id.Limits = .moderate, identity: IdentityKeyPair = .generate(),
+                              settings: ProfileSettings = ProfileSettings()) throws(ProfileError) -> Profile {
         try ProfileDirectory.validate(name)
         try directory.prepare()
         let lock = try ProfileLock(path: directory.lockPath(name), name: name)
@@ -61,9 +67,10 @@ public final class Profile: @unchecked Sendable {
                         "INSERT INTO keyring (id, salt, opslimit, memlimit, box) VALUES (1, ?, ?, ?, ?)",
                         [.blob(record.salt), .integer(Int64(record.limits.operations)), .integer(Int64(record.limits.memoryBytes)), .blob(record.box)])
                     try database.run("INSERT INTO identity (id, box) VALUES (1, ?)", [.blob(sealIdentity(identity, keys: keys))])
+                    try writeSettings(settings, database: database, keys: keys)
                 }
                 return Profile(name: name, lock: lock, database: database, master: master,
-                               identity: identity, contacts: [], openedVersion: 0)
+                               identity: identity, contacts: [], settings: settings, openedVersion: 0)
             }
         } catch {
             for file in directory.files(name) { unlink(file) }
@@ -72,8 +79,10 @@ public final class Profile: @unchecked Sendable {
     }
 
     /// Opens the profile `name`: checks the passphrase against the key record before
-    /// anything is written, then brings an older schema up to date and reads every row.
-    public static func open(_ name: String, in directory: ProfileDirectory, passphrase: SecretBytes) throws(ProfileError) -> Profile {
+    /// anything is written, then brings an older schema up to date, reads every row but the
+    /// history's, and deletes the history older than the settings keep, as of `now`.
+    public static func open(_ name: String, in directory: ProfileDirectory, passphrase: SecretBytes,
+                            now: Date = Date()) throws(ProfileError) -> Profile {
         try ProfileDirectory.validate(name)
         guard directory.exists(name) else { throw .notFound(name) }
         let lock = try ProfileLock(path: directory.lockPath(name), name: name)
@@ -90,8 +99,11 @@ public final class Profile: @unchecked Sendable {
             let keys = ProfileKeys(masterKey: master)
             let identity = try readIdentity(database, keys: keys, name: name)
             let contacts = try readContacts(database, keys: keys, name: name)
-            return Profile(name: name, lock: lock, database: database, master: master,
-                           identity: identity, contacts: contacts, openedVersion: version)
+            let settings = try readSettings(database, keys: keys, name: name)
+            let profile = Profile(name: name, lock: lock, database: database, master: master,
+                                  identity: identity, contacts: contacts, settings: settings, openedVersion: version)
+            try profile.pruneHistory(now: now)
+            return profile
         }
     }
 
@@ -169,11 +181,13 @@ public final class Profile: @unchecked Sendable {
         }
     }
 
-    /// Deletes the contact, then vacuums and truncates the WAL so that no copy of its row
-    /// is left in the files (`secure_delete` zeroes freed pages; vacuum also shrinks).
+    /// Deletes the contact and its private history, then vacuums and truncates the WAL so
+    /// that no copy of its rows is left in the files (`secure_delete` zeroes freed pages;
+    /// vacuum also shrinks).
     public func forget(_ identity: IdentityKey) throws(ProfileError) {
         try locked {
             try database.run("DELETE FROM contacts WHERE handle = ?", [.blob(keys.handle(of: identity))])
+            try database.run("DELETE FROM history WHERE handle = ?", [.blob(keys.handle(of: .peer(identity)))])
             try scrub()
         }
     }
@@ -190,19 +204,19 @@ public final class Profile: @unchecked Sendable {
         }
     }
 
-    private func scrub() throws {
+    func scrub() throws {
         try database.execute("VACUUM")
         try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
-    private func locked(_ body: () throws -> Void) throws(ProfileError) {
+    func locked<R>(_ body: () throws -> R) throws(ProfileError) -> R {
         try Self.guarded(name) {
             try mutex.withLock { try body() }
         }
     }
 
     /// Every failure as a `ProfileError`: SQLite's "not a database" and "corrupt" are damage.
-    private static func guarded<R>(_ name: String, _ body: () throws -> R) throws(ProfileError) -> R {
+    static func guarded<R>(_ name: String, _ body: () throws -> R) throws(ProfileError) -> R {
         do {
             return try body()
         } catch let error as ProfileError {

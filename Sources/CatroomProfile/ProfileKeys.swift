@@ -8,15 +8,24 @@ struct ProfileKeys {
     let rowKey: SecretBytes
     /// Keys the BLAKE2b that turns an identity key into a contact's handle ("profhand", id 1).
     let handleKey: SecretBytes
+    /// Keys the BLAKE2b that turns a conversation into a history row's handle ("profconv", id 1):
+    /// apart from `handleKey`, so a peer's history cannot be linked to its contact row.
+    let conversationKey: SecretBytes
 
     init(masterKey: SecretBytes) {
         rowKey = SubkeyDerivation.subkey(count: 32, id: 1, context: "profrows", masterKey: masterKey)
         handleKey = SubkeyDerivation.subkey(count: 32, id: 1, context: "profhand", masterKey: masterKey)
+        conversationKey = SubkeyDerivation.subkey(count: 32, id: 1, context: "profconv", masterKey: masterKey)
     }
 
     /// A contact's row key: the file does not show whom it holds (§3.3).
     func handle(of identity: IdentityKey) -> [UInt8] {
         KeyedHash.hash(identity.bytes, key: handleKey)
+    }
+
+    /// A history row's handle: the file does not name the room or the peer (§3.5).
+    func handle(of conversation: Conversation) -> [UInt8] {
+        KeyedHash.hash(conversation.handleInput, key: conversationKey)
     }
 }
 

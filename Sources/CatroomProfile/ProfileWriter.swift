@@ -1,19 +1,33 @@
 import CatroomClient
+import Foundation
 
-/// Writes the known members' changes to a profile in order, on a task of its own, so that
-/// the room's receive path only enqueues (`KnownMembers(contacts:persist:)`).
+/// Writes to a profile in order, on a task of its own, so that the room's receive path
+/// only enqueues: the known members' changes (`KnownMembers(contacts:persist:)`), history
+/// entries and the hourly retention sweep.
 public final class ProfileWriter: Sendable {
-    private let continuation: AsyncStream<KnownMembers.Change>.Continuation
+    /// One write, in the order submitted.
+    public enum Write: Sendable {
+        case contact(KnownMembers.Change)
+        case history(HistoryEntry, Conversation)
+        /// Deletes the history older than the settings keep, as of this time.
+        case prune(Date)
+    }
+
+    private let continuation: AsyncStream<Write>.Continuation
     private let task: Task<Void, Never>
 
     /// `failed` hears of each write that did not happen (the chat goes on without it).
     public init(profile: Profile, failed: @escaping @Sendable (ProfileError) -> Void) {
-        let (changes, continuation) = AsyncStream.makeStream(of: KnownMembers.Change.self)
+        let (writes, continuation) = AsyncStream.makeStream(of: Write.self)
         self.continuation = continuation
         task = Task.detached {
-            for await change in changes {
+            for await write in writes {
                 do throws(ProfileError) {
-                    try profile.apply(change)
+                    switch write {
+                    case .contact(let change): try profile.apply(change)
+                    case .history(let entry, let conversation): try profile.appendHistory(entry, to: conversation)
+                    case .prune(let now): try profile.pruneHistory(now: now)
+                    }
                 } catch {
                     failed(error)
                 }
@@ -23,10 +37,15 @@ public final class ProfileWriter: Sendable {
 
     /// Queues `change`; never blocks.
     public func submit(_ change: KnownMembers.Change) {
-        continuation.yield(change)
+        continuation.yield(.contact(change))
     }
 
-    /// Returns once every change submitted before is written: call it before exiting.
+    /// Queues `write`; never blocks.
+    public func submit(_ write: Write) {
+        continuation.yield(write)
+    }
+
+    /// Returns once every write submitted before is done: call it before exiting.
     public func finish() async {
         continuation.finish()
         await task.value

@@ -11,6 +11,13 @@ enum Schema {
         CREATE TABLE identity (id INTEGER PRIMARY KEY CHECK (id = 1), box BLOB NOT NULL);
         CREATE TABLE contacts (handle BLOB PRIMARY KEY, box BLOB NOT NULL) WITHOUT ROWID;
         """,
+        // 1 → 2: the settings (no row: history off) and the message history, each row keyed
+        // by its id and its conversation's blinded handle; time and content are sealed.
+        """
+        CREATE TABLE settings (id INTEGER PRIMARY KEY CHECK (id = 1), box BLOB NOT NULL);
+        CREATE TABLE history (id INTEGER PRIMARY KEY, handle BLOB NOT NULL, box BLOB NOT NULL);
+        CREATE INDEX history_by_handle ON history (handle, id);
+        """,
     ]
 
     static var current: Int64 { Int64(steps.count) }

@@ -42,10 +42,10 @@ extension Catroom {
             }
         }
 
-        struct ProfileCost: ParsableCommand {
+        struct ProfileCost: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 commandName: "profile",
-                abstract: "Opening a profile (Argon2id at the default and the minimum limits) and writing one contact.",
+                abstract: "Opening a profile (Argon2id at the default and the minimum limits), writing one contact and one history entry, and delivery latency with history on and off.",
                 discussion: "Works in a temporary directory, removed at the end. Build with -c release for meaningful numbers.")
 
             @Flag(help: "Print JSON instead of a table.")
@@ -54,8 +54,8 @@ extension Catroom {
             @Flag(help: "Fewer samples: a smoke run, not a measurement.")
             var quick = false
 
-            func run() throws {
-                let report = try ProfileBenchmark(quick: quick).run()
+            func run() async throws {
+                let report = try await ProfileBenchmark(quick: quick).run()
                 print(json ? try ProfileBenchmark.json(report) : ProfileBenchmark.table(report))
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CatroomClient
+import CatroomProfile
 import Foundation
 
 extension Catroom.Bench {
@@ -180,6 +181,7 @@ private final class SilentOutput: ChatOutput, @unchecked Sendable {
     func show(_ reply: CatroomClient.Reply, to command: Command) {}
     func showQuery(_ target: String?) {}
     func showHelp() {}
+    func showHistory(_ entries: [HistoryEntry], of conversation: Conversation, named name: String) {}
 }
 
 private extension Duration {

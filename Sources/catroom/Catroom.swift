@@ -8,5 +8,5 @@ struct Catroom: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "End-to-end encrypted group chat.",
         version: version,
-        subcommands: [Join.self, Invite.self, ProfileCommand.self, Serve.self, SelfCheck.self, Bench.self])
+        subcommands: [Join.self, Invite.self, ProfileCommand.self, History.self, Serve.self, SelfCheck.self, Bench.self])
 }

@@ -48,7 +48,7 @@ extension Catroom {
         @Option(help: "The room's invite secret (from `catroom invite`): members that do not prove it are sent nothing.")
         var invite: String?
 
-        @Option(help: "Keep your identity key and contacts in this profile (`catroom profile create`; default: $CATROOM_PROFILE, else none).")
+        @Option(help: "Keep your identity key, contacts and (if it is on) history in this profile (`catroom profile create`; default: $CATROOM_PROFILE, else none).")
         var profile: String?
 
         @Flag(help: "One JSON object per line on stdout; commands as lines on stdin (docs/json-mode.md).")
@@ -127,7 +127,8 @@ extension Catroom {
             let persona = try profileName.map { name in
                 try ProfileCommand.guarded {
                     try ProfileCommand.requireExisting(name)
-                    return Persona(profile: try Profile.open(name, in: .standard(), passphrase: Passphrase.request(prompt: "passphrase for profile \(name): ")))
+                    let passphrase = try Passphrase.request(prompt: "passphrase for profile \(name): ")
+                    return Persona(profile: try Profile.open(name, in: .standard(), passphrase: passphrase, now: HistoryClock.now()))
                 }
             } ?? Persona()
             do {

@@ -1,4 +1,5 @@
 import CatroomCrypto
+import Foundation
 import Testing
 @testable import CatroomProfile
 
@@ -32,5 +33,29 @@ import Testing
                                  associatedData: SealedRow.associatedData(place: "identity", key: []))
         #expect(box.hexString == "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7"
             + "16030d9a4a302536ddf01a9144fd1be14ec700d6b4acc374773301dad366226f8c4fdeeb0b9b14b6bc98cc11de78b547")
+    }
+
+    @Test func derivesTheHistoryHandlesAndBoxAsDocumented() throws {
+        let keys = ProfileKeys(masterKey: Self.master)
+        #expect(keys.conversationKey.unprotectedBytes.hexString == "a65f934ee1fcfe9efcd7753773da9e7151368bd8ed4d65b5f31d1608acd85c6a")
+        let room = keys.handle(of: .room("lobby@rooms.localhost"))
+        #expect(room.hexString == "f0a8f9f6efd778b823dddd652fe483fb315a67a63533a3ef40521d69975bfeee")
+        let identity = try IdentityKeyPair(seed: SecretBytes(copying: Array(UInt8(0xa0)...0xbf))).publicKey
+        #expect(keys.handle(of: .peer(identity)).hexString == "ab56fff669787e930534549d44260342729fb5375a684f0faa5684837bed86dd")
+        let entry = HistoryEntry(kind: .message, time: Date(timeIntervalSince1970: 1_790_000_000), sender: identity, name: "alice", text: "hello")
+        let plaintext = HistoryRecord.encode(entry)
+        #expect(plaintext.hexString == "0101000000006ab13b80" + identity.bytes.hexString + "0005616c696365" + "0000000568656c6c6f" + "000000000000")
+        let ad = Profile.historyAD(id: 1, handle: room)
+        #expect(ad.hexString == "636174726f6f6d2d70726f66696c652d763107686973746f72790000000000000001" + room.hexString)
+        let box = SealedRow.seal(plaintext, key: keys.rowKey, nonce: Array(UInt8(0xe0)...0xf7), associatedData: ad)
+        #expect(box.hexString == "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7"
+            + "471761c6e286e3282cce1cb7bbb2e22c71d7f1541ec5b5ddde26472d1c80c2f3da380b4ee5be8f687ef8e7d0deb3776f"
+            + "577310672a48d23b06d460c6b15dbfc5d54346086224e323b600b68028a42612")
+        // Negative: under another row id or another conversation it does not open.
+        #expect(throws: CryptoError.self) { try SealedRow.open(box, key: keys.rowKey, associatedData: Profile.historyAD(id: 2, handle: room)) }
+        #expect(throws: CryptoError.self) {
+            try SealedRow.open(box, key: keys.rowKey, associatedData: Profile.historyAD(id: 1, handle: keys.handle(of: .peer(identity))))
+        }
+        #expect(ProfileSettings(history: true, keepSeconds: 30 * 86_400).encode().hexString == "01010000000000278d00")
     }
 }

@@ -82,3 +82,60 @@ def fingerprint(public_key: bytes) -> str:
     """As catroom shows it: hex in eight groups of eight."""
     text = public_key.hex()
     return " ".join(text[i:i + 8] for i in range(0, len(text), 8))
+
+
+@dataclass
+class HistoryEntry:
+    kind: int
+    time: int
+    sender: bytes | None
+    name: str
+    text: str
+
+
+def conversation_handle(conversation_key: bytes, kind: int, value: bytes) -> bytes:
+    """§3.5: keyed BLAKE2b of u8 kind (1 room, 2 peer) ‖ the room's JID or the peer's key."""
+    return nacl_hash.blake2b(bytes([kind]) + value, digest_size=32, key=conversation_key, encoder=encoding.RawEncoder)
+
+
+def room_handle(conversation_key: bytes, jid: str) -> bytes:
+    return conversation_handle(conversation_key, 1, jid.encode())
+
+
+def settings(path: Path, passphrase: bytes) -> tuple[bool, int | None]:
+    """§3.4: whether history is on, and the keep in seconds (None: until deleted)."""
+    row_key = subkey(read(path, passphrase).master, 1, b"profrows")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT box FROM settings WHERE id = 1").fetchone()
+    if row is None:
+        return False, None
+    record = open_box(row[0], row_key, associated_data("settings", b""))
+    assert len(record) == 10 and record[0] == 1 and record[1] in (0, 1), record
+    keep = int.from_bytes(record[2:], "big", signed=True)
+    return record[1] == 1, keep or None
+
+
+def read_history(path: Path, passphrase: bytes) -> tuple[bytes, dict[bytes, list[HistoryEntry]]]:
+    """The conversation key, and every history row by handle, in row-id order (§3.5)."""
+    master = read(path, passphrase).master
+    row_key, conversation_key = subkey(master, 1, b"profrows"), subkey(master, 1, b"profconv")
+    conversations: dict[bytes, list[HistoryEntry]] = {}
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        for row_id, handle, box in db.execute("SELECT id, handle, box FROM history ORDER BY id"):
+            record = open_box(box, row_key, associated_data("history", row_id.to_bytes(8, "big") + handle))
+            conversations.setdefault(handle, []).append(decode_history(record))
+    return conversation_key, conversations
+
+
+def decode_history(record: bytes) -> HistoryEntry:
+    assert record[0] == 1 and 1 <= record[1] <= 5 and len(record) % 64 == 0, record[:2]
+    time = int.from_bytes(record[2:10], "big", signed=True)
+    sender = record[10:42]
+    name_length = int.from_bytes(record[42:44], "big")
+    name = record[44:44 + name_length].decode()
+    at = 44 + name_length
+    text_length = int.from_bytes(record[at:at + 4], "big")
+    text = record[at + 4:at + 4 + text_length].decode()
+    padding = record[at + 4 + text_length:]
+    assert set(padding) <= {0} and len(padding) < 64
+    return HistoryEntry(record[1], time, None if sender == bytes(32) else sender, name, text)

@@ -313,7 +313,9 @@ def test_bench_profile_reports_opening_and_writing(tmp_path):
                           timeout=6 * WAIT, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["opens"] == 2 and report["writes"] == 50, report
-    for key in ("openDefaultMilliseconds", "openMinimumMilliseconds", "contactWriteMicroseconds", "contactWriteP99Microseconds"):
+    assert report["opens"] == 2 and report["writes"] == 50 and report["deliveries"] == 20, report
+    for key in ("openDefaultMilliseconds", "openMinimumMilliseconds", "contactWriteMicroseconds", "contactWriteP99Microseconds",
+                "historyWriteMicroseconds", "historyWriteP99Microseconds", "deliveryHistoryOffMilliseconds",
+                "deliveryHistoryOffP99Milliseconds", "deliveryHistoryOnMilliseconds", "deliveryHistoryOnP99Milliseconds"):
         assert report[key] > 0, report
     assert list(tmp_path.iterdir()) == [], "the benchmark leaves its profiles behind"

@@ -1,5 +1,6 @@
 import CatroomClient
 import CatroomCrypto
+import CatroomProfile
 import CatroomProtocol
 import Foundation
 
@@ -11,6 +12,9 @@ protocol ChatOutput: AnyObject, Sendable {
     /// The `/query` target changed (nil: back to the room).
     func showQuery(_ target: String?)
     func showHelp()
+    /// A conversation's stored history (`name`: the room's address or the member's
+    /// nick), to show between separators before its live messages; never empty.
+    func showHistory(_ entries: [HistoryEntry], of conversation: Conversation, named name: String)
     /// `/clear`: only the full-screen view has a scrollback to empty.
     func clear(_ command: Command)
 }
@@ -49,6 +53,8 @@ final class ChatSession: @unchecked Sendable {
     private let lock = NSLock()
     private let output: ChatOutput
     private let identity: IdentityKeyPair
+    /// Records what is shown, and gives back what was, when its profile keeps history.
+    private let persona: Persona
     /// The members met and verified with that key, in every room (CR-0006 §5.10).
     private let known: KnownMembers
     private var running: [Task<Void, Never>] = []
@@ -73,6 +79,7 @@ final class ChatSession: @unchecked Sendable {
         self.output = output
         identity = persona.identity
         known = persona.known
+        self.persona = persona
         persona.reportFailures { [output] text in output.show(ClientEvent.error(text)) }
         if let room = canonicalRoom(configuration.room) { self.configuration.room = room }
     }
@@ -81,16 +88,19 @@ final class ChatSession: @unchecked Sendable {
     func start() {
         let client = CatroomClient(configuration: configuration, identity: identity, known: known)
         self.client = client
-        currentRoom = (try? configuration.roomJID())?.description
-        let (output, ended) = (output, ended)
+        let room = (try? configuration.roomJID())?.description ?? configuration.roomAddress
+        currentRoom = room
+        let (output, ended, persona) = (output, ended, persona)
         let ending = Ending()
         self.ending = ending
         let first = !started
         started = true
+        showHistory(of: .room(room), named: room)
         running.append(Task { await client.run() })
         running.append(Task {
             var failed = false
             for await update in client.events {
+                if let room = update.room { persona.record(update.event, room: room) }
                 switch update.event {
                 case .failed where update.room != nil:
                     // One more room could not be joined: the others go on.
@@ -151,6 +161,7 @@ final class ChatSession: @unchecked Sendable {
                 }
                 queryTarget = member
                 output.showQuery(member.nick)
+                if let peer = HistoryRecorder.identity(member) { showHistory(of: .peer(peer), named: member.nick) }
             } catch {
                 output.show(.error("\(error)"), to: command)
             }
@@ -182,7 +193,9 @@ final class ChatSession: @unchecked Sendable {
             }
             do {
                 try await client.join(room)
-                currentRoom = try configuration.roomJID(room).description
+                let address = try configuration.roomJID(room).description
+                currentRoom = address
+                showHistory(of: .room(address), named: address)
             } catch {
                 output.show(.error("\(error)"), to: command)
             }
@@ -209,6 +222,11 @@ final class ChatSession: @unchecked Sendable {
         if let number = Int(typed), rooms.indices.contains(number - 1) { return rooms[number - 1] }
         let name = typed.lowercased()
         return rooms.first { $0 == name || $0.hasPrefix(name + "@") }
+    }
+
+    private func showHistory(of conversation: Conversation, named name: String) {
+        let entries = persona.history(of: conversation)
+        if !entries.isEmpty { output.showHistory(entries, of: conversation, named: name) }
     }
 
     /// A room name as the user typed it, in its canonical form (CR-0005 §3.1): says so

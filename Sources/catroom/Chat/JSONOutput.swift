@@ -1,4 +1,5 @@
 import CatroomClient
+import CatroomProfile
 import Foundation
 
 /// `--json`: one JSON object per line on standard output, for bots and scripts
@@ -95,6 +96,14 @@ final class JSONOutput: ChatOutput, @unchecked Sendable {
     }
 
     func showQuery(_ target: String?) { write(["event": "query", "target": target ?? NSNull()]) }
+
+    func showHistory(_ entries: [HistoryEntry], of conversation: Conversation, named name: String) {
+        let place: [String: Any] = switch conversation {
+        case .room: ["room": name, "with": NSNull()]
+        case .peer(let key): ["room": NSNull(), "with": ["nick": name, "fingerprint": key.fingerprint]]
+        }
+        write(place.merging(["event": "history", "entries": entries.map(HistoryText.json)]) { old, _ in old })
+    }
 
     func showHelp() {
         write(["event": "help", "commands": Command.all.map { ["usage": $0.usage, "summary": $0.summary] }])

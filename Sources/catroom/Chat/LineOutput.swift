@@ -1,4 +1,5 @@
 import CatroomClient
+import CatroomProfile
 import Foundation
 
 /// Plain line mode, when standard input or output is not a terminal: one line per
@@ -37,6 +38,13 @@ final class LineOutput: ChatOutput, @unchecked Sendable {
 
     func showQuery(_ target: String?) {
         print(target.map { "-- plain lines now go privately to \($0); /query alone returns to the room" } ?? "-- plain lines go to the room")
+    }
+
+    func showHistory(_ entries: [HistoryEntry], of conversation: Conversation, named name: String) {
+        print(HistoryText.earlier)
+        // Each with its own time, not the time of showing.
+        lock.withLock { for entry in entries { FileHandle.standardOutput.write(Data("\(HistoryText.line(entry))\n".utf8)) } }
+        print(HistoryText.now)
     }
 
     func showHelp() {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CatroomClient
+import CatroomProfile
 import Foundation
 
 /// The interactive terminal front end: a full-screen chat (scrollback, status line,
@@ -99,5 +100,12 @@ final class TerminalOutput: ChatOutput {
     func show(_ reply: CatroomClient.Reply, to command: Command) { continuation.yield(.reply(reply)) }
     func showQuery(_ target: String?) { continuation.yield(.query(target)) }
     func showHelp() { continuation.yield(.help) }
+    func showHistory(_ entries: [HistoryEntry], of conversation: Conversation, named name: String) {
+        let key: TerminalBuffers.Buffer.Key = switch conversation {
+        case .room(let room): .room(room)
+        case .peer(let identity): .peer(identity.accountID)
+        }
+        continuation.yield(.history(entries, key))
+    }
     func clear(_ command: Command) { continuation.yield(.clear) }
 }

@@ -1,4 +1,5 @@
 import CatroomClient
+import CatroomProfile
 import Foundation
 
 /// The terminal UI's state and behaviour, on one task: keys, chat events, replies and
@@ -11,6 +12,8 @@ final class TerminalFrontEnd {
         case reply(CatroomClient.Reply)
         case query(String?)
         case help
+        /// Stored history of a room or private chat, before its live messages.
+        case history([HistoryEntry], TerminalBuffers.Buffer.Key)
         case clear
         case resize
         /// Continued after a stop (`fg`): the terminal settings may have changed.
@@ -147,6 +150,10 @@ final class TerminalFrontEnd {
             append(transcript.query(target))
         case .help:
             append(transcript.help())
+        case .history(let entries, let key):
+            var target = buffers.list.firstIndex { $0.key == key }
+            if target == nil, case .room(let room) = key { target = buffers.position(of: key, room: room) }
+            append(TerminalTranscript.history(entries), to: target)
         case .clear:
             screen.clear()
         case .resize:
