@@ -15,7 +15,7 @@ actor RoomEngine {
     private(set) var myNick: String
     /// Shared with the connection's other rooms; readable so that the `engine` fuzz
     /// target can compare session state around each stanza.
-    let sessions: SharedSessions
+    nonisolated let sessions: SharedSessions
     private var members: [String: Member] = [:]
     private let connection: StanzaConnection
     private let iq: IQTracker
