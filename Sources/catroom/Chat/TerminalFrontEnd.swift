@@ -73,7 +73,7 @@ final class TerminalFrontEnd {
     /// "TLS not checked" or "no TLS", shown on the status line for as long as it holds.
     private var trustWarning: String?
     /// The room safety code (CR-0007), on the status line in full or its first two groups.
-    private var safetyCode: String? { buffers.current.key == .room(buffers.current.room) ? buffers.current.safetyCode : nil }
+    private var safetyCode: String? { buffers.current.member == nil ? buffers.current.safetyCode : nil }
     /// The session's `/query` target (it is the one that knows: keys typed in the same
     /// burst as `/query` are handled before its notice arrives).
     private var queryTarget: String? { session.queryTarget?.nick }
@@ -83,7 +83,7 @@ final class TerminalFrontEnd {
     /// Private lines sent and not yet shown, to name their recipient (the event does not).
     /// Between Ctrl-Z and `fg`: nothing is drawn.
     private var suspended = false
-    /// Set while /part or /join takes the old connection down: its disconnection is
+    /// Set while /part in the last room takes the connection down: its disconnection is
     /// expected, and the state after it is this.
     private var leaving: Connection?
     private let clock: DateFormatter = {
