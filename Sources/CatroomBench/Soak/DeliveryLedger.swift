@@ -1,11 +1,14 @@
+import Foundation
 import Synchronization
 
 /// Who should have read each soak message, and who did.
 ///
 /// A message is *expected* at member `r` when the sender had finished its key exchange with
-/// `r` when it sent (the sender's own events say so), and neither of them lost or ended its
-/// connection within `window` of the send, unless `r` read it anyway: a member that stays
-/// and never reads a message is a loss, whatever else happens around it.
+/// `r` when it sent (the sender's own events say so), `r`'s connection was up at the send,
+/// and neither of them lost or ended its connection within `window` after it, unless `r`
+/// read it anyway: a member that stays and never reads a message is a loss, whatever else
+/// happens around it. The sender's view lags: a member that began leaving a moment before
+/// the send is still in it, but its own connection says it was gone.
 final class DeliveryLedger: Sendable {
     struct Sent {
         let sender: Int
@@ -19,25 +22,37 @@ final class DeliveryLedger: Sendable {
         var messages = 0
         var expected = 0
         var delivered = 0
-        /// Up to ten `tag → member` pairs never read, for the report.
-        var lost: [String] = []
+        /// Up to ten deliveries never made, for the report.
+        var lost: [SoakReport.Loss] = []
     }
+
+    private typealias Note = (at: ContinuousClock.Instant, text: String)
 
     private struct State {
         var sent: [String: Sent] = [:]
         var delivered: [String: Set<Int>] = [:]
         var deliveries = 0
-        /// When each member's connection dropped or ended, by member number.
-        var disruptions: [Int: [ContinuousClock.Instant]] = [:]
+        /// Each member's connection coming up (`connected`) and going down (dropped, ended,
+        /// or about to be on purpose), in order, by member number.
+        var transitions: [Int: [(at: ContinuousClock.Instant, up: Bool)]] = [:]
         /// Account ids (CR-0001 §5.1) to member numbers; a returning key maps to its newest member.
         var members: [String: Int] = [:]
+        /// Each member's recent lifecycle, to explain a loss: when it connected, became ready,
+        /// dropped, saw others come and go, or could not read something.
+        var notes: [Int: [Note]] = [:]
     }
+
+    /// Notes kept per member; a chatting client's oldest go first.
+    static let notesKept = 400
 
     private let state = Mutex(State())
 
-    /// `member`'s account id, from its `connected` event.
-    func register(account: String, member: Int) {
-        state.withLock { $0.members[account] = member }
+    /// `member` is connected under this account id (its `connected` event).
+    func register(account: String, member: Int, at instant: ContinuousClock.Instant = .now) {
+        state.withLock {
+            $0.members[account] = member
+            $0.transitions[member, default: []].append((instant, true))
+        }
     }
 
     /// A message is about to go out to the members with these account ids.
@@ -62,7 +77,15 @@ final class DeliveryLedger: Sendable {
 
     /// `member`'s connection dropped or ended (or is about to, on purpose).
     func disrupted(_ member: Int, at instant: ContinuousClock.Instant = .now) {
-        state.withLock { $0.disruptions[member, default: []].append(instant) }
+        state.withLock { $0.transitions[member, default: []].append((instant, false)) }
+    }
+
+    /// Something in `member`'s lifecycle, for the timeline of a loss.
+    func note(_ member: Int, _ text: String, at instant: ContinuousClock.Instant = .now) {
+        state.withLock { state in
+            state.notes[member, default: []].append((instant, text))
+            if state.notes[member, default: []].count > Self.notesKept { state.notes[member]?.removeFirst() }
+        }
     }
 
     /// Deliveries so far, counted once per message and member.
@@ -79,19 +102,34 @@ final class DeliveryLedger: Sendable {
         var tally = Tally(messages: state.sent.count)
         for (tag, message) in state.sent.sorted(by: { $0.value.at < $1.value.at }) {
             let read = state.delivered[tag] ?? []
-            func quiet(_ member: Int) -> Bool {
-                !(state.disruptions[member] ?? []).contains { $0 >= message.at && $0 < message.at + window }
+            // Up at the send, and not down again within the window.
+            func stayed(_ member: Int) -> Bool {
+                let transitions = state.transitions[member] ?? []
+                guard transitions.last(where: { $0.at <= message.at })?.up == true else { return false }
+                return !transitions.contains { !$0.up && $0.at > message.at && $0.at < message.at + window }
             }
-            guard quiet(message.sender) || !read.isEmpty else { continue }
-            for member in message.recipients.sorted() where read.contains(member) || quiet(member) {
+            guard stayed(message.sender) || !read.isEmpty else { continue }
+            for member in message.recipients.sorted() where read.contains(member) || stayed(member) {
                 tally.expected += 1
                 if read.contains(member) {
                     tally.delivered += 1
                 } else if tally.lost.count < 10 {
-                    tally.lost.append("\(tag) → member \(member)")
+                    tally.lost.append(SoakReport.Loss(message: tag, member: member, timeline: Self.timeline(of: member, around: message, in: state)))
                 }
             }
         }
         return tally
+    }
+
+    /// The recipient's and the sender's notes from 10 s before a lost message to 30 s
+    /// after it, each as "member 7: -1.200 connected as …" in seconds from the send.
+    private static func timeline(of member: Int, around message: Sent, in state: State) -> [String] {
+        [member, message.sender].flatMap { who in
+            (state.notes[who] ?? []).filter { $0.at > message.at - .seconds(10) && $0.at < message.at + .seconds(30) }.map { note in
+                let offset = note.at - message.at
+                let seconds = Double(offset.components.seconds) + Double(offset.components.attoseconds) / 1e18
+                return "member \(who): " + String(format: "%+.3f ", seconds) + note.text
+            }
+        }
     }
 }

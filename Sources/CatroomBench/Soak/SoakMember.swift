@@ -70,12 +70,14 @@ final class SoakMember: Sendable {
     /// Its connection is being cut under it: not ready until it is back, and not counted on meanwhile.
     func cut() {
         ledger.disrupted(number)
+        ledger.note(number, "cut")
         view.withLock { $0.ready = false }
     }
 
     /// Leaves politely (presence unavailable, then the stream's end) and waits for the run to end.
     func leave() async {
         ledger.disrupted(number)
+        ledger.note(number, "leaving")
         view.withLock { $0.ready = false }
         await client.leave()
         await running.withLock { $0 }?.value
@@ -85,25 +87,34 @@ final class SoakMember: Sendable {
         switch event {
         case .connected(_, _, let me):
             ledger.register(account: me.id, member: number)
+            ledger.note(number, "connected as \(me.id.prefix(8))")
         case .ready:
             view.withLock { $0.ready = true }
+            ledger.note(number, "ready")
         case .memberJoined(let member), .memberPresent(let member), .memberReconnected(let member):
             _ = view.withLock { $0.exchanged.insert(member.id) }
+            ledger.note(number, "exchanged with \(member.id.prefix(8))")
         case .memberLeft(let member):
             _ = view.withLock { $0.exchanged.remove(member.id) }
+            ledger.note(number, "\(member.id.prefix(8)) left")
         case .message(let message) where !message.isOwn:
             ledger.delivered(message.text, to: number)
         case .disconnected, .reconnecting, .failed:
             ledger.disrupted(number)
+            ledger.note(number, "\(event)".prefix(40).description)
             view.withLock {
                 $0.ready = false
                 $0.exchanged = []
             }
             if case .failed(let failure) = event { reports.record("a client could not join: \(failure)") }
-        case .undecryptable(_, let reason): reports.record("undecryptable: \(reason)")
+        case .undecryptable(let from, let reason):
+            reports.record("undecryptable: \(reason)")
+            ledger.note(number, "undecryptable from \(from): \(reason.prefix(30))")
         case .missing: reports.record("messages reported missing")
         case .divergence: reports.record("a split view reported")
-        case .error(let text): reports.record("client error: \(text)")
+        case .error(let text):
+            reports.record("client error: \(text)")
+            ledger.note(number, "error: \(text.prefix(60))")
         default: break
         }
     }

@@ -17,15 +17,23 @@ public struct SoakReport: Codable, Sendable {
         public var delivered: Int
         public var percent: Double
         /// A few of the expected deliveries that never happened.
-        public var lost: [String]
+        public var lost: [Loss]
 
-        init(messages: Int, expected: Int, delivered: Int, lost: [String]) {
+        init(messages: Int, expected: Int, delivered: Int, lost: [Loss]) {
             self.messages = messages
             self.expected = expected
             self.delivered = delivered
             percent = expected == 0 ? 100 : Double(delivered) * 100 / Double(expected)
             self.lost = lost
         }
+    }
+
+    /// An expected delivery that never happened, with what both members saw around it.
+    public struct Loss: Codable, Sendable, Equatable {
+        public var message: String
+        public var member: Int
+        /// The recipient's and then the sender's notes, in seconds from the send.
+        public var timeline: [String] = []
     }
 
     /// The RSS growth check: the median of the last quarter of the samples after warm-up
@@ -115,7 +123,10 @@ public struct SoakReport: Codable, Sendable {
         }
         lines.append("")
         lines.append(String(format: "delivery: %d of %d expected (%.3f%%) over %d messages", delivery.delivered, delivery.expected, delivery.percent, delivery.messages))
-        for pair in delivery.lost { lines.append("  lost: \(pair)") }
+        for loss in delivery.lost {
+            lines.append("  lost: \(loss.message) → member \(loss.member)")
+            lines += loss.timeline.map { "    \($0)" }
+        }
         lines.append(
             growth.judged
                 ? String(format: "RSS after warm-up: %.1f → %.1f MiB (median of first and last quarter), bound +%d MiB",
