@@ -11,6 +11,8 @@ public final class ProfileWriter: Sendable {
         case history(HistoryEntry, Conversation)
         /// Deletes the history older than the settings keep, as of this time.
         case prune(Date)
+        /// Called once every write before it is done (`flushed()`).
+        case barrier(@Sendable () -> Void)
     }
 
     private let continuation: AsyncStream<Write>.Continuation
@@ -27,6 +29,7 @@ public final class ProfileWriter: Sendable {
                     case .contact(let change): try profile.apply(change)
                     case .history(let entry, let conversation): try profile.appendHistory(entry, to: conversation)
                     case .prune(let now): try profile.pruneHistory(now: now)
+                    case .barrier(let done): done()
                     }
                 } catch {
                     failed(error)
@@ -43,6 +46,14 @@ public final class ProfileWriter: Sendable {
     /// Queues `write`; never blocks.
     public func submit(_ write: Write) {
         continuation.yield(write)
+    }
+
+    /// Returns once every write submitted before is done (at once after `finish()`): call it
+    /// before reading what they wrote.
+    public func flushed() async {
+        await withCheckedContinuation { (written: CheckedContinuation<Void, Never>) in
+            if case .terminated = continuation.yield(.barrier { written.resume() }) { written.resume() }
+        }
     }
 
     /// Returns once every write submitted before is done: call it before exiting.

@@ -30,6 +30,20 @@ import Testing
         #expect(try reopened.history(of: .room("other@rooms.localhost")).isEmpty)
     }
 
+    /// A `/join` straight back reads the history only once the writes queued before it are done.
+    @Test func theWriterIsFlushedBeforeHistoryIsRead() async throws {
+        let fixture = try ProfileFixture()
+        let profile = try fixture.create()
+        let writer = ProfileWriter(profile: profile, failed: { Issue.record("a write failed: \($0)") })
+        let entries = (0..<40).map { Self.entry("message \($0)") }
+        for entry in entries { writer.submit(.history(entry, Self.room)) }
+        await writer.flushed()
+        #expect(try profile.history(of: Self.room) == entries)
+        await writer.finish()
+        // After the writer ends, waiting for it returns at once.
+        await writer.flushed()
+    }
+
     @Test func aHistoryRowMovedToAnotherConversationFailsToAuthenticate() throws {
         let fixture = try ProfileFixture()
         let profile = try fixture.create()

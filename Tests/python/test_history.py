@@ -135,6 +135,32 @@ def test_history_comes_back_on_rejoin_before_the_live_messages(server, home):
     assert gone.returncode == 5 and "keeps no history of" in gone.stderr, gone
 
 
+def test_a_join_straight_back_shows_every_message_received_before_the_part(server, home):
+    create(home, "alice", "--history")
+    room = "straight-back"
+    alice = joined(home, server, "alice", "alice", room)
+    bob = Client(server, "bob", room)
+    try:
+        bob.ready()
+        meet(alice, bob)
+        # Another room keeps the connection when alice leaves this one.
+        alice.send("/join elsewhere")
+        alice.wait_for("the other room", lambda e: e["event"] == "ready" and e["room"].startswith("elsewhere@"))
+        alice.send(f"/buffer {room}")
+        said = [f"line {n}" for n in range(30)]
+        for text in said:
+            bob.send(text)
+        alice.received(said[-1])
+        # The last entries may still be queued for writing when the rejoin reads them.
+        alice.send("/part")
+        alice.send(f"/join {room}")
+        shown = alice.wait_for("the history on rejoin", lambda e: e["event"] == "history" and e["room"].startswith(room))
+        assert [text for _, _, text in texts(shown)] == said, shown
+    finally:
+        assert alice.quit() == 0
+        bob.quit()
+
+
 def test_a_profile_without_history_writes_none(server, home):
     create(home, "plain")
     partner = None

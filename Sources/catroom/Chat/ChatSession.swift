@@ -85,7 +85,7 @@ final class ChatSession: @unchecked Sendable {
     }
 
     /// Joins `configuration.room` with the session's identity.
-    func start() {
+    func start() async {
         let client = CatroomClient(configuration: configuration, identity: identity, known: known)
         self.client = client
         let room = (try? configuration.roomJID())?.description ?? configuration.roomAddress
@@ -95,7 +95,7 @@ final class ChatSession: @unchecked Sendable {
         self.ending = ending
         let first = !started
         started = true
-        showHistory(of: .room(room), named: room)
+        await showHistory(of: .room(room), named: room)
         running.append(Task { await client.run() })
         running.append(Task {
             var failed = false
@@ -161,7 +161,7 @@ final class ChatSession: @unchecked Sendable {
                 }
                 queryTarget = member
                 output.showQuery(member.nick)
-                if let peer = HistoryRecorder.identity(member) { showHistory(of: .peer(peer), named: member.nick) }
+                if let peer = HistoryRecorder.identity(member) { await showHistory(of: .peer(peer), named: member.nick) }
             } catch {
                 output.show(.error("\(error)"), to: command)
             }
@@ -188,14 +188,14 @@ final class ChatSession: @unchecked Sendable {
                 configuration.room = room
                 // A password and an invite secret belong to one room (CR-0008 §5.2).
                 (configuration.roomPassword, configuration.invite, configuration.moreRooms) = (nil, nil, [])
-                start()
+                await start()
                 return true
             }
             do {
                 try await client.join(room)
                 let address = try configuration.roomJID(room).description
                 currentRoom = address
-                showHistory(of: .room(address), named: address)
+                await showHistory(of: .room(address), named: address)
             } catch {
                 output.show(.error("\(error)"), to: command)
             }
@@ -224,8 +224,8 @@ final class ChatSession: @unchecked Sendable {
         return rooms.first { $0 == name || $0.hasPrefix(name + "@") }
     }
 
-    private func showHistory(of conversation: Conversation, named name: String) {
-        let entries = persona.history(of: conversation)
+    private func showHistory(of conversation: Conversation, named name: String) async {
+        let entries = await persona.history(of: conversation)
         if !entries.isEmpty { output.showHistory(entries, of: conversation, named: name) }
     }
 
@@ -256,7 +256,7 @@ final class ChatSession: @unchecked Sendable {
             continuation.yield(.endOfInput)
         }
         defer { reader.cancel() }
-        start()
+        await start()
         for await input in inputs {
             switch input {
             case .line(let line):

@@ -51,7 +51,7 @@ struct TerminalChat {
         let frontEnd = TerminalFrontEnd(
             session: session, size: TerminalDevice.size(), palette: TerminalPalette(), unicode: TerminalTranscript.localeIsUTF8(),
             alerts: alerts)
-        session.start()
+        await session.start()
         let outcome = await frontEnd.run(events)
         TerminalDevice.leave()
         switch outcome {

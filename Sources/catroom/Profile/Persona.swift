@@ -51,9 +51,11 @@ final class Persona: Sendable {
     /// Records `event`, shown in `room` (its bare JID), when the profile keeps history.
     func record(_ event: ClientEvent, room: String) { recorder?.record(event, room: room) }
 
-    /// The last stored entries of `conversation`; none without history.
-    func history(of conversation: Conversation) -> [HistoryEntry] {
+    /// The last stored entries of `conversation`, with every message recorded so far; none
+    /// without history.
+    func history(of conversation: Conversation) async -> [HistoryEntry] {
         guard let profile, recorder != nil else { return [] }
+        await writer?.flushed()
         do {
             return try profile.history(of: conversation, limit: Self.scrollback)
         } catch {
