@@ -37,9 +37,6 @@ for target in $targets; do
     options=""
     case $target in
     xml | xml-differential | stanza) options=-dict=Fuzz/xml.dict ;;
-    # The engine's timer tasks outlive their input; LeakSanitizer, checking between inputs,
-    # sometimes counts one as lost (not reproducible alone), so leaks are not checked there.
-    engine) options=-detect_leaks=0 ;;
     esac
     log=$work/artifacts/$target.log
     echo "== $target: $seconds s"

@@ -187,7 +187,7 @@ extension EngineRun {
         guard iq.resolve(reply) else { return false }
         unanswered.removeAll { $0 == id }
         if let peer = requests.fetches.removeValue(forKey: id) {
-            await checkFetch(of: peer, expected: judge(reply, for: peer), before: before, engine)
+            await checkFetch(of: peer, expected: judge(reply, for: peer), readable: oneTimePreKeyIsGenuine(reply, for: peer), before: before, engine)
         } else if let ids = requests.publications.removeValue(forKey: id) {
             await checkPublished(ids, accepted: reply.attribute("type") == "result", engine)
         } else {
@@ -211,8 +211,18 @@ extension EngineRun {
         return nil
     }
 
-    /// Waits for the engine's answer to a fetch for `peer` (a session or an error) and checks it.
-    mutating func checkFetch(of peer: String, expected: String?, before: [String: IdentityKey], _ engine: RoomEngine) async {
+    /// Whether the bundle's one-time prekey, if any, is one the member holds under that id.
+    /// It is not signed (X3DH §3.3): a changed one makes a session whose first message the
+    /// member cannot read, which the engine has no way to see.
+    private func oneTimePreKeyIsGenuine(_ reply: XML.Element, for peer: String) -> Bool {
+        guard let element = reply.firstChild(name: "bundle", namespace: Namespace.bundles),
+              let oneTime = (try? BundleElement(element).preKeyBundle)?.oneTimePreKey else { return true }
+        return members.first { $0.accountID == peer }?.preKeys.bundle(oneTimePreKeyID: oneTime.id).oneTimePreKey == oneTime
+    }
+
+    /// Waits for the engine's answer to a fetch for `peer` (a session or an error) and checks
+    /// it; a hello must follow that the member can read, unless its one-time prekey was changed.
+    mutating func checkFetch(of peer: String, expected: String?, readable: Bool = true, before: [String: IdentityKey], _ engine: RoomEngine) async {
         let present = await engine.memberList().contains { $0.id == peer }
         let prefix = "no key exchange with \(peer.prefix(8)): "
         var reported: String?
@@ -237,6 +247,7 @@ extension EngineRun {
             return
         }
         invariant(reported == nil && after[peer] != nil, "a genuine bundle for \(peer.prefix(8)) gave no session: \(reported ?? "no error")")
+        guard readable else { return }
         // The hello follows in the same turn (DESIGN §2.5): the member reads it.
         for _ in 0..<Self.outcomePolls where !heard.contains(peer) {
             await pull(engine)

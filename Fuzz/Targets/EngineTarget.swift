@@ -247,6 +247,8 @@ struct EngineRun {
         }
         await close(engine, iq)
         _ = await sessions(engine)
+        // Its timers fire at once; what they started ends before the next input.
+        await engine.settle()
     }
 
     /// Checks the events so far; keeps the errors for the answers they report on.
