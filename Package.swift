@@ -130,7 +130,7 @@ if let fuzz = Context.environment["CATROOM_FUZZ"] {
             name: "catroom-fuzz",
             dependencies: ["CLibFuzzer", "CLibXML2", "CatroomXML", "CatroomProtocol", "CatroomCrypto"]
                 + (client ? [
-                    "CatroomClient", .product(name: "NIOCore", package: "swift-nio"),
+                    "CatroomClient", "CatroomProfile", .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 ] : []),
             path: "Fuzz/Targets",

@@ -12,7 +12,7 @@ export SWIFT_BACKTRACE=enable=no  # else each crash stalls libFuzzer while a bac
 
 # These need NIO, NIOSSL and the client built under the sanitizers (about four CPU-minutes
 # more, cold): a separate build, made only when one of them runs.
-client_targets="payload engine"
+client_targets="payload engine profile"
 variant=1
 if [ "${FUZZ_CLIENT:-1}" != 0 ]; then
     if [ $# -eq 0 ]; then variant=client; fi

@@ -15,7 +15,7 @@ struct FuzzTarget: Sendable {
 
     #if CATROOM_FUZZ_CLIENT
     /// The targets built only with CATROOM_FUZZ=client (Package.swift).
-    static let client = [payload, engine]
+    static let client = [payload, engine, profile]
     #else
     static let client: [FuzzTarget] = []
     #endif

@@ -30,8 +30,9 @@ enum ContactRecord {
         guard bytes.count >= fixedCount, bytes.count % block == 0, bytes[0] == version,
               let identity = try? IdentityKey(bytes: bytes[1..<33]) else { return nil }
         let nameCount = Int(bytes[58]) << 8 | Int(bytes[59])
+        // Unverified, the time is 0 (§3.3).
         guard fixedCount + nameCount <= bytes.count, bytes[(fixedCount + nameCount)...].allSatisfy({ $0 == 0 }),
-              bytes[49] <= 1 else { return nil }
+              bytes[49] == 1 || (bytes[49] == 0 && bytes[50..<58].allSatisfy { $0 == 0 }) else { return nil }
         let nameBytes = bytes[fixedCount..<(fixedCount + nameCount)]
         guard let name = String(validating: nameBytes, as: UTF8.self),
               let firstSeen = date(bytes[33..<41]), let lastSeen = date(bytes[41..<49]), let verified = date(bytes[50..<58])

@@ -207,4 +207,12 @@ import Testing
         #expect(ContactRecord.encode(ProfileFixture.contact(String(repeating: "a", count: 68))).count == ContactRecord.block)
         #expect(ContactRecord.encode(ProfileFixture.contact(String(repeating: "a", count: 69))).count == 2 * ContactRecord.block)
     }
+
+    /// Found by the `profile` fuzz target: a time under an unset verified flag was read and dropped.
+    @Test func refusesAVerifiedTimeWithoutTheVerifiedFlag() {
+        var bytes = ContactRecord.encode(ProfileFixture.contact("bob", verified: false))
+        #expect(ContactRecord.decode(bytes) != nil)
+        bytes[57] = 1
+        #expect(ContactRecord.decode(bytes) == nil)
+    }
 }

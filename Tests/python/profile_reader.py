@@ -72,6 +72,7 @@ def decode_contact(record: bytes) -> Contact:
     identity = record[1:33]
     first, last = int.from_bytes(record[33:41], "big", signed=True), int.from_bytes(record[41:49], "big", signed=True)
     verified, verified_at = record[49], int.from_bytes(record[50:58], "big", signed=True)
+    assert verified == 1 or (verified == 0 and verified_at == 0), record[49:58]
     length = int.from_bytes(record[58:60], "big")
     name = record[60:60 + length].decode()
     assert set(record[60 + length:]) <= {0}
