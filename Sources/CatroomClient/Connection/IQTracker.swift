@@ -4,8 +4,14 @@ import NIOConcurrencyHelpers
 
 /// Matches IQ replies to requests (RFC 6120 §8.2.3: every get or set gets one result or error).
 final class IQTracker: Sendable {
+    private struct Waiting {
+        let continuation: CheckedContinuation<XML.Element, Error>
+        /// The request's `to`: only a reply from there answers it.
+        let to: JID?
+    }
+
     /// nil once the stream has ended.
-    private let pending = NIOLockedValueBox<[String: CheckedContinuation<XML.Element, Error>]?>([:])
+    private let pending = NIOLockedValueBox<[String: Waiting]?>([:])
     private let counter = NIOLockedValueBox(0)
 
     struct Timeout: Error, CustomStringConvertible {
@@ -22,16 +28,17 @@ final class IQTracker: Sendable {
         let id = "q" + String(counter.withLockedValue { $0 += 1; return $0 })
         var request = request
         request[attribute: "id"] = id
+        let to = request.attribute("to").flatMap { try? JID($0) }
         return try await withCheckedThrowingContinuation { continuation in
             let open = pending.withLockedValue { pending in
-                pending?[id] = continuation
+                pending?[id] = Waiting(continuation: continuation, to: to)
                 return pending != nil
             }
             guard open else { return continuation.resume(throwing: Closed()) }
             connection.send(request)
             Task {
                 try? await Task.sleep(for: timeout)
-                self.pending.withLockedValue { $0?.removeValue(forKey: id) }?.resume(throwing: Timeout())
+                self.pending.withLockedValue { $0?.removeValue(forKey: id) }?.continuation.resume(throwing: Timeout())
             }
         }
     }
@@ -40,10 +47,24 @@ final class IQTracker: Sendable {
     func resolve(_ element: XML.Element) -> Bool {
         guard element.name == "iq", let type = element.attribute("type"), type == "result" || type == "error",
               let id = element.attribute("id"),
-              let continuation = pending.withLockedValue({ $0?.removeValue(forKey: id) })
+              let waiting = pending.withLockedValue({ pending -> Waiting? in
+                  guard let waiting = pending?[id], Self.answers(element, requestTo: waiting.to) else { return nil }
+                  pending?[id] = nil
+                  return waiting
+              })
         else { return false }
-        continuation.resume(returning: element)
+        waiting.continuation.resume(returning: element)
         return true
+    }
+
+    /// Whether `reply` comes from where the request went. The server stamps every stanza
+    /// with its sender's address (RFC 6120 §8.1.2.1), so a reply from elsewhere is another
+    /// account's guess at the id, not an answer: it must not fail or fake a bundle fetch.
+    /// A request without `to` went to the server, which answers without `from` or with its
+    /// own address; those are taken as they come.
+    static func answers(_ reply: XML.Element, requestTo to: JID?) -> Bool {
+        guard let to else { return true }
+        return reply.attribute("from").flatMap { try? JID($0) } == to
     }
 
     /// The connection ended: every waiting request fails, and so does any made later,
@@ -53,6 +74,6 @@ final class IQTracker: Sendable {
             defer { pending = nil }
             return pending ?? [:]
         }
-        for continuation in waiting.values { continuation.resume(throwing: Closed()) }
+        for waiting in waiting.values { waiting.continuation.resume(throwing: Closed()) }
     }
 }
