@@ -48,6 +48,21 @@ import Testing
         #expect(throws: CryptoError.identityMismatch) { try bob.store.restore(record, for: Member().id) }
     }
 
+    /// Found by the `ratchet` fuzz target: two skipped keys under one index loaded, and the
+    /// record wrote the last one back in place of the first.
+    @Test func refusesTwoSkippedKeysUnderOneIndex() throws {
+        var alice = Member(), bob = Member()
+        try establish(&alice, &bob)
+        _ = try (0..<2).map { try alice.store.encrypt(Array("held\($0)".utf8), to: bob.id) }
+        _ = try bob.store.decrypt(try alice.store.encrypt(Array("now".utf8), to: bob.id), from: alice.id)
+        var bytes = bob.store.session(with: alice.id)!.serialized.unprotectedBytes
+        #expect(bytes[1] == 1)  // one state: the two entries (ratchet key, number, key) end the record
+        let first = bytes.count - 2 * 68
+        #expect(try SessionRecord(serialized: bytes).serialized.unprotectedBytes == bytes)
+        bytes.replaceSubrange((first + 68)..<(first + 68 + 36), with: bytes[first..<(first + 36)])
+        #expect(throws: CryptoError.malformed) { try SessionRecord(serialized: bytes) }
+    }
+
     /// Tests/CatroomCryptoTests/Vectors/session-record-v1.json: a record saved in format 1 with the
     /// next message it must decrypt. Regenerate only when adding a format version, never to fix a failure.
     @Test func savedVersion1FixtureStillLoadsAndDecrypts() throws {

@@ -108,11 +108,10 @@ extension SessionRecord {
         let skippedCount = Int(try reader.readUInt16())
         guard skippedCount <= Limits.maxSkippedKeys else { throw CryptoError.malformed }
         for _ in 0..<skippedCount {
-            let ratchetKey = try X25519.PublicKey(bytes: reader.read(count: 32))
-            let number = try reader.readUInt32()
-            state.skipped.insert(
-                MessageKey(secret: try reader.readSecret(count: 32)),
-                for: .init(ratchetKey: ratchetKey, messageNumber: number))
+            let index = SkippedMessageKeys.Index(ratchetKey: try X25519.PublicKey(bytes: reader.read(count: 32)), messageNumber: try reader.readUInt32())
+            // One key per index, as MKSKIPPED holds them (Double Ratchet §3.2).
+            guard state.skipped.key(for: index) == nil else { throw CryptoError.malformed }
+            state.skipped.insert(MessageKey(secret: try reader.readSecret(count: 32)), for: index)
         }
         return state
     }
