@@ -129,6 +129,8 @@ extension XML.StreamParser {
         if depth == 0 {
             events.append(.streamClosed)
             boundary = max(boundary, range.end)
+            closed = true
+            _ = XML_StopParser(parser, XML_FALSE)
             return
         }
         flushText()

@@ -57,6 +57,10 @@ extension XML {
         var headerEnd: Int?
         /// Whether expat is inside a CDATA section (hibernating there would lose that state).
         var inCDATA = false
+        /// The root's end tag was read: the stream is over (RFC 6120 §4.4), and what follows,
+        /// in the same bytes or later ones, is never parsed, so that it cannot turn the close
+        /// into an error in one read and not in another.
+        var closed = false
 
         /// Largest slice handed to expat at once, so the size limit is checked between
         /// slices and one huge read cannot build a huge tree before it is noticed.
@@ -93,7 +97,7 @@ extension XML {
         /// before the violation in the same bytes), and this and every later call throws.
         public func feed(_ bytes: UnsafeRawBufferPointer) throws(StreamError) -> [StreamEvent] {
             if let failure { throw failure }
-            guard !bytes.isEmpty else { return [] }
+            guard !bytes.isEmpty, !closed else { return [] }
             if expat == nil { wake() }
             checkLeadingBytes(bytes)
             keepHeader(bytes)
@@ -139,7 +143,7 @@ extension XML {
         func parse(_ bytes: UnsafeRawBufferPointer) {
             guard let base = bytes.baseAddress else { return }
             var offset = 0
-            while offset < bytes.count, failure == nil {
+            while offset < bytes.count, failure == nil, !closed {
                 let count = min(bytes.count - offset, Self.sliceBytes)
                 let tokenStart = Int(XML_GetCurrentByteIndex(parser))
                 expatScannedBytes += parsedBytes - max(tokenStart, 0) + count
@@ -147,7 +151,8 @@ extension XML {
                 offset += count
                 parsedBytes += count
                 if status == XML_STATUS_ERROR {
-                    fail(expatError(), detail: expatErrorDetail())
+                    // Stopped at the root's end tag (`closed`), or a real error.
+                    if !closed { fail(expatError(), detail: expatErrorDetail()) }
                 } else {
                     checkUnfinishedSize()
                 }
@@ -191,6 +196,7 @@ extension XML {
             header = []
             headerEnd = nil
             inCDATA = false
+            closed = false
         }
 
         /// Bytes fed since creation or the last reset, held ones included.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import decimal
 import hashlib
 import hmac
 import json
@@ -1053,7 +1054,9 @@ def decode_payload(data: bytes) -> dict:
         return dict(pairs)
 
     try:
-        obj = json.loads(data.decode("utf-8"), object_pairs_hook=no_repeats)
+        # Numbers with a fraction or exponent as exact decimals: "integral" is judged on the
+        # value written, not on a 64-bit float's rounding of it.
+        obj = json.loads(data.decode("utf-8"), object_pairs_hook=no_repeats, parse_float=decimal.Decimal)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise Unreadable(f"not JSON: {error}") from None
     if not isinstance(obj, dict):
@@ -1065,7 +1068,8 @@ def decode_payload(data: bytes) -> dict:
     obj = {key: value for key, value in obj.items() if value is not None}
 
     def integral(value) -> bool:
-        return type(value) in (int, float) and float(value).is_integer() and -2**63 <= value < 2**63
+        whole = type(value) is int or (type(value) is decimal.Decimal and value == value.to_integral_value())
+        return whole and -2**63 <= value < 2**63
 
     if not integral(obj.get("v")) or obj["v"] != 1:
         raise Unreadable("v is not 1")

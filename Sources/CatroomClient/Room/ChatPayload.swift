@@ -64,6 +64,22 @@ struct ChatPayload: Codable, Equatable, Sendable {
 
     var date: Date { Date(timeIntervalSince1970: Double(ts) / 1000) }
 
+    /// The integral keys as `JSONDecoder` reads them, through `Double`, for writing tests;
+    /// `decode` replaces them with their exact values (§5.3 rule 4).
+    init(from decoder: any Decoder) throws {
+        let keys = try decoder.container(keyedBy: CodingKeys.self)
+        type = try keys.decode(Kind.self, forKey: .type)
+        nick = try keys.decodeIfPresent(String.self, forKey: .nick)
+        body = try keys.decodeIfPresent(String.self, forKey: .body)
+        acks = try keys.decodeIfPresent([Transcript.Ack].self, forKey: .acks)
+        invite = try keys.decodeIfPresent(String.self, forKey: .invite)
+        topic = try keys.decodeIfPresent(String.self, forKey: .topic)
+        topicBy = try keys.decodeIfPresent(String.self, forKey: .topicBy)
+        v = (try? keys.decode(Int.self, forKey: .v)) ?? 0
+        ts = (try? keys.decode(Int64.self, forKey: .ts)) ?? 0
+        topicTs = try? keys.decodeIfPresent(Int64.self, forKey: .topicTs)
+    }
+
     func encoded() -> [UInt8] {
         var bytes = json()
         bytes += [UInt8](repeating: 0x20, count: (Self.padding - bytes.count % Self.padding) % Self.padding)
@@ -82,9 +98,17 @@ struct ChatPayload: Codable, Equatable, Sendable {
     /// CR-0006 §5.3 in order: padding (checked before parsing), the whole text strict JSON
     /// (no repeated names, no unpaired surrogates), the keys' types, and `v`.
     static func decode(_ bytes: [UInt8]) throws -> ChatPayload {
-        guard !bytes.isEmpty, bytes.count % padding == 0, StrictJSON.accepts(bytes),
-              let payload = try? JSONDecoder().decode(ChatPayload.self, from: Data(bytes)), payload.v == version
+        guard !bytes.isEmpty, bytes.count % padding == 0, let members = StrictJSON.members(bytes),
+              var payload = try? JSONDecoder().decode(ChatPayload.self, from: Data(bytes)),
+              case .integral(let v)? = members["v"], case .integral(let ts)? = members["ts"]
         else { throw Unreadable() }
+        switch members["topicTs"] {
+        case nil, .null?: payload.topicTs = nil
+        case .integral(let topicTs)?: payload.topicTs = topicTs
+        case .other?: throw Unreadable()
+        }
+        guard v == version else { throw Unreadable() }
+        (payload.v, payload.ts) = (Int(v), ts)
         return payload
     }
 }

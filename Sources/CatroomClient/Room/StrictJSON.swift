@@ -7,13 +7,30 @@ enum StrictJSON {
     /// Deepest nesting of objects and arrays; the payload object is level 1 (§5.3 rule 2).
     static let maxDepth = 32
 
+    /// A member of the top-level object, as §5.3 rule 4 reads integral numbers: exactly,
+    /// from the digits written (`JSONDecoder` goes through `Double`, and read
+    /// `92233720368547758.7` as a whole number: found by the `payload` fuzz target).
+    enum Member: Equatable {
+        /// A number whose value is a whole number in the signed 64-bit range.
+        case integral(Int64)
+        case null
+        /// Anything else: another number, a string, an object, an array, a boolean.
+        case other
+    }
+
     /// Whether `bytes` are one JSON text (RFC 8259) in UTF-8, nested at most `maxDepth`
     /// deep, in which no object repeats a name (compared code point by code point after
     /// unescaping) and no string holds an unpaired surrogate.
     static func accepts(_ bytes: [UInt8]) -> Bool {
-        guard String(validating: bytes, as: UTF8.self) != nil else { return false }
+        members(bytes) != nil
+    }
+
+    /// The members of the top-level object by name (empty if the value is not an object),
+    /// or nil unless `accepts(bytes)`.
+    static func members(_ bytes: [UInt8]) -> [String: Member]? {
+        guard String(validating: bytes, as: UTF8.self) != nil else { return nil }
         var scanner = Scanner(bytes: bytes)
-        return scanner.text()
+        return scanner.text() ? scanner.members : nil
     }
 
     /// A single pass with an explicit stack, so no input can make it recurse.
@@ -22,6 +39,9 @@ enum StrictJSON {
         var index = 0
         /// One entry per open container: the names an object has so far (as UTF-8), nil for an array.
         var open: [Set<[UInt8]>?] = []
+        /// The top-level object's members so far, and the name of the one being read.
+        var members: [String: Member] = [:]
+        var memberName: [UInt8] = []
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -46,8 +66,15 @@ enum StrictJSON {
                 case UInt8(ascii: "\"")?: guard string() != nil else { return false }
                 case UInt8(ascii: "t")?: guard literal("true") else { return false }
                 case UInt8(ascii: "f")?: guard literal("false") else { return false }
-                case UInt8(ascii: "n")?: guard literal("null") else { return false }
-                default: guard number() else { return false }
+                case UInt8(ascii: "n")?:
+                    guard literal("null") else { return false }
+                    if open.count == 1 { members[String(decoding: memberName, as: UTF8.self)] = .null }
+                default:
+                    let start = index
+                    guard number() else { return false }
+                    if open.count == 1 {
+                        members[String(decoding: memberName, as: UTF8.self)] = StrictJSON.integral(bytes[start..<index]).map { .integral($0) } ?? .other
+                    }
                 }
                 // What follows a value: the end of the text, a comma, or the end of its containers.
                 while true {
@@ -83,6 +110,10 @@ enum StrictJSON {
         private mutating func name() -> Bool {
             skipWhitespace()
             guard next == UInt8(ascii: "\""), let name = string(), open[open.count - 1]?.insert(name).inserted == true else { return false }
+            if open.count == 1 {
+                memberName = name
+                members[String(decoding: name, as: UTF8.self)] = .other  // until its value says more
+            }
             skipWhitespace()
             return literal(":")
         }
@@ -161,5 +192,39 @@ enum StrictJSON {
             while let byte = next, (0x30...0x39).contains(byte) { index += 1 }
             return index > start
         }
+    }
+
+    /// The value of a number token (already checked against RFC 8259's grammar) when it is
+    /// a whole number in the signed 64-bit range, however written (`1`, `1.0`, `10e-1`).
+    static func integral(_ token: ArraySlice<UInt8>) -> Int64? {
+        var rest = token[...]
+        let negative = rest.first == UInt8(ascii: "-")
+        if negative { rest = rest.dropFirst() }
+        let mantissaEnd = rest.firstIndex { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") } ?? rest.endIndex
+        let mantissa = rest[..<mantissaEnd]
+        let point = mantissa.firstIndex(of: UInt8(ascii: ".")) ?? mantissa.endIndex
+        let fraction = mantissa[point...].dropFirst()
+        var digits = Array(mantissa[..<point]) + fraction
+        // The value is digits × 10^exponent.
+        var exponent = -fraction.count
+        if mantissaEnd < rest.endIndex {
+            var written = rest[mantissaEnd...].dropFirst()
+            let negativeExponent = written.first == UInt8(ascii: "-")
+            if written.first == UInt8(ascii: "-") || written.first == UInt8(ascii: "+") { written = written.dropFirst() }
+            // Saturated: past a few thousand the answer no longer depends on it.
+            let magnitude = written.reduce(0) { min($0 * 10 + Int($1 - 0x30), 1_000_000) }
+            exponent += negativeExponent ? -magnitude : magnitude
+        }
+        digits = Array(digits.drop { $0 == UInt8(ascii: "0") })
+        guard !digits.isEmpty else { return 0 }
+        while digits.last == UInt8(ascii: "0") {
+            digits.removeLast()
+            exponent += 1
+        }
+        guard exponent >= 0, digits.count + exponent <= 19 else { return nil }
+        // At most 19 digits: below 10^19, so no overflow.
+        let value = (digits + [UInt8](repeating: UInt8(ascii: "0"), count: exponent)).reduce(UInt64(0)) { $0 * 10 + UInt64($1 - 0x30) }
+        if negative { return value <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- value) : nil }
+        return value <= UInt64(Int64.max) ? Int64(value) : nil
     }
 }
