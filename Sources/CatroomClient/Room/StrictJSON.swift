@@ -18,15 +18,10 @@ enum StrictJSON {
         case other
     }
 
-    /// Whether `bytes` are one JSON text (RFC 8259) in UTF-8, nested at most `maxDepth`
-    /// deep, in which no object repeats a name (compared code point by code point after
-    /// unescaping) and no string holds an unpaired surrogate.
-    static func accepts(_ bytes: [UInt8]) -> Bool {
-        members(bytes) != nil
-    }
-
     /// The members of the top-level object by name (empty if the value is not an object),
-    /// or nil unless `accepts(bytes)`.
+    /// or nil unless `bytes` are one JSON text (RFC 8259) in UTF-8, nested at most
+    /// `maxDepth` deep, in which no object repeats a name (compared code point by code
+    /// point after unescaping) and no string holds an unpaired surrogate.
     static func members(_ bytes: [UInt8]) -> [String: Member]? {
         guard String(validating: bytes, as: UTF8.self) != nil else { return nil }
         var scanner = Scanner(bytes: bytes)
